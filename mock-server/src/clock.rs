@@ -1,0 +1,317 @@
+//! The one clock. Every time the simulator reads (logids, journal stamps, task progress,
+//! retries, retention) comes from here, so a test can run hours of provider time in
+//! milliseconds and a run with a manual clock repeats byte for byte.
+//!
+//! Simulated time is kept as milliseconds since the Unix epoch. Three modes:
+//! - `Real`: follows the wall clock;
+//! - `Scaled(n)`: runs n times faster (or slower) than the wall clock;
+//! - `Manual`: stands still until [`Clock::advance`] or [`Clock::set`] moves it.
+//!
+//! Switching mode re-anchors at the current simulated time, so time never jumps backwards.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+/// How simulated time relates to the wall clock.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "mode")]
+pub enum ClockMode {
+    /// Simulated time follows the wall clock.
+    Real,
+    /// Simulated time runs `factor` times as fast as the wall clock.
+    Scaled {
+        /// Speed relative to the wall clock; must be finite and > 0.
+        factor: f64,
+    },
+    /// Simulated time moves only when told.
+    Manual,
+}
+
+impl ClockMode {
+    /// The speed factor against the wall clock, or `None` when time stands still.
+    fn factor(self) -> Option<f64> {
+        match self {
+            ClockMode::Real => Some(1.0),
+            ClockMode::Scaled { factor } => Some(factor),
+            ClockMode::Manual => None,
+        }
+    }
+}
+
+/// Why a clock change was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClockError {
+    /// A scale factor that is zero, negative, NaN or infinite.
+    #[error("time scale must be a finite number greater than 0, got {0}")]
+    BadFactor(f64),
+    /// Setting the clock to a time before now: tasks and retries assume time only grows.
+    #[error("the clock only moves forward: {requested} ms is before now ({now} ms)")]
+    Backwards {
+        /// The time asked for, ms since the Unix epoch.
+        requested: i64,
+        /// The current simulated time, ms since the Unix epoch.
+        now: i64,
+    },
+}
+
+#[derive(Debug)]
+struct Anchor {
+    mode: ClockMode,
+    /// Wall-clock instant at which `sim_ms` was the simulated time.
+    real: Instant,
+    /// Simulated time at `real`, ms since the Unix epoch.
+    sim_ms: i64,
+}
+
+#[derive(Debug)]
+struct Inner {
+    anchor: Mutex<Anchor>,
+    /// Bumped on every mode change or manual move, so sleepers re-check their deadline.
+    changed: watch::Sender<u64>,
+}
+
+/// A cheap-to-clone handle on the simulator's clock.
+#[derive(Debug, Clone)]
+pub struct Clock {
+    inner: Arc<Inner>,
+}
+
+/// Simulated time of a clock that starts "now" in a mode that follows the wall clock.
+#[allow(clippy::disallowed_methods)] // the one place that reads the wall clock
+fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[allow(clippy::disallowed_methods)] // the one place that reads the monotonic clock
+fn real_now() -> Instant {
+    Instant::now()
+}
+
+/// Where a manual clock starts when no start is given: a fixed instant, so manual runs repeat.
+pub const DEFAULT_MANUAL_START_MS: i64 = 1_735_689_600_000; // 2025-01-01T00:00:00Z
+
+impl Clock {
+    /// A clock in `mode` whose simulated time starts at `start_ms` (ms since the Unix epoch),
+    /// or, when `None`, at the wall clock (real, scaled) or [`DEFAULT_MANUAL_START_MS`] (manual).
+    pub fn new(mode: ClockMode, start_ms: Option<i64>) -> Result<Self, ClockError> {
+        validate(mode)?;
+        let sim_ms = start_ms.unwrap_or_else(|| match mode {
+            ClockMode::Manual => DEFAULT_MANUAL_START_MS,
+            _ => wall_ms(),
+        });
+        let (changed, _) = watch::channel(0);
+        Ok(Clock {
+            inner: Arc::new(Inner {
+                anchor: Mutex::new(Anchor {
+                    mode,
+                    real: real_now(),
+                    sim_ms,
+                }),
+                changed,
+            }),
+        })
+    }
+
+    /// A manual clock at `start_ms`: the usual choice in tests.
+    pub fn manual(start_ms: i64) -> Self {
+        Self::new(ClockMode::Manual, Some(start_ms)).expect("manual mode is always valid")
+    }
+
+    /// The current simulated time in ms since the Unix epoch.
+    pub fn now_ms(&self) -> i64 {
+        let anchor = self.inner.anchor.lock();
+        sim_at(&anchor, real_now())
+    }
+
+    /// The current simulated time as a UTC date.
+    pub fn now(&self) -> DateTime<Utc> {
+        to_utc(self.now_ms())
+    }
+
+    /// The current mode.
+    pub fn mode(&self) -> ClockMode {
+        self.inner.anchor.lock().mode
+    }
+
+    /// Switches mode; simulated time continues from where it is.
+    pub fn set_mode(&self, mode: ClockMode) -> Result<(), ClockError> {
+        validate(mode)?;
+        let mut anchor = self.inner.anchor.lock();
+        let real = real_now();
+        anchor.sim_ms = sim_at(&anchor, real);
+        anchor.real = real;
+        anchor.mode = mode;
+        drop(anchor);
+        self.notify();
+        Ok(())
+    }
+
+    /// Moves simulated time forward by `by` (in any mode) and wakes every sleeper now due.
+    pub fn advance(&self, by: Duration) {
+        let mut anchor = self.inner.anchor.lock();
+        let real = real_now();
+        anchor.sim_ms = sim_at(&anchor, real).saturating_add(by.as_millis() as i64);
+        anchor.real = real;
+        drop(anchor);
+        self.notify();
+    }
+
+    /// Sets simulated time to `ms` since the Unix epoch; refuses to go backwards.
+    pub fn set(&self, ms: i64) -> Result<(), ClockError> {
+        let mut anchor = self.inner.anchor.lock();
+        let real = real_now();
+        let now = sim_at(&anchor, real);
+        if ms < now {
+            return Err(ClockError::Backwards { requested: ms, now });
+        }
+        anchor.sim_ms = ms;
+        anchor.real = real;
+        drop(anchor);
+        self.notify();
+        Ok(())
+    }
+
+    /// Waits until simulated time reaches `deadline_ms`. Under a manual clock this returns
+    /// only once someone advances the clock far enough; mode changes are noticed at once.
+    pub async fn sleep_until(&self, deadline_ms: i64) {
+        let mut changes = self.inner.changed.subscribe();
+        loop {
+            let (now, mode) = {
+                let anchor = self.inner.anchor.lock();
+                (sim_at(&anchor, real_now()), anchor.mode)
+            };
+            if now >= deadline_ms {
+                return;
+            }
+            match mode.factor() {
+                None => {
+                    if changes.changed().await.is_err() {
+                        return;
+                    }
+                }
+                Some(factor) => {
+                    let wait_ms = ((deadline_ms - now) as f64 / factor).ceil().max(1.0);
+                    let wait = Duration::from_secs_f64((wait_ms / 1000.0).min(86_400.0));
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        res = changes.changed() => if res.is_err() { return },
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits for `by` of simulated time.
+    pub async fn sleep(&self, by: Duration) {
+        let deadline = self.now_ms().saturating_add(by.as_millis() as i64);
+        self.sleep_until(deadline).await;
+    }
+
+    fn notify(&self) {
+        self.inner.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
+fn validate(mode: ClockMode) -> Result<(), ClockError> {
+    match mode {
+        ClockMode::Scaled { factor } if !(factor.is_finite() && factor > 0.0) => {
+            Err(ClockError::BadFactor(factor))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn sim_at(anchor: &Anchor, real: Instant) -> i64 {
+    match anchor.mode.factor() {
+        None => anchor.sim_ms,
+        Some(factor) => {
+            let elapsed = real.saturating_duration_since(anchor.real).as_secs_f64() * 1000.0;
+            anchor.sim_ms.saturating_add((elapsed * factor) as i64)
+        }
+    }
+}
+
+/// Converts ms since the Unix epoch to a UTC date (clamped to the epoch on nonsense input).
+pub fn to_utc(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+/// Beijing time (UTC+8), in which both providers stamp their logs.
+pub fn beijing() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_stands_still_until_moved() {
+        let clock = Clock::manual(1_000);
+        assert_eq!(clock.now_ms(), 1_000);
+        clock.advance(Duration::from_secs(5));
+        assert_eq!(clock.now_ms(), 6_000);
+        clock.set(10_000).unwrap();
+        assert_eq!(clock.now_ms(), 10_000);
+        assert!(matches!(
+            clock.set(9_999),
+            Err(ClockError::Backwards { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_factors_are_refused() {
+        for factor in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(Clock::new(ClockMode::Scaled { factor }, Some(0)).is_err());
+        }
+    }
+
+    #[test]
+    fn mode_switch_keeps_time_monotonic() {
+        let clock = Clock::new(ClockMode::Scaled { factor: 1000.0 }, Some(0)).unwrap();
+        let before = clock.now_ms();
+        clock.set_mode(ClockMode::Manual).unwrap();
+        let frozen = clock.now_ms();
+        assert!(frozen >= before);
+        assert_eq!(clock.now_ms(), frozen);
+    }
+
+    #[tokio::test]
+    async fn manual_sleeper_wakes_on_advance() {
+        let clock = Clock::manual(0);
+        let sleeper = {
+            let clock = clock.clone();
+            tokio::spawn(async move { clock.sleep_until(60_000).await })
+        };
+        tokio::task::yield_now().await;
+        clock.advance(Duration::from_secs(30));
+        tokio::task::yield_now().await;
+        assert!(!sleeper.is_finished());
+        clock.advance(Duration::from_secs(30));
+        tokio::time::timeout(Duration::from_secs(5), sleeper)
+            .await
+            .expect("sleeper woke")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn scaled_sleep_is_fast() {
+        let clock = Clock::new(ClockMode::Scaled { factor: 100_000.0 }, Some(0)).unwrap();
+        // One simulated hour at 100 000× is 36 ms of wall time.
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            clock.sleep(Duration::from_secs(3600)),
+        )
+        .await
+        .expect("scaled sleep finished");
+        assert!(clock.now_ms() >= 3_600_000);
+    }
+}

@@ -1,0 +1,95 @@
+//! The shared state every handler gets: a cheap-to-clone handle (one `Arc`) on the clock,
+//! the seed, the stores and the settings. Handlers never read the wall clock or OS
+//! randomness; they go through this.
+
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rand::RngCore;
+
+use crate::audio::ProbeOptions;
+use crate::clock::{beijing, Clock};
+use crate::config::CozeModel;
+use crate::journal::Journal;
+use crate::tokens::TokenPolicy;
+use crate::transcript::FixtureStore;
+
+/// Handle on the simulator's state; clones share everything.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Shared>);
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct Shared {
+    /// Root of every random choice.
+    pub seed: u64,
+    /// The one clock.
+    pub clock: Clock,
+    /// Requests answered, bounded.
+    pub journal: Journal,
+    /// Transcripts registered by audio hash.
+    pub fixtures: Arc<FixtureStore>,
+    /// Who may call provider A.
+    pub tokens: TokenPolicy,
+    /// Which Coze model's format list applies.
+    pub coze_model: CozeModel,
+    /// How uploads are probed (PCM assumptions, decode budget).
+    pub probe: ProbeOptions,
+    /// Ordinal of the next logid, so logids come from (seed, ordinal) and repeat per run.
+    logid_ordinal: AtomicU64,
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Assembles the state from its parts.
+    pub fn new(
+        seed: u64,
+        clock: Clock,
+        journal: Journal,
+        fixtures: Arc<FixtureStore>,
+        tokens: TokenPolicy,
+        coze_model: CozeModel,
+        probe: ProbeOptions,
+    ) -> Self {
+        AppState(Arc::new(Shared {
+            seed,
+            clock,
+            journal,
+            fixtures,
+            tokens,
+            coze_model,
+            probe,
+            logid_ordinal: AtomicU64::new(0),
+        }))
+    }
+
+    /// A Coze-style logid: 14 digits of Beijing time, then 20 uppercase hex digits drawn
+    /// from (seed, ordinal), e.g. `2025110522060859DE7DB648C2DCC379B3`.
+    pub fn next_logid(&self) -> String {
+        let ordinal = self.logid_ordinal.fetch_add(1, Ordering::Relaxed);
+        let mut rng = crate::rng::derive(self.seed, "coze-logid", &ordinal.to_le_bytes());
+        let mut bytes = [0u8; 10];
+        rng.fill_bytes(&mut bytes);
+        let stamp = self
+            .clock
+            .now()
+            .with_timezone(&beijing())
+            .format("%Y%m%d%H%M%S");
+        format!("{stamp}{}", hex::encode_upper(bytes))
+    }
+
+    /// Forgets what requests left behind (journal, API fixtures, ordinals); keeps settings,
+    /// fixtures loaded from disk and the clock, which never goes backwards.
+    pub fn reset(&self) {
+        self.journal.clear();
+        self.fixtures.clear_api();
+        self.logid_ordinal.store(0, Ordering::Relaxed);
+    }
+}
