@@ -1,0 +1,257 @@
+//! The control API under `/__admin/`: health, reset, the request journal, transcript
+//! fixtures and the clock. JSON in and out; every error is `{"error": "…"}` with a 4xx.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::clock::{to_utc, ClockMode};
+use crate::state::AppState;
+use crate::transcript::{Fixture, FixtureSentence};
+
+/// Largest control-API body: a fixture may carry a 10 MB upload in base64.
+const MAX_ADMIN_BODY: usize = 20 * 1024 * 1024;
+
+/// The control API's routes (mounted at the root; every path starts with `/__admin/`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/__admin/health", get(health))
+        .route("/__admin/reset", post(reset))
+        .route("/__admin/requests", get(requests).delete(clear_requests))
+        .route("/__admin/fixtures", get(list_fixtures).post(add_fixture))
+        .route("/__admin/clock", get(clock).post(set_clock))
+        .route("/__admin/clock/advance", post(advance_clock))
+        .route("/__admin/{*rest}", axum::routing::any(unknown))
+        .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY))
+}
+
+/// A control-API error: status and message.
+#[derive(Debug)]
+pub struct AdminError(StatusCode, String);
+
+impl AdminError {
+    fn bad(msg: impl Into<String>) -> Self {
+        AdminError(StatusCode::BAD_REQUEST, msg.into())
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<JsonRejection> for AdminError {
+    fn from(rejection: JsonRejection) -> Self {
+        AdminError(rejection.status(), rejection.body_text())
+    }
+}
+
+/// `Json` whose rejections come back in the control API's own error shape.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(AdminError))]
+pub struct AdminJson<T>(pub T);
+
+async fn health(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "seed": state.seed,
+        "now_ms": state.clock.now_ms(),
+        "fixtures": state.fixtures.len(),
+    }))
+}
+
+async fn reset(State(state): State<AppState>) -> Json<Value> {
+    state.reset();
+    Json(json!({ "reset": true }))
+}
+
+#[derive(Debug, Deserialize)]
+struct RequestsQuery {
+    /// How many of the newest entries to return (default 100).
+    limit: Option<usize>,
+}
+
+async fn requests(
+    State(state): State<AppState>,
+    query: Result<Query<RequestsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, AdminError> {
+    let Query(query) = query.map_err(|e| AdminError::bad(e.body_text()))?;
+    Ok(Json(
+        json!({ "requests": state.journal.recent(query.limit.unwrap_or(100)) }),
+    ))
+}
+
+async fn clear_requests(State(state): State<AppState>) -> StatusCode {
+    state.journal.clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Debug, Serialize)]
+struct FixtureView {
+    sha256: String,
+    source: String,
+    #[serde(flatten)]
+    fixture: Fixture,
+}
+
+async fn list_fixtures(State(state): State<AppState>) -> Json<Value> {
+    let fixtures: Vec<FixtureView> = state
+        .fixtures
+        .list()
+        .into_iter()
+        .map(|(sha256, fixture, source)| FixtureView {
+            sha256,
+            source: source.to_string(),
+            fixture,
+        })
+        .collect();
+    Json(json!({ "fixtures": fixtures }))
+}
+
+/// A fixture to register: the audio named by its SHA-256 or given whole in base64.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewFixture {
+    sha256: Option<String>,
+    audio_base64: Option<String>,
+    text: String,
+    #[serde(default)]
+    sentences: Option<Vec<FixtureSentence>>,
+}
+
+async fn add_fixture(
+    State(state): State<AppState>,
+    AdminJson(new): AdminJson<NewFixture>,
+) -> Result<(StatusCode, Json<Value>), AdminError> {
+    let sha: [u8; 32] = match (&new.sha256, &new.audio_base64) {
+        (Some(hex_sha), None) => {
+            let bytes = hex::decode(hex_sha.trim())
+                .map_err(|e| AdminError::bad(format!("sha256 is not hex: {e}")))?;
+            bytes
+                .try_into()
+                .map_err(|_| AdminError::bad("sha256 must be 64 hex digits (32 bytes)"))?
+        }
+        (None, Some(b64)) => {
+            let audio = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| AdminError::bad(format!("audio_base64 is not valid base64: {e}")))?;
+            Sha256::digest(&audio).into()
+        }
+        _ => {
+            return Err(AdminError::bad(
+                "give exactly one of sha256 and audio_base64",
+            ))
+        }
+    };
+    let fixture = Fixture {
+        text: new.text,
+        sentences: new.sentences,
+    };
+    state
+        .fixtures
+        .register(sha, fixture)
+        .map_err(|e| AdminError::bad(e.to_string()))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "sha256": hex::encode(sha) })),
+    ))
+}
+
+fn clock_view(state: &AppState) -> Value {
+    let now_ms = state.clock.now_ms();
+    json!({
+        "now_ms": now_ms,
+        "now": to_utc(now_ms).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "mode": state.clock.mode(),
+    })
+}
+
+async fn clock(State(state): State<AppState>) -> Json<Value> {
+    Json(clock_view(&state))
+}
+
+/// A clock change: a new mode and/or a new time (never backwards).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockChange {
+    /// `{"mode":"manual"}`, `{"mode":"real"}` or `{"mode":"scaled","factor":100}`.
+    #[serde(default)]
+    mode: Option<String>,
+    #[serde(default)]
+    factor: Option<f64>,
+    /// New simulated time, ms since the Unix epoch.
+    #[serde(default)]
+    now_ms: Option<i64>,
+}
+
+async fn set_clock(
+    State(state): State<AppState>,
+    AdminJson(change): AdminJson<ClockChange>,
+) -> Result<Json<Value>, AdminError> {
+    let mode = match (change.mode.as_deref(), change.factor) {
+        (None, None) => None,
+        (Some("real"), None) => Some(ClockMode::Real),
+        (Some("manual"), None) => Some(ClockMode::Manual),
+        (Some("scaled"), Some(factor)) => Some(ClockMode::Scaled { factor }),
+        (Some("scaled"), None) => return Err(AdminError::bad("mode scaled needs a factor")),
+        (Some(other), _) if !["real", "manual"].contains(&other) => {
+            return Err(AdminError::bad(format!(
+                "unknown clock mode {other:?}: use real, scaled or manual"
+            )))
+        }
+        _ => return Err(AdminError::bad("factor goes only with mode scaled")),
+    };
+    if let Some(ms) = change.now_ms {
+        state
+            .clock
+            .set(ms)
+            .map_err(|e| AdminError::bad(e.to_string()))?;
+    }
+    if let Some(mode) = mode {
+        state
+            .clock
+            .set_mode(mode)
+            .map_err(|e| AdminError::bad(e.to_string()))?;
+    }
+    Ok(Json(clock_view(&state)))
+}
+
+/// How far to move the clock: `{"ms": 1500}` or `{"seconds": 3600}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advance {
+    #[serde(default)]
+    ms: Option<u64>,
+    #[serde(default)]
+    seconds: Option<f64>,
+}
+
+async fn advance_clock(
+    State(state): State<AppState>,
+    AdminJson(by): AdminJson<Advance>,
+) -> Result<Json<Value>, AdminError> {
+    let duration = match (by.ms, by.seconds) {
+        (Some(ms), None) => std::time::Duration::from_millis(ms),
+        (None, Some(s)) if s.is_finite() && s >= 0.0 => std::time::Duration::from_secs_f64(s),
+        (None, Some(_)) => return Err(AdminError::bad("seconds must be a finite number >= 0")),
+        _ => return Err(AdminError::bad("give exactly one of ms and seconds")),
+    };
+    state.clock.advance(duration);
+    Ok(Json(clock_view(&state)))
+}
+
+async fn unknown(uri: axum::http::Uri) -> AdminError {
+    AdminError(
+        StatusCode::NOT_FOUND,
+        format!("no control endpoint at {}", uri.path()),
+    )
+}

@@ -1,0 +1,273 @@
+//! `asr-mock`: a deterministic, stateful simulator of two speech-recognition APIs — Coze's
+//! synchronous transcription (provider A) and the icu recording-file ASR (provider B) — for
+//! development and CI without credentials or network.
+//!
+//! The same engine runs as the `asr-mock` binary and inside Rust tests:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), asr_mock::StartError> {
+//! let server = asr_mock::MockServer::builder().seed(7).manual_clock(None).start().await?;
+//! let url = format!("{}/v1/audio/transcriptions", server.base_url());
+//! // … point the code under test at `url`; dropping `server` stops it.
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - [`config`]: settings (CLI flags, `ASR_MOCK_*` variables, embedded defaults);
+//! - [`clock`]: the one clock (real, scaled, manual) behind every time;
+//! - [`rng`]: seeded derivation behind every random choice;
+//! - [`audio`]: container sniffing and probing (duration, channels, rate, speech spans);
+//! - [`transcript`]: fixtures by audio hash, and the deterministic generator;
+//! - [`providers`]: one module per provider (wire types, handlers, error envelope);
+//! - [`admin`]: the control API under `/__admin/`;
+//! - [`journal`]: the bounded request journal;
+//! - [`tokens`]: provider A's bearer tokens and permissions;
+//! - [`state`]: the handle the handlers share.
+
+pub mod admin;
+pub mod audio;
+pub mod clock;
+pub mod config;
+pub mod journal;
+pub mod providers;
+pub mod rng;
+pub mod state;
+pub mod tokens;
+pub mod transcript;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::http::{StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::audio::ProbeOptions;
+use crate::clock::{Clock, ClockError};
+pub use crate::config::{Config, CozeModel};
+use crate::journal::Journal;
+pub use crate::state::AppState;
+use crate::tokens::TokenPolicy;
+use crate::transcript::FixtureStore;
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A fixtures folder that cannot be read or holds a broken file.
+    #[error("fixtures: {0}")]
+    Fixtures(String),
+    /// A tokens file that cannot be read or parsed.
+    #[error("tokens: {0}")]
+    Tokens(String),
+    /// An invalid clock setting.
+    #[error("clock: {0}")]
+    Clock(#[from] ClockError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+}
+
+/// Builds the shared state from settings: clock, fixtures, tokens, stores.
+pub fn build_state(config: &Config) -> Result<AppState, StartError> {
+    let clock = Clock::new(config.clock_mode(), config.clock_start)?;
+    let fixtures = Arc::new(FixtureStore::new());
+    if let Some(dir) = &config.fixtures {
+        fixtures
+            .load_dir(dir)
+            .map_err(|e| StartError::Fixtures(e.to_string()))?;
+    }
+    let tokens = match &config.tokens {
+        Some(path) => TokenPolicy::load(path).map_err(StartError::Tokens)?,
+        None => TokenPolicy::AnyToken,
+    };
+    let probe = ProbeOptions {
+        pcm: config.pcm_spec(),
+        ..ProbeOptions::default()
+    };
+    Ok(AppState::new(
+        config.seed,
+        clock,
+        Journal::new(config.journal_size),
+        fixtures,
+        tokens,
+        config.coze_model,
+        probe,
+    ))
+}
+
+/// The whole HTTP surface: both providers, the control API, the journal, and a JSON 404.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(providers::coze::router())
+        .merge(admin::router())
+        .fallback(no_such_endpoint)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            journal::record,
+        ))
+        .with_state(state)
+}
+
+async fn no_such_endpoint(uri: Uri) -> impl IntoResponse {
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({
+            "error": format!("no such endpoint: {}", uri.path()),
+            "endpoints": ["POST /v1/audio/transcriptions", "/__admin/health"],
+        })),
+    )
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A running simulator; dropping it stops the server.
+#[derive(Debug)]
+pub struct MockServer {
+    addr: SocketAddr,
+    state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl MockServer {
+    /// Starts describing a simulator: loopback, a free port, seed 1, real clock.
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder {
+            config: Config {
+                port: 0,
+                ..Config::default()
+            },
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`, the base URL both providers' clients take.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state (clock, journal, fixtures), for tests that drive it directly.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The simulator's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.state.clock
+    }
+
+    /// Stops accepting, finishes in-flight requests, and waits for the server to end.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Configures a [`MockServer`].
+#[derive(Debug, Clone)]
+pub struct MockServerBuilder {
+    config: Config,
+}
+
+impl MockServerBuilder {
+    /// Uses these settings wholesale (port 0 still means a free port).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The seed behind every random choice.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+
+    /// The port to bind (default 0: a free one).
+    pub fn port(mut self, port: u16) -> Self {
+        self.config.port = port;
+        self
+    }
+
+    /// A manual clock starting at `start_ms` (ms since the Unix epoch), or at
+    /// 2025-01-01T00:00:00Z when `None`.
+    pub fn manual_clock(mut self, start_ms: Option<i64>) -> Self {
+        self.config.clock = config::ClockKind::Manual;
+        self.config.clock_start = start_ms;
+        self
+    }
+
+    /// The Coze model whose format list applies.
+    pub fn coze_model(mut self, model: CozeModel) -> Self {
+        self.config.coze_model = model;
+        self
+    }
+
+    /// Loads transcript fixtures from this folder.
+    pub fn fixtures_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.fixtures = Some(dir.into());
+        self
+    }
+
+    /// Accepts only the tokens listed in this file.
+    pub fn tokens_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.tokens = Some(path.into());
+        self
+    }
+
+    /// Binds and starts serving in the background.
+    pub async fn start(self) -> Result<MockServer, StartError> {
+        let state = build_state(&self.config)?;
+        let addr = SocketAddr::new(self.config.host, self.config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(run(listener, state.clone(), async move {
+            let _ = rx.await;
+        }));
+        Ok(MockServer {
+            addr,
+            state,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+}

@@ -1,0 +1,79 @@
+//! `asr-mock`: parse settings, start logging, bind, serve until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use asr_mock::{build_state, run, Config};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let state = match build_state(&config) {
+        Ok(state) => state,
+        Err(err) => {
+            eprintln!("asr-mock: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let addr = SocketAddr::new(config.host, config.port);
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("asr-mock: cannot listen on {addr}: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let local = listener.local_addr().unwrap_or(addr);
+    if !config.host.is_loopback() {
+        tracing::warn!(
+            "listening on a non-loopback address ({}): anyone who can reach it can use the simulator",
+            config.host
+        );
+    }
+    // The address goes to stdout so scripts can read it (`--port 0` picks a free one).
+    println!("asr-mock listening on http://{local}");
+    tracing::info!(seed = config.seed, clock = ?config.clock_mode(), coze_model = ?config.coze_model, "ready");
+
+    match run(listener, state, shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("asr-mock: server error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

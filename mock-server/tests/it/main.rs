@@ -1,0 +1,6 @@
+//! Integration tests over real sockets: every test starts its own simulator on
+//! `127.0.0.1:0` and talks to it with reqwest (or raw TCP where HTTP clients hide details).
+
+mod admin;
+mod coze;
+mod support;
