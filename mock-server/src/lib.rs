@@ -26,6 +26,7 @@
 
 pub mod admin;
 pub mod audio;
+pub mod body;
 pub mod clock;
 pub mod config;
 pub mod journal;

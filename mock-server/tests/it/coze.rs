@@ -523,3 +523,31 @@ async fn read_response(stream: &mut TcpStream) -> String {
     }
     String::from_utf8_lossy(&got).into_owned()
 }
+
+#[tokio::test]
+async fn an_early_refusal_lets_the_upload_finish_so_the_client_reads_it() {
+    // A client still writing its upload when the token is refused must not see a broken
+    // pipe: the simulator reads (and discards) the rest of the body before answering.
+    let app = TestApp::start().await;
+    let mut stream = TcpStream::connect(app.server.addr()).await.unwrap();
+    let mut body =
+        b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n\r\n"
+            .to_vec();
+    body.resize(body.len() + 4 * MB, 1);
+    body.extend_from_slice(b"\r\n--B--\r\n");
+    let head = format!(
+        "POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\n\
+         Content-Type: multipart/form-data; boundary=B\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for piece in body.chunks(64 * 1024) {
+        stream
+            .write_all(piece)
+            .await
+            .expect("the whole upload is accepted");
+    }
+    let response = read_response(&mut stream).await;
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+    assert!(response.contains("\"code\":4100"), "{response}");
+}

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use super::error::{CozeError, MAX_BODY_BYTES, MAX_DURATION_MS, MAX_FILE_BYTES};
 use super::wire::{AudioTranscriptionsData, ErrorResponse, ResponseDetail, TranscriptionResponse};
 use crate::audio::{self, Format, ProbeError};
+use crate::body::DrainableBody;
 use crate::config::CozeModel;
 use crate::journal::JournalNote;
 use crate::state::AppState;
@@ -33,7 +34,13 @@ pub fn router() -> Router<AppState> {
 
 async fn transcribe(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let logid = state.next_logid();
-    respond(handle(&state, &headers, body).await, logid)
+    let body = DrainableBody::new(body);
+    let result = handle(&state, &headers, &body).await;
+    if result.is_err() && !declared_too_large(&headers) {
+        // Let a client that is still uploading finish, so it reads the answer.
+        body.drain(MAX_BODY_BYTES).await;
+    }
+    respond(result, logid)
 }
 
 async fn method_not_allowed(State(state): State<AppState>, method: Method) -> Response {
@@ -47,7 +54,11 @@ async fn not_found(State(state): State<AppState>, uri: Uri) -> Response {
     respond(Err(CozeError::not_found(uri.path())), state.next_logid())
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<String, CozeError> {
+async fn handle(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &DrainableBody,
+) -> Result<String, CozeError> {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -109,12 +120,8 @@ struct Upload {
 
 /// Streams the multipart body, keeping only the `file` part, and refuses as soon as a limit
 /// is crossed so an oversized upload is never buffered.
-async fn read_upload(headers: &HeaderMap, body: Body) -> Result<Upload, CozeError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+async fn read_upload(headers: &HeaderMap, body: &DrainableBody) -> Result<Upload, CozeError> {
+    if declared_too_large(headers) {
         return Err(CozeError::body_too_large());
     }
     let boundary = headers
@@ -124,8 +131,7 @@ async fn read_upload(headers: &HeaderMap, body: Body) -> Result<Upload, CozeErro
         .ok_or_else(CozeError::file_invalid)?;
     let constraints = multer::Constraints::new()
         .size_limit(multer::SizeLimit::new().whole_stream(MAX_BODY_BYTES));
-    let mut multipart =
-        multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+    let mut multipart = multer::Multipart::with_constraints(body.stream(), boundary, constraints);
     let mut upload: Option<Upload> = None;
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         if field.name() != Some("file") {
@@ -150,6 +156,15 @@ async fn read_upload(headers: &HeaderMap, body: Body) -> Result<Upload, CozeErro
         upload = Some(Upload { filename, bytes });
     }
     upload.ok_or_else(CozeError::file_invalid)
+}
+
+/// A `Content-Length` over the body limit: refused without reading a byte of it.
+fn declared_too_large(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|len| len > MAX_BODY_BYTES)
 }
 
 fn multipart_error(err: multer::Error) -> CozeError {
