@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Proves the official Coze SDKs work unchanged against asr-mock, with only their base URL
+# pointed at it: cozepy (PyPI) and @coze/api (npm).
+#
+#   bash scripts/sdk-check.sh            # from the repo root
+#
+# Installs the pinned SDKs under target/sdk/ (git-ignored; skipped when already there),
+# builds and starts target/debug/asr-mock on a free port with a throwaway tokens file,
+# runs scripts/sdk/coze_python_check.py and scripts/sdk/coze_node_check.mjs, prints one
+# line per check and ends with `N passed, M failed`. Exits non-zero on any failure.
+#
+# Environment:
+#   ASR_MOCK_BIN  use this simulator binary instead of building target/debug/asr-mock
+#   PYTHON        interpreter for the venv (default python3)
+set -euo pipefail
+
+COZEPY_VERSION=0.20.0
+COZE_JS_VERSION=1.3.9
+AXIOS_VERSION=1.21.1 # @coze/api's peer dependency (^1.7.1), pinned so runs are repeatable
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+SDK_DIR="$ROOT/target/sdk"
+VENV="$SDK_DIR/venv"
+NODE_PREFIX="$SDK_DIR/node"
+AUDIO_DIR="$ROOT/mock-server/tests/fixtures/audio"
+START=$SECONDS
+
+passed=0
+failed=0
+TMP="$(mktemp -d)"
+MOCK_PID=""
+
+cleanup() {
+    if [[ -n "$MOCK_PID" ]] && kill -0 "$MOCK_PID" 2>/dev/null; then
+        kill "$MOCK_PID" 2>/dev/null || true
+        wait "$MOCK_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+summary() {
+    echo "# took $((SECONDS - START)) s"
+    echo "$passed passed, $failed failed"
+}
+
+# A setup step failed: say why, show the log, and stop.
+setup_fail() {
+    local what="$1" log="${2:-}"
+    echo "FAIL setup $what"
+    if [[ -n "$log" && -f "$log" ]]; then
+        tail -n 30 "$log" | sed 's/^/#   /'
+    fi
+    failed=$((failed + 1))
+    summary
+    exit 1
+}
+
+# ---- SDKs ---------------------------------------------------------------------------------
+install_python_sdk() {
+    if [[ -x "$VENV/bin/python" ]] &&
+        "$VENV/bin/python" -c "import sys, cozepy; sys.exit(cozepy.VERSION != '$COZEPY_VERSION')" 2>/dev/null; then
+        echo "# cozepy $COZEPY_VERSION already in target/sdk/venv"
+        return
+    fi
+    local log="$TMP/pip.log"
+    rm -rf "$VENV"
+    mkdir -p "$SDK_DIR"
+    "${PYTHON:-python3}" -m venv "$VENV" >"$log" 2>&1 || setup_fail "python venv (needs python3 with venv; Debian: apt-get install python3-venv)" "$log"
+    "$VENV/bin/pip" install --disable-pip-version-check --no-input -q "cozepy==$COZEPY_VERSION" >>"$log" 2>&1 ||
+        setup_fail "pip install cozepy==$COZEPY_VERSION" "$log"
+    echo "# installed cozepy $COZEPY_VERSION into target/sdk/venv"
+}
+
+node_pkg_version() { # prints the installed version of package $1 under $NODE_PREFIX, or nothing
+    node -e 'try { console.log(require(process.argv[1]).version) } catch (e) {}' \
+        "$NODE_PREFIX/node_modules/$1/package.json" 2>/dev/null || true
+}
+
+install_node_sdk() {
+    command -v node >/dev/null && command -v npm >/dev/null ||
+        setup_fail "node and npm are needed (Debian: apt-get install nodejs npm)"
+    if [[ "$(node_pkg_version @coze/api)" == "$COZE_JS_VERSION" && "$(node_pkg_version axios)" == "$AXIOS_VERSION" ]]; then
+        echo "# @coze/api $COZE_JS_VERSION (axios $AXIOS_VERSION) already in target/sdk/node"
+        return
+    fi
+    local log="$TMP/npm.log"
+    mkdir -p "$NODE_PREFIX"
+    cat >"$NODE_PREFIX/package.json" <<EOF
+{
+  "name": "asr-mock-sdk-check",
+  "private": true,
+  "description": "Written by scripts/sdk-check.sh: the Coze JS SDK, pinned, for checks against asr-mock.",
+  "dependencies": {
+    "@coze/api": "$COZE_JS_VERSION",
+    "axios": "$AXIOS_VERSION"
+  }
+}
+EOF
+    (cd "$NODE_PREFIX" && npm install --no-audit --no-fund --ignore-scripts --loglevel=error) >"$log" 2>&1 ||
+        setup_fail "npm install @coze/api@$COZE_JS_VERSION" "$log"
+    [[ "$(node_pkg_version @coze/api)" == "$COZE_JS_VERSION" ]] || setup_fail "npm installed the wrong @coze/api" "$log"
+    echo "# installed @coze/api $COZE_JS_VERSION (axios $AXIOS_VERSION) into target/sdk/node"
+}
+
+install_python_sdk
+install_node_sdk
+
+# ---- simulator ----------------------------------------------------------------------------
+if [[ -n "${ASR_MOCK_BIN:-}" ]]; then
+    MOCK="$ASR_MOCK_BIN"
+else
+    cargo build -p asr-mock >"$TMP/build.log" 2>&1 || setup_fail "cargo build -p asr-mock" "$TMP/build.log"
+    MOCK="$ROOT/target/debug/asr-mock"
+fi
+[[ -x "$MOCK" ]] || setup_fail "no simulator binary at $MOCK"
+
+cat >"$TMP/tokens.toml" <<'EOF'
+[[tokens]]
+token = "pat_good"
+permissions = ["createTranscription"]
+
+[[tokens]]
+token = "pat_readonly"
+permissions = []
+EOF
+: >"$TMP/empty.wav"
+
+"$MOCK" --port 0 --seed 1 --tokens "$TMP/tokens.toml" >"$TMP/mock.out" 2>"$TMP/mock.err" &
+MOCK_PID=$!
+ADDR=""
+for _ in $(seq 1 100); do
+    line="$(head -n 1 "$TMP/mock.out" 2>/dev/null || true)"
+    if [[ "$line" =~ ^asr-mock\ listening\ on\ (http://[^[:space:]]+) ]]; then
+        ADDR="${BASH_REMATCH[1]}"
+        break
+    fi
+    kill -0 "$MOCK_PID" 2>/dev/null || break
+    sleep 0.1
+done
+[[ -n "$ADDR" ]] || setup_fail "asr-mock did not start (stdout: $(head -c 200 "$TMP/mock.out"))" "$TMP/mock.err"
+echo "# asr-mock at $ADDR"
+
+# ---- checks -------------------------------------------------------------------------------
+# Runs one checker, echoes its lines, and counts its PASS/FAIL lines. A checker that exits
+# non-zero without reporting a failure (a crash) counts as one failure.
+run_checker() {
+    local name="$1"
+    shift
+    local out="$TMP/$name.out" rc=0
+    "$@" >"$out" 2>"$TMP/$name.err" || rc=$?
+    cat "$out"
+    local p f
+    p=$(grep -c '^PASS ' "$out" || true)
+    f=$(grep -c '^FAIL ' "$out" || true)
+    if [[ $rc -ne 0 && $f -eq 0 ]]; then
+        echo "FAIL $name checker exited $rc"
+        tail -n 20 "$TMP/$name.err" | sed 's/^/#   /'
+        f=1
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+}
+
+run_checker python "$VENV/bin/python" -W ignore scripts/sdk/coze_python_check.py "$ADDR" "$AUDIO_DIR" "$TMP/empty.wav"
+run_checker node node scripts/sdk/coze_node_check.mjs "$ADDR" "$AUDIO_DIR" "$TMP/empty.wav" "$NODE_PREFIX"
+
+if ! kill -0 "$MOCK_PID" 2>/dev/null; then
+    echo "FAIL asr-mock exited during the checks"
+    tail -n 20 "$TMP/mock.err" | sed 's/^/#   /'
+    failed=$((failed + 1))
+fi
+
+summary
+[[ $failed -eq 0 ]]
