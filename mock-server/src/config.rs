@@ -86,6 +86,84 @@ pub struct Config {
     /// How many requests the journal at `/__admin/requests` keeps (oldest dropped first).
     #[arg(long, env = "ASR_MOCK_JOURNAL_SIZE", default_value_t = 1000)]
     pub journal_size: usize,
+
+    /// How icu tasks advance: on the clock (`time`) or by number of polls (`polls`).
+    #[arg(long, env = "ASR_MOCK_ICU_PROGRESS", value_enum, default_value_t = ProgressKind::Time)]
+    pub icu_progress: ProgressKind,
+
+    /// With `--icu-progress polls`: polls answered `waiting`, then as many `doing`, before
+    /// the outcome.
+    #[arg(long, env = "ASR_MOCK_ICU_POLLS_PER_STATUS", default_value_t = 1)]
+    pub icu_polls_per_status: u32,
+
+    /// Queue delay range of icu tasks in ms (`MIN-MAX`), drawn per task from the seed.
+    #[arg(long, env = "ASR_MOCK_ICU_QUEUE_DELAY_MS", default_value = "500-3000", value_parser = parse_range)]
+    pub icu_queue_delay_ms: (u64, u64),
+
+    /// Recognition speed as a multiple of real time ("doing" lasts duration / speed).
+    #[arg(long, env = "ASR_MOCK_ICU_SPEED", default_value_t = 30.0)]
+    pub icu_speed: f64,
+
+    /// Audio shorter than this fails with 10002.
+    #[arg(long, env = "ASR_MOCK_ICU_MIN_DURATION_MS", default_value_t = 1000)]
+    pub icu_min_duration_ms: u64,
+
+    /// Hours an ended task stays queryable (on the simulator clock).
+    #[arg(long, env = "ASR_MOCK_ICU_RETENTION_HOURS", default_value_t = 24.0)]
+    pub icu_retention_hours: f64,
+
+    /// Most icu tasks kept; past that the oldest is forgotten.
+    #[arg(long, env = "ASR_MOCK_ICU_TASK_CAPACITY", default_value_t = 100_000)]
+    pub icu_task_capacity: usize,
+
+    /// Submits per second before `RequestLimitExceeded` (0 = no limit).
+    #[arg(long, env = "ASR_MOCK_ICU_SUBMIT_RATE", default_value_t = 20)]
+    pub icu_submit_rate: u32,
+
+    /// Queries per second before `RequestLimitExceeded` (0 = no limit).
+    #[arg(long, env = "ASR_MOCK_ICU_QUERY_RATE", default_value_t = 50)]
+    pub icu_query_rate: u32,
+
+    /// The callback's `appid`.
+    #[arg(long, env = "ASR_MOCK_ICU_APPID", default_value_t = 12516)]
+    pub icu_appid: u64,
+
+    /// Send `resultDetail=` (empty) in ResTextFormat 0 callbacks instead of leaving it out.
+    #[arg(long, env = "ASR_MOCK_CALLBACK_EMPTY_RESULT_DETAIL")]
+    pub callback_empty_result_detail: bool,
+
+    /// Callback attempts in all (the provider makes 2).
+    #[arg(long, env = "ASR_MOCK_CALLBACK_ATTEMPTS", default_value_t = 2)]
+    pub callback_attempts: u32,
+
+    /// Ms between callback attempts, on the simulator clock.
+    #[arg(long, env = "ASR_MOCK_CALLBACK_INTERVAL_MS", default_value_t = 5000)]
+    pub callback_interval_ms: u64,
+
+    /// Ms before a callback attempt counts as timed out, on the simulator clock.
+    #[arg(long, env = "ASR_MOCK_CALLBACK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub callback_timeout_ms: u64,
+
+    /// Callback requests in flight at once.
+    #[arg(long, env = "ASR_MOCK_CALLBACK_CONCURRENCY", default_value_t = 32)]
+    pub callback_concurrency: usize,
+
+    /// Ms before an audio download counts as failed (10007), on the simulator clock.
+    #[arg(long, env = "ASR_MOCK_DOWNLOAD_TIMEOUT_MS", default_value_t = 60_000)]
+    pub download_timeout_ms: u64,
+
+    /// Largest audio download in bytes (the provider's limit is 512 MB).
+    #[arg(long, env = "ASR_MOCK_DOWNLOAD_MAX_BYTES", default_value_t = 512 * 1024 * 1024)]
+    pub download_max_bytes: u64,
+}
+
+/// How icu tasks advance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressKind {
+    /// On the simulator clock: queue delay, then processing time.
+    Time,
+    /// By number of polls.
+    Polls,
 }
 
 impl Default for Config {
@@ -105,6 +183,23 @@ impl Default for Config {
             pcm_rate: 16_000,
             pcm_channels: 1,
             journal_size: 1000,
+            icu_progress: ProgressKind::Time,
+            icu_polls_per_status: 1,
+            icu_queue_delay_ms: (500, 3000),
+            icu_speed: 30.0,
+            icu_min_duration_ms: 1000,
+            icu_retention_hours: 24.0,
+            icu_task_capacity: 100_000,
+            icu_submit_rate: 20,
+            icu_query_rate: 50,
+            icu_appid: 12516,
+            callback_empty_result_detail: false,
+            callback_attempts: 2,
+            callback_interval_ms: 5000,
+            callback_timeout_ms: 10_000,
+            callback_concurrency: 32,
+            download_timeout_ms: 60_000,
+            download_max_bytes: 512 * 1024 * 1024,
         }
     }
 }
@@ -121,6 +216,16 @@ impl Config {
         }
     }
 
+    /// How icu tasks advance: on the clock, or by polls.
+    pub fn progress(&self) -> crate::tasks::Progress {
+        match self.icu_progress {
+            ProgressKind::Time => crate::tasks::Progress::Time,
+            ProgressKind::Polls => crate::tasks::Progress::Polls {
+                per_status: self.icu_polls_per_status.max(1),
+            },
+        }
+    }
+
     /// The format assumed for headerless PCM uploads.
     pub fn pcm_spec(&self) -> PcmSpec {
         PcmSpec {
@@ -129,6 +234,20 @@ impl Config {
             bits_per_sample: 16,
         }
     }
+}
+
+fn parse_range(s: &str) -> Result<(u64, u64), String> {
+    let (lo, hi) = s.split_once('-').unwrap_or((s, s));
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<u64>()
+            .map_err(|_| format!("expected MIN-MAX in ms (e.g. 500-3000), got {s:?}"))
+    };
+    let (lo, hi) = (parse(lo)?, parse(hi)?);
+    if lo > hi {
+        return Err(format!("MIN must not exceed MAX in {s:?}"));
+    }
+    Ok((lo, hi))
 }
 
 fn parse_rfc3339(s: &str) -> Result<i64, String> {

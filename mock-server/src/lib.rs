@@ -19,6 +19,10 @@
 //! - [`audio`]: container sniffing and probing (duration, channels, rate, speech spans);
 //! - [`transcript`]: fixtures by audio hash, and the deterministic generator;
 //! - [`providers`]: one module per provider (wire types, handlers, error envelope);
+//! - [`tasks`]: provider B's task store, state machine and scheduler on the clock;
+//! - [`callbacks`]: the outbound callback dispatcher (retries, journal of attempts);
+//! - [`download`]: fetching a task's audio Url under the provider's limits;
+//! - [`ratelimit`]: request-rate windows on the clock;
 //! - [`admin`]: the control API under `/__admin/`;
 //! - [`journal`]: the bounded request journal;
 //! - [`tokens`]: provider A's bearer tokens and permissions;
@@ -27,12 +31,16 @@
 pub mod admin;
 pub mod audio;
 pub mod body;
+pub mod callbacks;
 pub mod clock;
 pub mod config;
+pub mod download;
 pub mod journal;
 pub mod providers;
+pub mod ratelimit;
 pub mod rng;
 pub mod state;
+pub mod tasks;
 pub mod tokens;
 pub mod transcript;
 
@@ -47,11 +55,21 @@ use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use std::time::Duration;
+
+use crate::admin::audio::AudioHost;
 use crate::audio::ProbeOptions;
+use crate::callbacks::{CallbackPolicy, Callbacks};
 use crate::clock::{Clock, ClockError};
 pub use crate::config::{Config, CozeModel};
+use crate::download::{DownloadPolicy, Downloader};
 use crate::journal::Journal;
+use crate::providers::icu::recognize::RecognizeSettings;
+use crate::providers::icu::IcuState;
+use crate::ratelimit::RateLimiter;
 pub use crate::state::AppState;
+use crate::state::Parts;
+use crate::tasks::{EngineSettings, TaskEngine};
 use crate::tokens::TokenPolicy;
 use crate::transcript::FixtureStore;
 
@@ -94,21 +112,65 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         pcm: config.pcm_spec(),
         ..ProbeOptions::default()
     };
-    Ok(AppState::new(
-        config.seed,
+    let callbacks = Callbacks::new(
+        clock.clone(),
+        CallbackPolicy {
+            attempts: config.callback_attempts.max(1),
+            interval: Duration::from_millis(config.callback_interval_ms),
+            timeout: Duration::from_millis(config.callback_timeout_ms),
+        },
+        config.callback_concurrency.max(1),
+        10_000,
+    );
+    let engine = TaskEngine::new(
+        clock.clone(),
+        EngineSettings {
+            progress: config.progress(),
+            retention_ms: (config.icu_retention_hours.max(0.0) * 3_600_000.0) as i64,
+            capacity: config.icu_task_capacity.max(1),
+            appid: config.icu_appid,
+            empty_result_detail: config.callback_empty_result_detail,
+        },
+        callbacks,
+    );
+    let downloader = Downloader::new(
+        clock.clone(),
+        DownloadPolicy {
+            timeout: Duration::from_millis(config.download_timeout_ms),
+            max_bytes: config.download_max_bytes,
+        },
+    );
+    let icu = IcuState::new(
+        engine,
+        downloader,
+        RateLimiter::new(config.icu_submit_rate, 1000),
+        RateLimiter::new(config.icu_query_rate, 1000),
+        RecognizeSettings {
+            queue_delay_ms: config.icu_queue_delay_ms,
+            speed: config.icu_speed,
+            min_duration_ms: config.icu_min_duration_ms,
+            probe: probe.clone(),
+            ..RecognizeSettings::default()
+        },
+    );
+    Ok(AppState::new(Parts {
+        seed: config.seed,
         clock,
-        Journal::new(config.journal_size),
+        journal: Journal::new(config.journal_size),
         fixtures,
         tokens,
-        config.coze_model,
+        coze_model: config.coze_model,
         probe,
-    ))
+        icu,
+        audio_host: AudioHost::default(),
+    }))
 }
 
 /// The whole HTTP surface: both providers, the control API, the journal, and a JSON 404.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(providers::coze::router())
+        .merge(providers::icu::router())
         .merge(admin::router())
         .fallback(no_such_endpoint)
         .layer(axum::middleware::from_fn_with_state(
@@ -123,20 +185,29 @@ async fn no_such_endpoint(uri: Uri) -> impl IntoResponse {
         StatusCode::NOT_FOUND,
         Json(serde_json::json!({
             "error": format!("no such endpoint: {}", uri.path()),
-            "endpoints": ["POST /v1/audio/transcriptions", "/__admin/health"],
+            "endpoints": [
+                "POST /v1/audio/transcriptions",
+                "POST /openapi/asr/voiceToText",
+                "GET|POST /openapi/asr/searchResult",
+                "/__admin/health",
+            ],
         })),
     )
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.
+/// The task scheduler runs alongside and stops with the server.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    let scheduler = tokio::spawn(state.icu.engine.clone().run_scheduler());
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    scheduler.abort();
+    served
 }
 
 /// A running simulator; dropping it stops the server.

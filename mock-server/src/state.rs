@@ -8,10 +8,12 @@ use std::sync::Arc;
 
 use rand::RngCore;
 
+use crate::admin::audio::AudioHost;
 use crate::audio::ProbeOptions;
 use crate::clock::{beijing, Clock};
 use crate::config::CozeModel;
 use crate::journal::Journal;
+use crate::providers::icu::IcuState;
 use crate::tokens::TokenPolicy;
 use crate::transcript::FixtureStore;
 
@@ -36,8 +38,27 @@ pub struct Shared {
     pub coze_model: CozeModel,
     /// How uploads are probed (PCM assumptions, decode budget).
     pub probe: ProbeOptions,
+    /// Provider B: tasks, downloads, callbacks, rate limits.
+    pub icu: IcuState,
+    /// Audio files served under `/__admin/audio/` so a task's Url can point at the simulator.
+    pub audio_host: AudioHost,
     /// Ordinal of the next logid, so logids come from (seed, ordinal) and repeat per run.
     logid_ordinal: AtomicU64,
+}
+
+/// The parts [`AppState::new`] assembles (see [`Shared`] for what each is for).
+#[derive(Debug)]
+#[allow(missing_docs)]
+pub struct Parts {
+    pub seed: u64,
+    pub clock: Clock,
+    pub journal: Journal,
+    pub fixtures: Arc<FixtureStore>,
+    pub tokens: TokenPolicy,
+    pub coze_model: CozeModel,
+    pub probe: ProbeOptions,
+    pub icu: IcuState,
+    pub audio_host: AudioHost,
 }
 
 impl Deref for AppState {
@@ -49,23 +70,17 @@ impl Deref for AppState {
 
 impl AppState {
     /// Assembles the state from its parts.
-    pub fn new(
-        seed: u64,
-        clock: Clock,
-        journal: Journal,
-        fixtures: Arc<FixtureStore>,
-        tokens: TokenPolicy,
-        coze_model: CozeModel,
-        probe: ProbeOptions,
-    ) -> Self {
+    pub fn new(parts: Parts) -> Self {
         AppState(Arc::new(Shared {
-            seed,
-            clock,
-            journal,
-            fixtures,
-            tokens,
-            coze_model,
-            probe,
+            seed: parts.seed,
+            clock: parts.clock,
+            journal: parts.journal,
+            fixtures: parts.fixtures,
+            tokens: parts.tokens,
+            coze_model: parts.coze_model,
+            probe: parts.probe,
+            icu: parts.icu,
+            audio_host: parts.audio_host,
             logid_ordinal: AtomicU64::new(0),
         }))
     }
@@ -90,6 +105,8 @@ impl AppState {
     pub fn reset(&self) {
         self.journal.clear();
         self.fixtures.clear_api();
+        self.icu.reset();
+        self.audio_host.clear();
         self.logid_ordinal.store(0, Ordering::Relaxed);
     }
 }

@@ -1,5 +1,9 @@
 //! The control API under `/__admin/`: health, reset, the request journal, transcript
-//! fixtures and the clock. JSON in and out; every error is `{"error": "…"}` with a 4xx.
+//! fixtures, the clock, icu tasks and callbacks, and hosted audio. JSON in and out; every
+//! error is `{"error": "…"}` with a 4xx.
+
+pub mod audio;
+mod tasks;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Query, State};
@@ -28,8 +32,10 @@ pub fn router() -> Router<AppState> {
         .route("/__admin/fixtures", get(list_fixtures).post(add_fixture))
         .route("/__admin/clock", get(clock).post(set_clock))
         .route("/__admin/clock/advance", post(advance_clock))
+        .merge(tasks::router())
         .route("/__admin/{*rest}", axum::routing::any(unknown))
         .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY))
+        .merge(audio::router())
 }
 
 /// A control-API error: status and message.
@@ -39,6 +45,14 @@ pub struct AdminError(StatusCode, String);
 impl AdminError {
     fn bad(msg: impl Into<String>) -> Self {
         AdminError(StatusCode::BAD_REQUEST, msg.into())
+    }
+
+    fn not_found(msg: impl Into<String>) -> Self {
+        AdminError(StatusCode::NOT_FOUND, msg.into())
+    }
+
+    fn conflict(msg: impl Into<String>) -> Self {
+        AdminError(StatusCode::CONFLICT, msg.into())
     }
 }
 
@@ -66,6 +80,8 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         "seed": state.seed,
         "now_ms": state.clock.now_ms(),
         "fixtures": state.fixtures.len(),
+        "icu_tasks": state.icu.engine.len(),
+        "callbacks_pending": state.icu.engine.callbacks().pending(),
     }))
 }
 
@@ -250,8 +266,5 @@ async fn advance_clock(
 }
 
 async fn unknown(uri: axum::http::Uri) -> AdminError {
-    AdminError(
-        StatusCode::NOT_FOUND,
-        format!("no control endpoint at {}", uri.path()),
-    )
+    AdminError::not_found(format!("no control endpoint at {}", uri.path()))
 }

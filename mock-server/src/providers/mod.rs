@@ -2,3 +2,4 @@
 //! them, the handlers, and the provider's own error envelope and codes.
 
 pub mod coze;
+pub mod icu;

@@ -24,6 +24,7 @@
 //!   inside one voiced span.
 //! - A fixture's text comes back unchanged, to the letter, from [`Transcript::text`].
 
+pub mod filters;
 mod fixtures;
 mod generate;
 mod lexicon;

@@ -3,4 +3,5 @@
 
 mod admin;
 mod coze;
+mod icu;
 mod support;

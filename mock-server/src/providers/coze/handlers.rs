@@ -17,6 +17,7 @@ use crate::config::CozeModel;
 use crate::journal::JournalNote;
 use crate::state::AppState;
 use crate::tokens::{AuthOutcome, CREATE_TRANSCRIPTION};
+use crate::transcript::filters::{self, Filters};
 use crate::transcript::{self, GenerateInput, Language};
 
 /// The header both carrying and echoing the logid.
@@ -96,6 +97,8 @@ async fn handle(
         return Err(CozeError::too_long(info.duration_ms));
     }
     let sha: [u8; 32] = Sha256::digest(&bytes).into();
+    // The same words as provider B with its default options (numbers in Arabic digits),
+    // so one audio file reads the same on both APIs.
     let transcript = transcript::transcribe(
         &state.fixtures,
         &GenerateInput {
@@ -106,7 +109,7 @@ async fn handle(
             voiced: info.voiced.as_deref(),
         },
     );
-    Ok(transcript.text())
+    Ok(filters::apply(&transcript, &Filters::PROVIDER_DEFAULT).text())
 }
 
 /// The one `file` part of an upload.

@@ -1,0 +1,1054 @@
+//! Callbacks like the provider's (spec §4): when a task with a `CallbackUrl` ends, the
+//! simulator POSTs a form body there, counts only `{"code":0,…}` as an acknowledgement, and
+//! retries on the simulator clock. Every attempt lands in a bounded journal that tests and
+//! the control API read back.
+//!
+//! Request handling never waits for a receiver: [`Callbacks::enqueue`] only books the
+//! delivery and spawns it. Deliveries then queue for one of `concurrency` permits, so a flood
+//! of finished tasks cannot open unbounded connections; the number of unfinished deliveries is
+//! bounded too, and one past the bound is dropped with a journaled error.
+//!
+//! Timeouts and retry waits run on the [`Clock`]: under a manual clock a hanging receiver
+//! holds its attempt, and a retry stays parked, until the clock is advanced.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::fmt::Write as _;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use serde::Serialize;
+use tokio::runtime::Handle;
+use tokio::sync::{watch, Semaphore};
+
+use crate::clock::Clock;
+use crate::download::{describe_duration, duration_ms, root_cause, USER_AGENT};
+
+/// How many HTTP attempts may be in flight at once, by default.
+pub const DEFAULT_CONCURRENCY: usize = 32;
+/// How many attempts the journal keeps, by default (oldest dropped first).
+pub const DEFAULT_JOURNAL_CAPACITY: usize = 10_000;
+/// How many deliveries may be unfinished at once, by default; more are dropped.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 100_000;
+/// The acknowledgement a receiver must answer (spec §4); only its `code` is checked.
+pub const ACKNOWLEDGEMENT: &str = r#"{"code":0,"message":"success"}"#;
+/// The content type of every callback body.
+pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+
+/// How much of a receiver's answer is kept in the journal.
+const ANSWER_KEEP: usize = 1024;
+/// How much of a receiver's answer is read at most; an acknowledgement is tiny.
+const ANSWER_READ_LIMIT: usize = 64 * 1024;
+
+/// When and how often a callback is tried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallbackPolicy {
+    /// Attempts in all, first one included (0 is treated as 1).
+    pub attempts: u32,
+    /// Time between the first attempt's start and each retry's due time, on the clock.
+    pub interval: Duration,
+    /// How long one attempt may take (connect, send, answer), on the clock.
+    pub timeout: Duration,
+}
+
+impl Default for CallbackPolicy {
+    /// 2 attempts [tencent]; retry after 5 s and a 10 s timeout [inferred].
+    fn default() -> Self {
+        CallbackPolicy {
+            attempts: 2,
+            interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The callback's fields (spec §4). Encodes as application/x-www-form-urlencoded, every value
+/// URL-encoded, spaces as '+', in the seed's order: code, requestId, appid, projectid,
+/// [audioUrl], text, audioTime, message, [resultDetail].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallbackForm {
+    /// 0 on success, else the task failure code 10000–10007.
+    pub code: i64,
+    /// The TaskId.
+    pub request_id: u64,
+    /// The account id (a setting).
+    pub appid: u64,
+    /// The project id, 0 by default.
+    pub projectid: i64,
+    /// The audio URL, only for tasks submitted with SourceType 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio_url: Option<String>,
+    /// The result in the `Result` text format.
+    pub text: String,
+    /// Audio duration in seconds, already printed with 6 decimals (`8.420000`).
+    pub audio_time: String,
+    /// Empty on success, the ErrorMsg on failure.
+    pub message: String,
+    /// The SentenceDetail JSON array as text, `""` for present-but-empty, `None` for absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_detail: Option<String>,
+}
+
+impl CallbackForm {
+    /// The form body, byte for byte as the seed's example.
+    pub fn encode(&self) -> String {
+        let code = self.code.to_string();
+        let request_id = self.request_id.to_string();
+        let appid = self.appid.to_string();
+        let projectid = self.projectid.to_string();
+        let mut fields: Vec<(&str, &str)> = vec![
+            ("code", &code),
+            ("requestId", &request_id),
+            ("appid", &appid),
+            ("projectid", &projectid),
+        ];
+        if let Some(url) = &self.audio_url {
+            fields.push(("audioUrl", url));
+        }
+        fields.push(("text", &self.text));
+        fields.push(("audioTime", &self.audio_time));
+        fields.push(("message", &self.message));
+        if let Some(detail) = &self.result_detail {
+            fields.push(("resultDetail", detail));
+        }
+        let mut out = String::new();
+        for (i, (name, value)) in fields.into_iter().enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            form_encode_into(name, &mut out);
+            out.push('=');
+            form_encode_into(value, &mut out);
+        }
+        out
+    }
+}
+
+/// application/x-www-form-urlencoded escaping: ASCII letters, digits and `*-._` stay, space
+/// becomes `+`, every other byte of the UTF-8 text becomes `%XX` (upper-case hex, as the seed).
+fn form_encode_into(value: &str, out: &mut String) {
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(char::from(byte));
+            }
+            b' ' => out.push('+'),
+            _ => {
+                let _ = write!(out, "%{byte:02X}");
+            }
+        }
+    }
+}
+
+/// One HTTP attempt at delivering a callback, as the journal keeps it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallbackAttempt {
+    /// The task whose result was delivered.
+    pub task_id: u64,
+    /// Which attempt of this delivery, from 1.
+    pub attempt: u32,
+    /// Simulated time the attempt started, ms since the Unix epoch.
+    pub time_ms: i64,
+    /// Where it was sent.
+    pub url: String,
+    /// The form body sent.
+    pub body: String,
+    /// The receiver's HTTP status, if it answered.
+    pub status: Option<u16>,
+    /// The first 1 KiB of the receiver's answer, lossy UTF-8.
+    pub answer: Option<String>,
+    /// How long the attempt took on the simulator clock, ms.
+    pub latency_ms: i64,
+    /// Why the attempt did not count as acknowledged; `None` when it did.
+    pub error: Option<String>,
+    /// Whether the receiver answered 2xx with JSON `code` 0.
+    pub acknowledged: bool,
+    /// No further attempt follows: acknowledged, attempts exhausted, or dropped.
+    pub final_attempt: bool,
+}
+
+/// The outbound callback sender. Cheap to clone: all clones share queue, permits and journal.
+#[derive(Debug, Clone)]
+pub struct Callbacks {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    clock: Clock,
+    policy: CallbackPolicy,
+    /// The client, or why it could not be built (journaled per attempt instead of panicking).
+    client: Result<reqwest::Client, String>,
+    /// Bounds the HTTP attempts in flight.
+    permits: Semaphore,
+    /// Bounds the unfinished deliveries.
+    queue_capacity: AtomicUsize,
+    journal_capacity: usize,
+    journal: Mutex<VecDeque<CallbackAttempt>>,
+    book: Mutex<Book>,
+    /// Bumped whenever the book changes, so [`Callbacks::wait_idle`] re-checks.
+    changed: watch::Sender<u64>,
+    /// The runtime seen at construction, for `enqueue` calls from outside any runtime.
+    runtime: Option<Handle>,
+    next_delivery: AtomicU64,
+}
+
+/// Where every unfinished delivery is.
+#[derive(Debug, Default)]
+struct Book {
+    /// Deliveries queued for a permit or with an attempt in flight.
+    active: usize,
+    /// Deliveries parked until a retry's due time: (due ms, delivery id).
+    waiting: BTreeSet<(i64, u64)>,
+}
+
+/// One delivery: what to send, where, and how often.
+#[derive(Debug)]
+struct Job {
+    task_id: u64,
+    url: String,
+    body: String,
+    policy: CallbackPolicy,
+}
+
+/// What one attempt came to.
+#[derive(Debug)]
+struct Outcome {
+    status: Option<u16>,
+    answer: Option<String>,
+    error: Option<String>,
+}
+
+impl Outcome {
+    fn failed(error: String) -> Self {
+        Outcome {
+            status: None,
+            answer: None,
+            error: Some(error),
+        }
+    }
+}
+
+impl Callbacks {
+    /// A sender with `concurrency` simultaneous attempts (at least 1) and a journal of
+    /// `journal_capacity` attempts (at least 1). The HTTP client follows no redirects (a 3xx
+    /// is a failed attempt) and keeps no cookies.
+    pub fn new(
+        clock: Clock,
+        policy: CallbackPolicy,
+        concurrency: usize,
+        journal_capacity: usize,
+    ) -> Self {
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("HTTP client unavailable: {}", root_cause(&e)));
+        let (changed, _) = watch::channel(0);
+        Callbacks {
+            inner: Arc::new(Inner {
+                clock,
+                policy,
+                client,
+                permits: Semaphore::new(concurrency.clamp(1, Semaphore::MAX_PERMITS)),
+                queue_capacity: AtomicUsize::new(DEFAULT_QUEUE_CAPACITY),
+                journal_capacity: journal_capacity.max(1),
+                journal: Mutex::new(VecDeque::new()),
+                book: Mutex::new(Book::default()),
+                changed,
+                runtime: Handle::try_current().ok(),
+                next_delivery: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Changes how many deliveries may be unfinished at once (at least 1); deliveries already
+    /// booked are kept.
+    pub fn set_queue_capacity(&self, capacity: usize) {
+        self.inner
+            .queue_capacity
+            .store(capacity.max(1), Ordering::Relaxed);
+    }
+
+    /// The default policy deliveries from [`Callbacks::enqueue`] use.
+    pub fn policy(&self) -> &CallbackPolicy {
+        &self.inner.policy
+    }
+
+    /// Delivers `form` to `url` for `task_id` with the default policy. Never blocks or awaits.
+    pub fn enqueue(&self, task_id: u64, url: String, form: &CallbackForm) {
+        self.enqueue_with(task_id, url, form.encode(), self.inner.policy.clone());
+    }
+
+    /// Delivers a raw `body` with its own `policy` (scenarios: custom retries, broken
+    /// bodies). Never blocks or awaits; when too many deliveries are unfinished, the delivery
+    /// is dropped and the drop journaled as a final attempt.
+    pub fn enqueue_with(&self, task_id: u64, url: String, body: String, policy: CallbackPolicy) {
+        let job = Job {
+            task_id,
+            url,
+            body,
+            policy,
+        };
+        let capacity = self.inner.queue_capacity.load(Ordering::Relaxed);
+        let booked = {
+            let mut book = self.inner.book.lock();
+            if book.active + book.waiting.len() >= capacity {
+                false
+            } else {
+                book.active += 1;
+                true
+            }
+        };
+        if !booked {
+            let error = format!(
+                "callback queue is full ({capacity} deliveries unfinished); delivery dropped"
+            );
+            self.inner.record_unsent(job, error);
+            return;
+        }
+        self.inner.notify();
+        let slot = Slot {
+            inner: Arc::clone(&self.inner),
+            id: self.inner.next_delivery.fetch_add(1, Ordering::Relaxed),
+            parked_until: None,
+        };
+        let handle = Handle::try_current()
+            .ok()
+            .or_else(|| self.inner.runtime.clone());
+        match handle {
+            // If the runtime is shutting down the future is dropped, and the slot with it.
+            Some(handle) => drop(handle.spawn(deliver(slot, job))),
+            None => {
+                drop(slot);
+                self.inner.record_unsent(
+                    job,
+                    "no async runtime to send the callback on; delivery dropped".to_owned(),
+                );
+            }
+        }
+    }
+
+    /// Every journaled attempt, oldest first.
+    pub fn attempts(&self) -> Vec<CallbackAttempt> {
+        self.inner.journal.lock().iter().cloned().collect()
+    }
+
+    /// The journaled attempts for one task, oldest first.
+    pub fn attempts_for(&self, task_id: u64) -> Vec<CallbackAttempt> {
+        self.inner
+            .journal
+            .lock()
+            .iter()
+            .filter(|a| a.task_id == task_id)
+            .cloned()
+            .collect()
+    }
+
+    /// Deliveries not finished: queued, in flight, or waiting for a retry.
+    pub fn pending(&self) -> usize {
+        let book = self.inner.book.lock();
+        book.active + book.waiting.len()
+    }
+
+    /// Waits until nothing is queued or in flight and no parked retry is due. Retries whose
+    /// due time the clock has not reached do not count, so under a manual clock this returns
+    /// and the test advances the clock, then waits again.
+    pub async fn wait_idle(&self) {
+        let mut changes = self.inner.changed.subscribe();
+        loop {
+            if self.is_idle() {
+                return;
+            }
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Forgets the journal; unfinished deliveries continue and journal as usual.
+    pub fn clear(&self) {
+        self.inner.journal.lock().clear();
+    }
+
+    fn is_idle(&self) -> bool {
+        let now = self.inner.clock.now_ms();
+        let book = self.inner.book.lock();
+        book.active == 0 && book.waiting.first().is_none_or(|(due, _)| *due > now)
+    }
+}
+
+impl Inner {
+    fn notify(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    fn record(&self, attempt: CallbackAttempt) {
+        let mut journal = self.journal.lock();
+        while journal.len() >= self.journal_capacity {
+            journal.pop_front();
+        }
+        journal.push_back(attempt);
+    }
+
+    /// Journals a delivery that never reached the network.
+    fn record_unsent(&self, job: Job, error: String) {
+        tracing::warn!(task_id = job.task_id, url = %job.url, %error, "callback not delivered");
+        self.record(CallbackAttempt {
+            task_id: job.task_id,
+            attempt: 1,
+            time_ms: self.clock.now_ms(),
+            url: job.url,
+            body: job.body,
+            status: None,
+            answer: None,
+            latency_ms: 0,
+            error: Some(error),
+            acknowledged: false,
+            final_attempt: true,
+        });
+    }
+
+    /// One attempt, bounded by the policy's timeout on the clock.
+    async fn attempt(&self, job: &Job) -> Outcome {
+        let timeout_ms = duration_ms(job.policy.timeout);
+        let deadline = self.clock.now_ms().saturating_add(clamp_ms(timeout_ms));
+        with_deadline(&self.clock, deadline, self.post(job), || {
+            Outcome::failed(format!(
+                "no answer within {} (simulator clock)",
+                describe_duration(timeout_ms)
+            ))
+        })
+        .await
+    }
+
+    /// POSTs the body and judges the answer.
+    async fn post(&self, job: &Job) -> Outcome {
+        let client = match &self.client {
+            Ok(client) => client,
+            Err(e) => return Outcome::failed(e.clone()),
+        };
+        let sent = client
+            .post(&job.url)
+            .header(reqwest::header::CONTENT_TYPE, FORM_CONTENT_TYPE)
+            .body(job.body.clone())
+            .send()
+            .await;
+        let mut response = match sent {
+            Ok(response) => response,
+            Err(e) if e.is_connect() => {
+                return Outcome::failed(format!("connection failed: {}", root_cause(&e)))
+            }
+            Err(e) if e.is_builder() => {
+                return Outcome::failed(format!("invalid callback URL: {}", root_cause(&e)))
+            }
+            Err(e) => return Outcome::failed(format!("request failed: {}", root_cause(&e))),
+        };
+        let status = response.status();
+        let mut buf: Vec<u8> = Vec::new();
+        let mut read_error = None;
+        let mut too_long = false;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = ANSWER_READ_LIMIT - buf.len();
+                    if chunk.len() > room {
+                        buf.extend_from_slice(&chunk[..room]);
+                        too_long = true;
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    read_error = Some(format!("answer interrupted: {}", root_cause(&e)));
+                    break;
+                }
+            }
+        }
+        let answer = String::from_utf8_lossy(&buf[..buf.len().min(ANSWER_KEEP)]).into_owned();
+        let error = if !status.is_success() {
+            Some(format!("HTTP status {}", status.as_u16()))
+        } else if let Some(e) = read_error {
+            Some(e)
+        } else if too_long {
+            Some(format!(
+                "answer longer than {} KiB is not an acknowledgement",
+                ANSWER_READ_LIMIT / 1024
+            ))
+        } else {
+            judge(&buf).err()
+        };
+        Outcome {
+            status: Some(status.as_u16()),
+            answer: Some(answer),
+            error,
+        }
+    }
+}
+
+/// Whether an answer body acknowledges: a JSON object whose `code` is the integer 0.
+fn judge(answer: &[u8]) -> Result<(), String> {
+    let value: serde_json::Value = serde_json::from_slice(answer)
+        .map_err(|_| format!("answer is not JSON (expected {ACKNOWLEDGEMENT})"))?;
+    match value.get("code") {
+        Some(code) if code.as_i64() == Some(0) => Ok(()),
+        Some(code) => Err(format!("receiver answered code {code}")),
+        None => Err(format!(
+            "answer is not a JSON object with a code (expected {ACKNOWLEDGEMENT})"
+        )),
+    }
+}
+
+/// Runs `work` until simulated time reaches `deadline`; then gives up with `on_timeout()`.
+async fn with_deadline<T>(
+    clock: &Clock,
+    deadline: i64,
+    work: impl Future<Output = T>,
+    on_timeout: impl FnOnce() -> T,
+) -> T {
+    tokio::select! {
+        biased;
+        out = work => out,
+        () = clock.sleep_until(deadline) => on_timeout(),
+    }
+}
+
+/// ms as the clock's i64, saturating.
+fn clamp_ms(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+/// A delivery's place in the book; dropping it (finished, or the runtime went away) frees it.
+#[derive(Debug)]
+struct Slot {
+    inner: Arc<Inner>,
+    id: u64,
+    /// `Some(due)` while parked for a retry, `None` while active.
+    parked_until: Option<i64>,
+}
+
+impl Slot {
+    /// Parks the delivery until `due`: it no longer counts as busy for `wait_idle`.
+    fn park(&mut self, due: i64) {
+        {
+            let mut book = self.inner.book.lock();
+            book.active = book.active.saturating_sub(1);
+            book.waiting.insert((due, self.id));
+        }
+        self.parked_until = Some(due);
+        self.inner.notify();
+    }
+
+    /// Makes the delivery active again once its due time has come.
+    fn unpark(&mut self) {
+        if let Some(due) = self.parked_until.take() {
+            {
+                let mut book = self.inner.book.lock();
+                book.waiting.remove(&(due, self.id));
+                book.active += 1;
+            }
+            self.inner.notify();
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        {
+            let mut book = self.inner.book.lock();
+            match self.parked_until {
+                Some(due) => {
+                    book.waiting.remove(&(due, self.id));
+                }
+                None => book.active = book.active.saturating_sub(1),
+            }
+        }
+        self.inner.notify();
+    }
+}
+
+/// Sends one delivery: attempt n (from 1) starts at `first + (n-1) × interval` on the clock,
+/// where `first` is the start of attempt 1, or at once if the previous attempt ran past that.
+async fn deliver(mut slot: Slot, job: Job) {
+    let inner = Arc::clone(&slot.inner);
+    let attempts = job.policy.attempts.max(1);
+    let interval_ms = clamp_ms(duration_ms(job.policy.interval));
+    let mut first_ms: Option<i64> = None;
+    for n in 1..=attempts {
+        if let Some(first) = first_ms {
+            let due = first.saturating_add(interval_ms.saturating_mul(i64::from(n - 1)));
+            slot.park(due);
+            inner.clock.sleep_until(due).await;
+            slot.unpark();
+        }
+        // The semaphore is never closed; if it were, the delivery simply ends.
+        let Ok(permit) = inner.permits.acquire().await else {
+            return;
+        };
+        let started = inner.clock.now_ms();
+        first_ms.get_or_insert(started);
+        let outcome = inner.attempt(&job).await;
+        drop(permit);
+        let latency_ms = inner.clock.now_ms().saturating_sub(started);
+        let acknowledged = outcome.error.is_none();
+        let final_attempt = acknowledged || n == attempts;
+        if acknowledged {
+            tracing::debug!(task_id = job.task_id, attempt = n, url = %job.url, latency_ms, "callback acknowledged");
+        } else if final_attempt {
+            tracing::warn!(task_id = job.task_id, attempt = n, url = %job.url, status = ?outcome.status, error = ?outcome.error, "callback failed; no attempts left");
+        } else {
+            tracing::info!(task_id = job.task_id, attempt = n, url = %job.url, status = ?outcome.status, error = ?outcome.error, "callback failed; will retry");
+        }
+        inner.record(CallbackAttempt {
+            task_id: job.task_id,
+            attempt: n,
+            time_ms: started,
+            url: job.url.clone(),
+            body: job.body.clone(),
+            status: outcome.status,
+            answer: outcome.answer,
+            latency_ms,
+            error: outcome.error,
+            acknowledged,
+            final_attempt,
+        });
+        if acknowledged {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::net::SocketAddr;
+
+    use axum::extract::State;
+    use axum::http::{header, HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::post;
+    use axum::Router;
+    use tokio::net::TcpListener;
+
+    const SEED_TEXT: &str =
+        "[0:1.640,0:4.600]  我在马上上夜班。\n[0:5.420,0:7.820]  明天早上说哈。\n";
+    const SEED_BODY: &str = "code=0&requestId=4000048858&appid=12516&projectid=0&text=%5B0%3A1.640%2C0%3A4.600%5D++%E6%88%91%E5%9C%A8%E9%A9%AC%E4%B8%8A%E4%B8%8A%E5%A4%9C%E7%8F%AD%E3%80%82%0A%5B0%3A5.420%2C0%3A7.820%5D++%E6%98%8E%E5%A4%A9%E6%97%A9%E4%B8%8A%E8%AF%B4%E5%93%88%E3%80%82%0A&audioTime=8.420000&message=&resultDetail=";
+    const START: i64 = 1_000_000;
+
+    fn seed_form() -> CallbackForm {
+        CallbackForm {
+            code: 0,
+            request_id: 4_000_048_858,
+            appid: 12516,
+            projectid: 0,
+            audio_url: None,
+            text: SEED_TEXT.to_owned(),
+            audio_time: "8.420000".to_owned(),
+            message: String::new(),
+            result_detail: Some(String::new()),
+        }
+    }
+
+    /// What a test receiver does with request number `n` (from 1).
+    #[derive(Debug, Clone, Copy)]
+    enum Reply {
+        Ack,
+        Status(u16),
+        Json(&'static str),
+        /// Never answers.
+        Hang,
+        /// Acknowledges after this many real ms (to overlap requests).
+        SlowAck(u64),
+    }
+
+    /// One request as received: (Content-Type, User-Agent, body).
+    type SeenRequest = (Option<String>, Option<String>, String);
+
+    /// Counters a test receiver keeps.
+    #[derive(Debug, Default)]
+    struct Seen {
+        hits: AtomicUsize,
+        in_flight: AtomicUsize,
+        max_in_flight: AtomicUsize,
+        requests: Mutex<Vec<SeenRequest>>,
+    }
+
+    #[derive(Clone)]
+    struct Receiver {
+        script: fn(usize) -> Reply,
+        seen: Arc<Seen>,
+    }
+
+    async fn handle(State(rx): State<Receiver>, headers: HeaderMap, body: String) -> Response {
+        let n = rx.seen.hits.fetch_add(1, Ordering::SeqCst) + 1;
+        let now = rx.seen.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        rx.seen.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let text = |name| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        rx.seen
+            .requests
+            .lock()
+            .push((text(header::CONTENT_TYPE), text(header::USER_AGENT), body));
+        let reply = match (rx.script)(n) {
+            Reply::Ack => ACKNOWLEDGEMENT.into_response(),
+            Reply::Status(code) => (
+                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                ACKNOWLEDGEMENT,
+            )
+                .into_response(),
+            Reply::Json(text) => text.into_response(),
+            Reply::Hang => std::future::pending::<Response>().await,
+            Reply::SlowAck(ms) => {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                ACKNOWLEDGEMENT.into_response()
+            }
+        };
+        rx.seen.in_flight.fetch_sub(1, Ordering::SeqCst);
+        reply
+    }
+
+    /// A receiver on a fresh loopback port answering per `script`.
+    async fn receiver(script: fn(usize) -> Reply) -> (String, Arc<Seen>) {
+        let seen = Arc::new(Seen::default());
+        let app = Router::new()
+            .route("/cb", post(handle))
+            .with_state(Receiver {
+                script,
+                seen: Arc::clone(&seen),
+            });
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (format!("http://{addr}/cb"), seen)
+    }
+
+    fn callbacks(clock: &Clock, policy: CallbackPolicy, concurrency: usize) -> Callbacks {
+        Callbacks::new(clock.clone(), policy, concurrency, DEFAULT_JOURNAL_CAPACITY)
+    }
+
+    /// `wait_idle`, but a hang fails the test instead of stalling it.
+    async fn idle(cb: &Callbacks) {
+        tokio::time::timeout(Duration::from_secs(10), cb.wait_idle())
+            .await
+            .expect("callbacks went idle");
+    }
+
+    /// Waits (in real time) until the receiver has seen `n` requests.
+    async fn hits(seen: &Seen, n: usize) {
+        for _ in 0..1000 {
+            if seen.hits.load(Ordering::SeqCst) >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("receiver never saw {n} requests");
+    }
+
+    #[test]
+    fn encodes_the_seed_example_byte_for_byte() {
+        assert_eq!(seed_form().encode(), SEED_BODY);
+    }
+
+    #[test]
+    fn optional_fields_appear_only_when_present() {
+        let mut form = seed_form();
+        form.audio_url = Some("https://x.example/a b.wav?k=v&z=~".to_owned());
+        form.result_detail = None;
+        form.code = 10007;
+        form.text = String::new();
+        form.message = "Failed to download audio file! HTTP status 404".to_owned();
+        assert_eq!(
+            form.encode(),
+            "code=10007&requestId=4000048858&appid=12516&projectid=0\
+             &audioUrl=https%3A%2F%2Fx.example%2Fa+b.wav%3Fk%3Dv%26z%3D%7E\
+             &text=&audioTime=8.420000\
+             &message=Failed+to+download+audio+file%21+HTTP+status+404"
+        );
+        let json = serde_json::to_value(&form).unwrap();
+        assert_eq!(json["requestId"], 4_000_048_858u64);
+        assert_eq!(json["audioUrl"], "https://x.example/a b.wav?k=v&z=~");
+        assert!(json.get("resultDetail").is_none());
+    }
+
+    #[tokio::test]
+    async fn an_acknowledged_callback_is_sent_once() {
+        let (url, seen) = receiver(|_| Reply::Ack).await;
+        let clock = Clock::manual(START);
+        let cb = callbacks(&clock, CallbackPolicy::default(), 4);
+        cb.enqueue(4_000_048_858, url.clone(), &seed_form());
+        idle(&cb).await;
+        let attempts = cb.attempts_for(4_000_048_858);
+        assert_eq!(attempts.len(), 1);
+        let a = &attempts[0];
+        assert_eq!((a.attempt, a.time_ms, a.latency_ms), (1, START, 0));
+        assert_eq!(a.url, url);
+        assert_eq!(a.body, SEED_BODY);
+        assert_eq!(a.status, Some(200));
+        assert_eq!(a.answer.as_deref(), Some(ACKNOWLEDGEMENT));
+        assert_eq!(a.error, None);
+        assert!(a.acknowledged && a.final_attempt);
+        assert_eq!(cb.pending(), 0);
+        let requests = seen.requests.lock().clone();
+        assert_eq!(
+            requests,
+            vec![(
+                Some(FORM_CONTENT_TYPE.to_owned()),
+                Some(USER_AGENT.to_owned()),
+                SEED_BODY.to_owned()
+            )]
+        );
+        assert!(cb.attempts_for(1).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_attempt_is_retried_one_interval_later_on_the_clock() {
+        let first_failures: [fn(usize) -> Reply; 3] = [
+            |n| {
+                if n == 1 {
+                    Reply::Status(500)
+                } else {
+                    Reply::Ack
+                }
+            },
+            |n| {
+                if n == 1 {
+                    Reply::Json(r#"{"code":1,"message":"busy"}"#)
+                } else {
+                    Reply::Ack
+                }
+            },
+            |n| {
+                if n == 1 {
+                    Reply::Json("OK")
+                } else {
+                    Reply::Ack
+                }
+            },
+        ];
+        for script in first_failures {
+            let (url, seen) = receiver(script).await;
+            let clock = Clock::manual(START);
+            let cb = callbacks(&clock, CallbackPolicy::default(), 4);
+            cb.enqueue(7, url, &seed_form());
+            idle(&cb).await;
+            let first = cb.attempts();
+            assert_eq!(first.len(), 1);
+            assert!(!first[0].acknowledged && !first[0].final_attempt);
+            assert!(first[0].error.is_some());
+            assert_eq!(cb.pending(), 1, "the retry is parked");
+
+            clock.advance(Duration::from_millis(4_999));
+            idle(&cb).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(cb.attempts().len(), 1, "not due yet");
+            assert_eq!(seen.hits.load(Ordering::SeqCst), 1);
+
+            clock.advance(Duration::from_millis(1));
+            idle(&cb).await;
+            let all = cb.attempts();
+            assert_eq!(all.len(), 2);
+            assert_eq!(all[1].attempt, 2);
+            assert_eq!(all[1].time_ms, START + 5_000);
+            assert!(all[1].acknowledged && all[1].final_attempt);
+            assert_eq!(cb.pending(), 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn failing_receivers_get_exactly_the_policy_attempts() {
+        let (url, seen) = receiver(|_| Reply::Status(503)).await;
+        let clock = Clock::manual(START);
+        let policy = CallbackPolicy {
+            attempts: 3,
+            interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+        };
+        let cb = callbacks(&clock, policy, 4);
+        cb.enqueue(9, url, &seed_form());
+        for _ in 0..5 {
+            idle(&cb).await;
+            clock.advance(Duration::from_secs(5));
+        }
+        idle(&cb).await;
+        let all = cb.attempts_for(9);
+        assert_eq!(all.len(), 3);
+        assert_eq!(seen.hits.load(Ordering::SeqCst), 3);
+        let times: Vec<i64> = all.iter().map(|a| a.time_ms).collect();
+        assert_eq!(times, vec![START, START + 5_000, START + 10_000]);
+        assert_eq!(
+            all.iter().map(|a| a.final_attempt).collect::<Vec<_>>(),
+            vec![false, false, true]
+        );
+        assert!(all.iter().all(|a| !a.acknowledged && a.status == Some(503)));
+        assert_eq!(all[2].error.as_deref(), Some("HTTP status 503"));
+        assert_eq!(cb.pending(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_receiver_is_a_failed_attempt() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let clock = Clock::manual(START);
+        let policy = CallbackPolicy {
+            attempts: 1,
+            ..CallbackPolicy::default()
+        };
+        let cb = callbacks(&clock, policy, 4);
+        cb.enqueue(3, format!("http://{addr}/cb"), &seed_form());
+        idle(&cb).await;
+        let all = cb.attempts();
+        assert_eq!(all.len(), 1);
+        let error = all[0].error.clone().unwrap_or_default();
+        assert!(error.starts_with("connection failed: "), "{error}");
+        assert!(all[0].final_attempt && !all[0].acknowledged);
+        assert_eq!(all[0].status, None);
+    }
+
+    #[tokio::test]
+    async fn a_hanging_receiver_times_out_on_the_clock() {
+        let (url, seen) = receiver(|_| Reply::Hang).await;
+        let clock = Clock::manual(START);
+        let policy = CallbackPolicy {
+            attempts: 1,
+            ..CallbackPolicy::default()
+        };
+        let cb = callbacks(&clock, policy, 4);
+        cb.enqueue(5, url, &seed_form());
+        hits(&seen, 1).await;
+        clock.advance(Duration::from_millis(9_999));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(cb.attempts().is_empty(), "still in flight");
+        assert_eq!(cb.pending(), 1);
+        clock.advance(Duration::from_millis(1));
+        idle(&cb).await;
+        let all = cb.attempts();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].latency_ms, 10_000);
+        assert_eq!(
+            all[0].error.as_deref(),
+            Some("no answer within 10 s (simulator clock)")
+        );
+        assert_eq!(all[0].status, None);
+        assert!(all[0].final_attempt);
+    }
+
+    #[tokio::test]
+    async fn only_concurrency_attempts_reach_the_receiver_at_once() {
+        // Every attempt hangs until the clock times it out, so exactly `concurrency` requests
+        // can be at the receiver; the rest wait for a permit.
+        let (url, seen) = receiver(|_| Reply::Hang).await;
+        let clock = Clock::manual(START);
+        let policy = CallbackPolicy {
+            attempts: 1,
+            ..CallbackPolicy::default()
+        };
+        let cb = callbacks(&clock, policy, 2);
+        for task in 0..5 {
+            cb.enqueue(task, url.clone(), &seed_form());
+        }
+        for expected in [2, 4, 5] {
+            hits(&seen, expected).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert_eq!(seen.hits.load(Ordering::SeqCst), expected);
+            clock.advance(Duration::from_secs(10));
+        }
+        idle(&cb).await;
+        let all = cb.attempts();
+        assert_eq!(all.len(), 5);
+        assert!(all.iter().all(|a| a.error.is_some() && a.final_attempt));
+        assert_eq!(cb.pending(), 0);
+    }
+
+    #[tokio::test]
+    async fn concurrency_is_bounded() {
+        let (url, seen) = receiver(|_| Reply::SlowAck(40)).await;
+        let clock = Clock::manual(START);
+        let cb = callbacks(&clock, CallbackPolicy::default(), 2);
+        for task in 0..8 {
+            cb.enqueue(task, url.clone(), &seed_form());
+        }
+        assert_eq!(cb.pending(), 8);
+        idle(&cb).await;
+        assert_eq!(seen.hits.load(Ordering::SeqCst), 8);
+        let max = seen.max_in_flight.load(Ordering::SeqCst);
+        assert!((1..=2).contains(&max), "{max} requests at once");
+        assert_eq!(cb.attempts().iter().filter(|a| a.acknowledged).count(), 8);
+    }
+
+    #[tokio::test]
+    async fn the_journal_keeps_only_the_newest_attempts() {
+        let (url, _seen) = receiver(|_| Reply::Ack).await;
+        let clock = Clock::manual(START);
+        let cb = Callbacks::new(clock, CallbackPolicy::default(), 4, 3);
+        for task in 1..=5 {
+            cb.enqueue(task, url.clone(), &seed_form());
+            idle(&cb).await;
+        }
+        let ids: Vec<u64> = cb.attempts().iter().map(|a| a.task_id).collect();
+        assert_eq!(ids, vec![3, 4, 5]);
+        cb.clear();
+        assert!(cb.attempts().is_empty());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn enqueue_never_waits_for_the_receiver() {
+        // On a single-threaded runtime, any wait inside enqueue would deadlock this test.
+        let (url, _seen) = receiver(|_| Reply::Hang).await;
+        let cb = callbacks(&Clock::manual(START), CallbackPolicy::default(), 1);
+        cb.set_queue_capacity(50);
+        for task in 0..50 {
+            cb.enqueue(task, url.clone(), &seed_form());
+        }
+        assert_eq!(cb.pending(), 50);
+        assert!(cb.attempts().is_empty());
+        // One more than the queue holds is dropped, and the drop journaled.
+        cb.enqueue(50, url, &seed_form());
+        assert_eq!(cb.pending(), 50);
+        let dropped = cb.attempts_for(50);
+        assert_eq!(dropped.len(), 1);
+        assert!(dropped[0].final_attempt && !dropped[0].acknowledged);
+        assert_eq!(
+            dropped[0].error.as_deref(),
+            Some("callback queue is full (50 deliveries unfinished); delivery dropped")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_raw_body_goes_out_with_its_own_policy() {
+        let (url, seen) = receiver(|_| Reply::Ack).await;
+        let clock = Clock::manual(START);
+        let cb = callbacks(&clock, CallbackPolicy::default(), 4);
+        let policy = CallbackPolicy {
+            attempts: 1,
+            interval: Duration::ZERO,
+            timeout: Duration::from_secs(1),
+        };
+        cb.enqueue_with(11, url, "not=a&real=form".to_owned(), policy);
+        idle(&cb).await;
+        assert!(cb.attempts_for(11)[0].acknowledged);
+        assert_eq!(seen.requests.lock()[0].2, "not=a&real=form");
+    }
+
+    #[test]
+    fn only_code_zero_acknowledges() {
+        assert!(judge(ACKNOWLEDGEMENT.as_bytes()).is_ok());
+        assert!(judge(br#"{"code":0}"#).is_ok());
+        assert!(judge(br#"{"code":1,"message":"success"}"#).is_err());
+        assert!(judge(br#"{"code":"0"}"#).is_err());
+        assert!(judge(br#"[0]"#).is_err());
+        assert!(judge(b"success").is_err());
+        assert!(judge(b"").is_err());
+    }
+}

@@ -1,0 +1,481 @@
+//! Fetching a task's audio `Url` (SourceType 0) for real, within the provider's limits, so a
+//! client sees the same failures it would see in production: an unreachable host, a 404, a
+//! file over 512 MB or a server too slow to deliver all become task failure 10007.
+//!
+//! The timeout runs on the simulator's [`Clock`], not on tokio's timer: under a scaled clock a
+//! slow download times out as fast as everything else, and under a manual clock a download
+//! never times out until someone advances the clock past the deadline.
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+use crate::clock::Clock;
+
+/// The User-Agent of every request the simulator sends, so receivers can tell it from the
+/// real provider in their logs.
+pub const USER_AGENT: &str = concat!(
+    "asr-mock/",
+    env!("CARGO_PKG_VERSION"),
+    " (speech-recognition API simulator)"
+);
+
+/// The task failure code a download error ends in (spec §3: "audio download failed").
+pub const DOWNLOAD_FAILED_CODE: i64 = 10007;
+
+/// How many redirects a download follows before giving up.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// The provider's limits on an audio download.
+#[derive(Debug, Clone)]
+pub struct DownloadPolicy {
+    /// How long the whole download (connect, headers, body) may take, on the simulator clock.
+    pub timeout: Duration,
+    /// The largest file accepted; the transfer stops as soon as it is exceeded.
+    pub max_bytes: u64,
+}
+
+impl Default for DownloadPolicy {
+    /// 60 s [inferred: Tencent only says "ensure the download speed"] and 512 MiB [seed].
+    fn default() -> Self {
+        DownloadPolicy {
+            timeout: Duration::from_secs(60),
+            max_bytes: 512 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why a download failed. `Display` is the task's `ErrorMsg`: Tencent's observed prefix
+/// `Failed to download audio file!` followed by the reason, so users can act on it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DownloadError {
+    /// Not an absolute http(s) URL with a host.
+    #[error("Failed to download audio file! Invalid URL: {0}")]
+    InvalidUrl(String),
+    /// The server answered with a status outside 2xx (after redirects).
+    #[error("Failed to download audio file! HTTP status {0}")]
+    Status(u16),
+    /// DNS, TCP or TLS failed before any answer arrived.
+    #[error("Failed to download audio file! Connection failed: {0}")]
+    Connect(String),
+    /// More than [`MAX_REDIRECTS`] redirects, or a redirect to somewhere unusable.
+    #[error("Failed to download audio file! Redirect failed: {0}")]
+    Redirect(String),
+    /// The file is larger than the limit (announced by Content-Length or seen while reading).
+    #[error("Failed to download audio file! File larger than {limit} bytes")]
+    TooLarge {
+        /// The limit in force, in bytes.
+        limit: u64,
+    },
+    /// The download did not finish within the timeout on the simulator clock.
+    #[error("Failed to download audio file! Timed out after {}", describe_duration(*.after_ms))]
+    Timeout {
+        /// The timeout in force, in ms.
+        after_ms: u64,
+    },
+    /// The connection broke while the body was being read.
+    #[error("Failed to download audio file! Transfer interrupted: {0}")]
+    Body(String),
+    /// Anything else (including an HTTP client that could not be built).
+    #[error("Failed to download audio file! {0}")]
+    Other(String),
+}
+
+impl DownloadError {
+    /// The task failure code this error ends in: always 10007.
+    pub fn code(&self) -> i64 {
+        DOWNLOAD_FAILED_CODE
+    }
+}
+
+/// Downloads audio URLs. Cheap to clone: the HTTP client (and its connection pool) is shared.
+#[derive(Debug, Clone)]
+pub struct Downloader {
+    clock: Clock,
+    policy: DownloadPolicy,
+    /// The client, or why it could not be built (reported per fetch instead of panicking).
+    client: Result<reqwest::Client, String>,
+}
+
+impl Downloader {
+    /// A downloader with its own HTTP client: up to [`MAX_REDIRECTS`] redirects, no cookie
+    /// store, no transparent decompression (audio is returned byte for byte), the
+    /// simulator's [`USER_AGENT`], and no timeout of its own (the clock enforces it).
+    pub fn new(clock: Clock, policy: DownloadPolicy) -> Self {
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+            .build()
+            .map_err(|e| format!("HTTP client unavailable: {}", root_cause(&e)));
+        Downloader {
+            clock,
+            policy,
+            client,
+        }
+    }
+
+    /// The limits in force.
+    pub fn policy(&self) -> &DownloadPolicy {
+        &self.policy
+    }
+
+    /// Downloads `url` (http or https) and returns its bytes, or the reason it failed.
+    ///
+    /// The whole fetch races `timeout` on the simulator clock; with a manual clock a stalled
+    /// server therefore holds the fetch until the clock is advanced past the deadline.
+    pub async fn fetch(&self, url: &str) -> Result<Vec<u8>, DownloadError> {
+        let after_ms = duration_ms(self.policy.timeout);
+        let deadline = self.clock.now_ms().saturating_add(after_ms as i64);
+        tokio::select! {
+            biased;
+            res = self.fetch_unbounded(url) => res,
+            () = self.clock.sleep_until(deadline) => Err(DownloadError::Timeout { after_ms }),
+        }
+    }
+
+    /// The fetch without its timeout.
+    async fn fetch_unbounded(&self, url: &str) -> Result<Vec<u8>, DownloadError> {
+        let client = self
+            .client
+            .as_ref()
+            .map_err(|e| DownloadError::Other(e.clone()))?;
+        let url = parse_url(url)?;
+        let limit = self.policy.max_bytes;
+        let response = client.get(url).send().await.map_err(classify)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(DownloadError::Status(status.as_u16()));
+        }
+        // Refuse before reading a byte when the server announces too much.
+        let announced = response.content_length();
+        if announced.is_some_and(|len| len > limit) {
+            return Err(DownloadError::TooLarge { limit });
+        }
+        // Preallocate what was announced, but never trust a header for more than 8 MiB.
+        let reserve = announced.unwrap_or(0).min(limit).min(8 * 1024 * 1024);
+        let mut data = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(classify)?;
+            if (data.len() as u64).saturating_add(chunk.len() as u64) > limit {
+                return Err(DownloadError::TooLarge { limit });
+            }
+            data.extend_from_slice(&chunk);
+        }
+        Ok(data)
+    }
+}
+
+/// Accepts only absolute http(s) URLs with a host; reqwest's own message would name neither.
+fn parse_url(url: &str) -> Result<reqwest::Url, DownloadError> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| DownloadError::InvalidUrl(e.to_string()))?;
+    match parsed.scheme() {
+        "http" | "https" => {}
+        other => {
+            return Err(DownloadError::InvalidUrl(format!(
+                "scheme {other:?} is not http or https"
+            )))
+        }
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(DownloadError::InvalidUrl("no host".to_owned()));
+    }
+    Ok(parsed)
+}
+
+/// Maps a reqwest error to the reason a user can act on (the innermost cause, e.g.
+/// "Connection refused (os error 111)", rather than "error sending request").
+fn classify(err: reqwest::Error) -> DownloadError {
+    let reason = root_cause(&err);
+    if err.is_redirect() {
+        DownloadError::Redirect(reason)
+    } else if err.is_connect() {
+        DownloadError::Connect(reason)
+    } else if err.is_body() || err.is_decode() {
+        DownloadError::Body(reason)
+    } else if err.is_builder() {
+        DownloadError::InvalidUrl(reason)
+    } else if err.is_request() {
+        // Failures after connecting but before a status line, e.g. the server hung up.
+        DownloadError::Connect(reason)
+    } else {
+        DownloadError::Other(reason)
+    }
+}
+
+/// The innermost error in a chain: the one that says what actually went wrong.
+pub(crate) fn root_cause(err: &(dyn StdError + 'static)) -> String {
+    let mut current = err;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}
+
+/// A duration in whole ms, saturating (a `Duration` can exceed `u64` ms).
+pub(crate) fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// "60 s" for whole seconds, else "1500 ms": short enough for an ErrorMsg.
+pub(crate) fn describe_duration(ms: u64) -> String {
+    if ms % 1000 == 0 {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{ms} ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::convert::Infallible;
+    use std::net::SocketAddr;
+
+    use axum::body::Body;
+    use axum::http::{header, StatusCode};
+    use axum::response::{IntoResponse, Redirect, Response};
+    use axum::routing::get;
+    use axum::Router;
+    use tokio::net::TcpListener;
+    use tokio::sync::mpsc;
+
+    /// Serves `app` on a fresh loopback port for the rest of the test.
+    async fn serve(app: Router) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        addr
+    }
+
+    fn downloader(clock: &Clock, max_bytes: u64) -> Downloader {
+        Downloader::new(
+            clock.clone(),
+            DownloadPolicy {
+                max_bytes,
+                ..DownloadPolicy::default()
+            },
+        )
+    }
+
+    /// A body sent in chunks without Content-Length.
+    fn streamed(chunks: usize, size: usize) -> Response {
+        let parts = (0..chunks).map(move |_| Ok::<_, Infallible>(vec![7u8; size]));
+        Body::from_stream(futures_util::stream::iter(parts)).into_response()
+    }
+
+    async fn audio_app() -> SocketAddr {
+        let app = Router::new()
+            .route("/a.wav", get(|| async { vec![1u8; 1000] }))
+            .route("/stream", get(|| async { streamed(10, 1000) }))
+            .route(
+                "/user-agent",
+                get(|headers: axum::http::HeaderMap| async move {
+                    headers
+                        .get(header::USER_AGENT)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                }),
+            )
+            .route(
+                "/missing",
+                get(|| async { (StatusCode::NOT_FOUND, "no such file") }),
+            )
+            .route("/hop/{n}", get(hop));
+        serve(app).await
+    }
+
+    /// `/hop/n` redirects to `/hop/n-1`; `/hop/0` is the file.
+    async fn hop(axum::extract::Path(n): axum::extract::Path<u32>) -> Response {
+        if n == 0 {
+            b"RIFF-audio".to_vec().into_response()
+        } else {
+            Redirect::temporary(&format!("/hop/{}", n - 1)).into_response()
+        }
+    }
+
+    #[tokio::test]
+    async fn downloads_the_whole_file() {
+        let addr = audio_app().await;
+        let clock = Clock::manual(0);
+        let got = downloader(&clock, 1 << 20)
+            .fetch(&format!("http://{addr}/a.wav"))
+            .await
+            .unwrap();
+        assert_eq!(got, vec![1u8; 1000]);
+        let streamed = downloader(&clock, 1 << 20)
+            .fetch(&format!("http://{addr}/stream"))
+            .await
+            .unwrap();
+        assert_eq!(streamed.len(), 10_000);
+    }
+
+    #[tokio::test]
+    async fn names_itself_in_the_user_agent() {
+        let addr = audio_app().await;
+        let got = downloader(&Clock::manual(0), 1 << 20)
+            .fetch(&format!("http://{addr}/user-agent"))
+            .await
+            .unwrap();
+        assert_eq!(String::from_utf8(got).unwrap(), USER_AGENT);
+    }
+
+    #[tokio::test]
+    async fn a_404_names_the_status() {
+        let addr = audio_app().await;
+        let err = downloader(&Clock::manual(0), 1 << 20)
+            .fetch(&format!("http://{addr}/missing"))
+            .await
+            .unwrap_err();
+        assert_eq!(err, DownloadError::Status(404));
+        assert_eq!(
+            err.to_string(),
+            "Failed to download audio file! HTTP status 404"
+        );
+        assert_eq!(err.code(), 10007);
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_a_connect_error() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let err = downloader(&Clock::manual(0), 1 << 20)
+            .fetch(&format!("http://{addr}/a.wav"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DownloadError::Connect(_)), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("Failed to download audio file! Connection failed: "),
+            "{msg}"
+        );
+        assert!(msg.to_lowercase().contains("refused"), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn oversized_files_are_cut_off() {
+        let addr = audio_app().await;
+        let clock = Clock::manual(0);
+        // Announced by Content-Length: refused before reading.
+        let err = downloader(&clock, 999)
+            .fetch(&format!("http://{addr}/a.wav"))
+            .await
+            .unwrap_err();
+        assert_eq!(err, DownloadError::TooLarge { limit: 999 });
+        assert_eq!(
+            err.to_string(),
+            "Failed to download audio file! File larger than 999 bytes"
+        );
+        // Exactly at the limit is fine.
+        assert!(downloader(&clock, 1000)
+            .fetch(&format!("http://{addr}/a.wav"))
+            .await
+            .is_ok());
+        // Streamed without Content-Length: stopped once the count passes the limit.
+        let err = downloader(&clock, 2500)
+            .fetch(&format!("http://{addr}/stream"))
+            .await
+            .unwrap_err();
+        assert_eq!(err, DownloadError::TooLarge { limit: 2500 });
+    }
+
+    #[tokio::test]
+    async fn an_endless_stream_stops_at_the_limit() {
+        // A body that never ends: the download must stop at the limit, not read forever.
+        let app = Router::new().route(
+            "/endless",
+            get(|| async {
+                let parts =
+                    futures_util::stream::repeat_with(|| Ok::<_, Infallible>(vec![0u8; 4096]));
+                Body::from_stream(parts)
+            }),
+        );
+        let addr = serve(app).await;
+        let err = downloader(&Clock::manual(0), 100_000)
+            .fetch(&format!("http://{addr}/endless"))
+            .await
+            .unwrap_err();
+        assert_eq!(err, DownloadError::TooLarge { limit: 100_000 });
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_times_out_only_when_the_clock_moves() {
+        let (arrived_tx, mut arrived) = mpsc::unbounded_channel::<()>();
+        let app = Router::new().route(
+            "/hang",
+            get(move || {
+                let arrived_tx = arrived_tx.clone();
+                async move {
+                    let _ = arrived_tx.send(());
+                    std::future::pending::<()>().await;
+                }
+            }),
+        );
+        let addr = serve(app).await;
+        let clock = Clock::manual(0);
+        let dl = Downloader::new(
+            clock.clone(),
+            DownloadPolicy {
+                timeout: Duration::from_secs(60),
+                max_bytes: 1 << 20,
+            },
+        );
+        let fetch = tokio::spawn(async move { dl.fetch(&format!("http://{addr}/hang")).await });
+        arrived.recv().await.unwrap();
+        // Real time passes, simulated time does not: still waiting.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!fetch.is_finished());
+        clock.advance(Duration::from_millis(59_999));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!fetch.is_finished());
+        clock.advance(Duration::from_millis(1));
+        let err = tokio::time::timeout(Duration::from_secs(5), fetch)
+            .await
+            .expect("timed out on the clock")
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(err, DownloadError::Timeout { after_ms: 60_000 });
+        assert_eq!(
+            err.to_string(),
+            "Failed to download audio file! Timed out after 60 s"
+        );
+    }
+
+    #[tokio::test]
+    async fn follows_up_to_five_redirects() {
+        let addr = audio_app().await;
+        let dl = downloader(&Clock::manual(0), 1 << 20);
+        let got = dl.fetch(&format!("http://{addr}/hop/5")).await.unwrap();
+        assert_eq!(got, b"RIFF-audio");
+        let err = dl.fetch(&format!("http://{addr}/hop/6")).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Failed to download audio file! Redirect failed: too many redirects"
+        );
+    }
+
+    #[tokio::test]
+    async fn refuses_urls_it_cannot_fetch() {
+        let dl = downloader(&Clock::manual(0), 1 << 20);
+        for url in ["ftp://example.com/a.wav", "not a url", "file:///etc/passwd"] {
+            let err = dl.fetch(url).await.unwrap_err();
+            assert!(
+                matches!(err, DownloadError::InvalidUrl(_)),
+                "{url}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(describe_duration(60_000), "60 s");
+        assert_eq!(describe_duration(1_500), "1500 ms");
+        assert_eq!(duration_ms(Duration::MAX), u64::MAX);
+    }
+}

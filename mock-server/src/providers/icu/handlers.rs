@@ -1,0 +1,368 @@
+//! Submit (`POST /openapi/asr/voiceToText`) and query (`/openapi/asr/searchResult`, GET or
+//! POST). Every answer is HTTP 200 JSON in icu's envelope, errors included.
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use rand::Rng;
+
+use super::error::{IcuError, IcuErrorKind};
+use super::params::{self, Source, SubmitParams, MAX_SUBMIT_BODY};
+use super::recognize;
+use super::wire::{QueryResponse, SubmitData, SubmitResponse, TaskData, MSG_OK};
+use crate::body::DrainableBody;
+use crate::journal::JournalNote;
+use crate::state::AppState;
+use crate::tasks::{Outcome, Status, Task, TaskSpec};
+
+/// Provider B's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/openapi/asr/voiceToText",
+            post(submit).fallback(wrong_method),
+        )
+        .route(
+            "/openapi/asr/searchResult",
+            get(query_get).post(query_post).fallback(wrong_method),
+        )
+        .route("/openapi/{*rest}", any(unknown_api))
+}
+
+async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let body = DrainableBody::new(body);
+    let result = submit_inner(&state, &headers, &body).await;
+    if result.is_err() {
+        body.drain(MAX_SUBMIT_BODY as u64).await;
+    }
+    match result {
+        Ok(task_id) => with_note(
+            Json(SubmitResponse {
+                msg: MSG_OK,
+                code: 0,
+                data: SubmitData { task_id },
+            })
+            .into_response(),
+            0,
+            None,
+            Some(task_id),
+        ),
+        Err(err) => error_response(err),
+    }
+}
+
+async fn submit_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &DrainableBody,
+) -> Result<u64, IcuError> {
+    let icu = &state.icu;
+    if !icu.submit_limit.try_acquire(state.clock.now_ms()) {
+        return Err(IcuError::new(
+            IcuErrorKind::RequestLimitExceeded,
+            format!(
+                "too many submit requests: the limit is {} per second",
+                icu.submit_limit.limit()
+            ),
+        ));
+    }
+    let bytes = read_limited(headers, body).await?;
+    let params = params::parse_submit(content_type(headers), &bytes)?;
+    drop(bytes);
+    let now = state.clock.now_ms();
+    let task_id = next_task_id(state);
+    let queue_until = now + recognize::queue_delay_ms(state.seed, task_id, &icu.recognize);
+    let audio_url = match &params.source {
+        Source::Url(url) => Some(url.clone()),
+        Source::Data(_) => None,
+    };
+    icu.engine.insert(Task {
+        id: task_id,
+        created_ms: now,
+        spec: TaskSpec {
+            engine: params.engine.code().to_owned(),
+            res_text_format: params.res_text_format,
+            audio_url: audio_url.clone(),
+            callback_url: params.callback_url.clone(),
+        },
+        queue_until_ms: queue_until,
+        plan: None,
+        polls: 0,
+        shown: Status::Waiting,
+        finished_ms: None,
+        callback_sent: false,
+    });
+    match audio_url {
+        // Inline audio is examined before answering, so what a poll sees is repeatable.
+        None => {
+            let outcome = examine_blocking(state, params, None).await;
+            let plan = recognize::plan(
+                state.seed,
+                task_id,
+                outcome,
+                queue_until,
+                now,
+                false,
+                &icu.recognize,
+            );
+            icu.engine.set_plan(task_id, plan);
+        }
+        // A Url is downloaded in the background, like the provider does.
+        Some(url) => {
+            let state = state.clone();
+            tokio::spawn(async move {
+                fetch_and_examine(state, task_id, queue_until, url, params).await
+            });
+        }
+    }
+    Ok(task_id)
+}
+
+async fn fetch_and_examine(
+    state: AppState,
+    task_id: u64,
+    queue_until: i64,
+    url: String,
+    params: SubmitParams,
+) {
+    let icu = &state.icu;
+    let fetched = icu.downloader.fetch(&url).await;
+    let ready = state.clock.now_ms();
+    let (outcome, download_failed) = match fetched {
+        Ok(bytes) => {
+            let filename = url_filename(&url);
+            let params = SubmitParams {
+                source: Source::Data(bytes),
+                ..params
+            };
+            (examine_blocking(&state, params, filename).await, false)
+        }
+        Err(err) => (
+            Outcome::Failed {
+                code: recognize::DOWNLOAD_FAILED,
+                message: err.to_string(),
+                duration_ms: None,
+            },
+            true,
+        ),
+    };
+    let plan = recognize::plan(
+        state.seed,
+        task_id,
+        outcome,
+        queue_until,
+        ready,
+        download_failed,
+        &icu.recognize,
+    );
+    icu.engine.set_plan(task_id, plan);
+}
+
+/// Runs the CPU-heavy examination off the async workers.
+async fn examine_blocking(
+    state: &AppState,
+    params: SubmitParams,
+    filename: Option<String>,
+) -> Outcome {
+    let seed = state.seed;
+    let fixtures = state.fixtures.clone();
+    let settings = state.icu.recognize.clone();
+    tokio::task::spawn_blocking(move || {
+        let bytes = match &params.source {
+            Source::Data(bytes) => bytes.as_slice(),
+            Source::Url(_) => &[],
+        };
+        recognize::examine(
+            seed,
+            &fixtures,
+            &settings,
+            &params,
+            bytes,
+            filename.as_deref(),
+        )
+    })
+    .await
+    .unwrap_or_else(|_| Outcome::Failed {
+        code: recognize::OTHER_FAILURE,
+        message: "Recognition failed: internal error while examining the audio".into(),
+        duration_ms: None,
+    })
+}
+
+/// The last path segment of a Url, for headerless `.pcm`/`.raw` audio named by extension.
+fn url_filename(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    parsed
+        .path_segments()?
+        .next_back()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// A uint64 TaskId of realistic size (10–11 digits, like `4000048858` and `14149671390`),
+/// drawn from (seed, submit ordinal); redrawn in the rare case it is taken.
+fn next_task_id(state: &AppState) -> u64 {
+    let icu = &state.icu;
+    loop {
+        let ordinal = icu.next_ordinal();
+        let mut rng = crate::rng::derive(state.seed, "icu-task-id", &ordinal.to_le_bytes());
+        let id = rng.gen_range(1_000_000_000u64..20_000_000_000u64);
+        if !icu.engine.contains(id) {
+            return id;
+        }
+    }
+}
+
+/// Reads the submit body under [`MAX_SUBMIT_BODY`]; a bigger one can only be oversized Data.
+async fn read_limited(headers: &HeaderMap, body: &DrainableBody) -> Result<Vec<u8>, IcuError> {
+    let too_long = || {
+        IcuError::new(
+            IcuErrorKind::VoiceDataTooLong,
+            format!(
+                "the request body is over {} MB: Data must decode to under 5 MB",
+                MAX_SUBMIT_BODY / 1024 / 1024
+            ),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_SUBMIT_BODY as u64) {
+        return Err(too_long());
+    }
+    let mut out = Vec::with_capacity(declared.unwrap_or(0).min(MAX_SUBMIT_BODY as u64) as usize);
+    let mut stream = Box::pin(body.stream());
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            IcuError::new(
+                IcuErrorKind::InvalidParameter,
+                format!("the request body could not be read: {e}"),
+            )
+        })?;
+        if out.len() + chunk.len() > MAX_SUBMIT_BODY {
+            return Err(too_long());
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+}
+
+async fn query_get(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    answer_query(&state, params::parse_task_id_query(query.as_deref()))
+}
+
+async fn query_post(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let body = DrainableBody::new(body);
+    // The id may come in the body (JSON or form) or, as with GET, in the query string.
+    let parsed = match read_limited(&headers, &body).await {
+        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) && query.is_some() => {
+            params::parse_task_id_query(query.as_deref())
+        }
+        Ok(bytes) => params::parse_task_id_body(content_type(&headers), &bytes),
+        Err(err) => {
+            body.drain(MAX_SUBMIT_BODY as u64).await;
+            Err(err)
+        }
+    };
+    answer_query(&state, parsed)
+}
+
+fn answer_query(state: &AppState, task_id: Result<u64, IcuError>) -> Response {
+    let icu = &state.icu;
+    if !icu.query_limit.try_acquire(state.clock.now_ms()) {
+        return error_response(IcuError::new(
+            IcuErrorKind::RequestLimitExceeded,
+            format!(
+                "too many query requests: the limit is {} per second",
+                icu.query_limit.limit()
+            ),
+        ));
+    }
+    let task_id = match task_id {
+        Ok(id) => id,
+        Err(err) => return error_response(err),
+    };
+    let Some(view) = icu.engine.poll(task_id) else {
+        return error_response(IcuError::no_such_task(Some(&task_id.to_string())));
+    };
+    let (error_msg, result, result_detail) = match &view.outcome {
+        Some(Outcome::Success(r)) => (String::new(), r.result.clone(), r.detail.clone()),
+        Some(Outcome::Failed { message, .. }) => (message.clone(), String::new(), Vec::new()),
+        None => (String::new(), String::new(), Vec::new()),
+    };
+    let data = TaskData {
+        task_id,
+        status: view.status.code(),
+        status_str: view.status.as_str(),
+        error_msg,
+        result,
+        result_detail,
+    };
+    with_note(
+        Json(QueryResponse {
+            code: 0,
+            success: true,
+            msg: MSG_OK,
+            data,
+        })
+        .into_response(),
+        0,
+        None,
+        Some(task_id),
+    )
+}
+
+async fn wrong_method(method: axum::http::Method, uri: Uri) -> Response {
+    error_response(IcuError::new(
+        IcuErrorKind::InvalidParameter,
+        format!("{} does not take {method}", uri.path()),
+    ))
+}
+
+async fn unknown_api(uri: Uri) -> Response {
+    let mut response = error_response(IcuError::new(
+        IcuErrorKind::InvalidParameter,
+        format!("no such API: {}", uri.path()),
+    ));
+    *response.status_mut() = axum::http::StatusCode::NOT_FOUND;
+    response
+}
+
+/// icu answers errors with HTTP 200 and its envelope.
+pub fn error_response(err: IcuError) -> Response {
+    let envelope = err.envelope();
+    let code = envelope.code;
+    let msg = envelope.msg.clone();
+    with_note(Json(envelope).into_response(), code, Some(msg), None)
+}
+
+fn with_note(
+    mut response: Response,
+    code: i64,
+    msg: Option<String>,
+    task_id: Option<u64>,
+) -> Response {
+    response.extensions_mut().insert(JournalNote {
+        provider: Some("icu"),
+        code: Some(code),
+        msg,
+        id: task_id.map(|id| id.to_string()),
+    });
+    response
+}

@@ -1,0 +1,70 @@
+//! Provider B: the icu recording-file ASR (`spec/icu-recording-asr.md`): submit a task, poll
+//! it, receive a callback.
+
+pub mod engine;
+pub mod error;
+pub mod handlers;
+pub mod params;
+pub mod recognize;
+pub mod result;
+pub mod wire;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use handlers::router;
+
+use crate::download::Downloader;
+use crate::ratelimit::RateLimiter;
+use crate::tasks::TaskEngine;
+use recognize::RecognizeSettings;
+
+/// Provider B's share of the server state.
+#[derive(Debug)]
+pub struct IcuState {
+    /// Tasks, their scheduler and their callbacks.
+    pub engine: TaskEngine,
+    /// Fetches the audio of Url tasks.
+    pub downloader: Downloader,
+    /// Submit requests per second (20 by default).
+    pub submit_limit: RateLimiter,
+    /// Query requests per second (50 by default).
+    pub query_limit: RateLimiter,
+    /// Timing and limits of recognition.
+    pub recognize: RecognizeSettings,
+    /// Ordinal of the next TaskId draw, so ids come from (seed, ordinal).
+    ordinal: AtomicU64,
+}
+
+impl IcuState {
+    /// Assembles provider B's state.
+    pub fn new(
+        engine: TaskEngine,
+        downloader: Downloader,
+        submit_limit: RateLimiter,
+        query_limit: RateLimiter,
+        recognize: RecognizeSettings,
+    ) -> Self {
+        IcuState {
+            engine,
+            downloader,
+            submit_limit,
+            query_limit,
+            recognize,
+            ordinal: AtomicU64::new(0),
+        }
+    }
+
+    /// The next TaskId ordinal.
+    pub fn next_ordinal(&self) -> u64 {
+        self.ordinal.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Forgets tasks, callbacks' journal, rate windows and ordinals.
+    pub fn reset(&self) {
+        self.engine.clear();
+        self.engine.callbacks().clear();
+        self.submit_limit.clear();
+        self.query_limit.clear();
+        self.ordinal.store(0, Ordering::Relaxed);
+    }
+}

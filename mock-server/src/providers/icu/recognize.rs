@@ -1,0 +1,238 @@
+//! What happens to a task's audio: examined for real (container, duration, channels), failed
+//! with the provider's code when a real condition says so, otherwise "recognised" with the
+//! shared transcript engine, filtered, labelled with speakers, and rendered once.
+
+use std::sync::Arc;
+
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use super::engine::Engine;
+use super::params::SubmitParams;
+use super::result::{self, RenderOptions, Speakers};
+use crate::audio::{self, ProbeError, ProbeOptions};
+use crate::tasks::{Outcome, Plan, TaskResult};
+use crate::transcript::filters::{self, Filters};
+use crate::transcript::{self, FixtureStore, GenerateInput};
+
+/// 10000: the bytes are no known audio container.
+pub const TRANSCODE_FAILED: i64 = 10000;
+/// 10001: recognition failed (scenarios only).
+pub const RECOGNITION_FAILED: i64 = 10001;
+/// 10002: audio too short.
+pub const TOO_SHORT: i64 = 10002;
+/// 10003: audio too long.
+pub const TOO_LONG: i64 = 10003;
+/// 10004: known container, but empty or corrupt.
+pub const INVALID_AUDIO: i64 = 10004;
+/// 10005: other failure (scenarios only).
+pub const OTHER_FAILURE: i64 = 10005;
+/// 10006: ChannelNum does not match the audio's tracks.
+pub const TRACK_MISMATCH: i64 = 10006;
+/// 10007: the Url could not be downloaded.
+pub const DOWNLOAD_FAILED: i64 = 10007;
+
+/// The timing and limits of recognition.
+#[derive(Debug, Clone)]
+pub struct RecognizeSettings {
+    /// Queue delay range in ms, drawn per task from the seed.
+    pub queue_delay_ms: (u64, u64),
+    /// Recognition speed as a multiple of real time: "doing" lasts duration / speed
+    /// (Tencent: 1 h of audio takes 1–3 min, so 30 by default).
+    pub speed: f64,
+    /// Shortest audio recognised (10002 below it).
+    pub min_duration_ms: u64,
+    /// Longest audio recognised (10003 above it): 5 h.
+    pub max_duration_ms: u64,
+    /// How uploads are probed.
+    pub probe: ProbeOptions,
+}
+
+impl Default for RecognizeSettings {
+    fn default() -> Self {
+        RecognizeSettings {
+            queue_delay_ms: (500, 3000),
+            speed: 30.0,
+            min_duration_ms: 1000,
+            max_duration_ms: 5 * 3600 * 1000,
+            probe: ProbeOptions::default(),
+        }
+    }
+}
+
+/// Examines `bytes` for a task and decides its outcome.
+pub fn examine(
+    seed: u64,
+    fixtures: &FixtureStore,
+    settings: &RecognizeSettings,
+    params: &SubmitParams,
+    bytes: &[u8],
+    filename: Option<&str>,
+) -> Outcome {
+    let failed = |code: i64, message: String, duration_ms: Option<u64>| Outcome::Failed {
+        code,
+        message,
+        duration_ms,
+    };
+    let info = match audio::probe(bytes, filename, &settings.probe) {
+        Ok(info) => info,
+        Err(ProbeError::Unrecognized) => {
+            return failed(
+                TRANSCODE_FAILED,
+                "Audio transcoding failed: the data is not in a supported audio format".into(),
+                None,
+            )
+        }
+        Err(ProbeError::Empty) => {
+            return failed(
+                INVALID_AUDIO,
+                "Invalid audio file: the file is empty".into(),
+                None,
+            )
+        }
+        Err(err @ ProbeError::Corrupt { .. }) => {
+            return failed(INVALID_AUDIO, format!("Invalid audio file: {err}"), None)
+        }
+    };
+    let duration = Some(info.duration_ms);
+    if info.duration_ms == 0 {
+        return failed(
+            INVALID_AUDIO,
+            "Invalid audio file: it holds no audio samples".into(),
+            duration,
+        );
+    }
+    if info.duration_ms > settings.max_duration_ms {
+        return failed(
+            TOO_LONG,
+            format!(
+                "Audio is too long: {:.1} hours, the limit is {:.1} hours",
+                info.duration_ms as f64 / 3_600_000.0,
+                settings.max_duration_ms as f64 / 3_600_000.0
+            ),
+            duration,
+        );
+    }
+    if info.duration_ms < settings.min_duration_ms {
+        return failed(
+            TOO_SHORT,
+            format!(
+                "Audio is too short: {} ms, at least {} ms of audio is needed",
+                info.duration_ms, settings.min_duration_ms
+            ),
+            duration,
+        );
+    }
+    if params.channel_num == 2 && info.channels != 2 {
+        return failed(
+            TRACK_MISMATCH,
+            format!(
+                "Track count mismatch: ChannelNum is 2 but the audio has {} channel(s)",
+                info.channels
+            ),
+            duration,
+        );
+    }
+    let sha: [u8; 32] = Sha256::digest(bytes).into();
+    let language = params.engine.language();
+    let heard = transcript::transcribe(
+        fixtures,
+        &GenerateInput {
+            seed,
+            audio_sha256: sha,
+            language,
+            duration_ms: info.duration_ms,
+            voiced: info.voiced.as_deref(),
+        },
+    );
+    let heard = if params.engine.is_mandarin() {
+        filters::apply(
+            &heard,
+            &Filters {
+                dirty: params.filter_dirty,
+                modal: params.filter_modal,
+                punc: params.filter_punc,
+                convert_num: params.convert_num_mode,
+            },
+        )
+    } else {
+        heard
+    };
+    let speakers = speaker_mode(params);
+    let heard = result::assign_speakers(&heard, speakers, seed, &sha);
+    let rendered = result::render(
+        &heard,
+        RenderOptions {
+            res_text_format: params.res_text_format,
+            show_speaker: speakers != Speakers::None,
+        },
+    );
+    Outcome::Success(Arc::new(TaskResult {
+        result: rendered.result,
+        detail: rendered.detail,
+        duration_ms: info.duration_ms,
+    }))
+}
+
+/// Diarization when asked for (SpeakerNumber 0 = automatic), or the two channels of an 8k
+/// stereo call as speakers 0 and 1.
+fn speaker_mode(params: &SubmitParams) -> Speakers {
+    if params.speaker_diarization {
+        match params.speaker_number {
+            0 => Speakers::Auto,
+            n => Speakers::Fixed(n),
+        }
+    } else if params.engine == Engine::Zh8k && params.channel_num == 2 {
+        Speakers::StereoChannels
+    } else {
+        Speakers::None
+    }
+}
+
+/// The queue delay of a task, from (seed, TaskId).
+pub fn queue_delay_ms(seed: u64, task_id: u64, settings: &RecognizeSettings) -> i64 {
+    let (lo, hi) = settings.queue_delay_ms;
+    let (lo, hi) = (lo.min(hi), lo.max(hi));
+    let mut rng = crate::rng::derive(seed, "icu-queue-delay", &task_id.to_le_bytes());
+    rng.gen_range(lo..=hi) as i64
+}
+
+/// When a task whose audio was ready at `ready_ms` starts and ends. Failures found by
+/// examination end as soon as the task would start; a download failure goes straight from
+/// `waiting` to `failed`.
+pub fn plan(
+    seed: u64,
+    task_id: u64,
+    outcome: Outcome,
+    queue_until_ms: i64,
+    ready_ms: i64,
+    download_failed: bool,
+    settings: &RecognizeSettings,
+) -> Plan {
+    let start = queue_until_ms.max(ready_ms);
+    if download_failed {
+        return Plan {
+            doing_at_ms: start,
+            done_at_ms: start,
+            outcome,
+        };
+    }
+    let processing = match &outcome {
+        Outcome::Success(r) => {
+            let mut rng = crate::rng::derive(seed, "icu-processing", &task_id.to_le_bytes());
+            let jitter: f64 = rng.gen_range(0.8..1.2);
+            let speed = if settings.speed.is_finite() && settings.speed > 0.0 {
+                settings.speed
+            } else {
+                30.0
+            };
+            ((r.duration_ms as f64 / speed * jitter) as i64).max(500)
+        }
+        Outcome::Failed { .. } => 200,
+    };
+    Plan {
+        doing_at_ms: queue_until_ms,
+        done_at_ms: start.saturating_add(processing),
+        outcome,
+    }
+}

@@ -1,0 +1,436 @@
+//! Provider B's tasks: a bounded store, the pure state machine in [`model`], and a scheduler
+//! that wakes at each task's due time on the simulator clock (no busy polling) to end it,
+//! hand its callback to the dispatcher, and later forget it.
+//!
+//! Polls and callbacks always agree: a task's end is recorded once, by whichever comes
+//! first — the scheduler at the due time, a poll that sees the final status (poll-count
+//! mode), or a forced transition — and only then is its callback sent.
+
+pub mod model;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use crate::callbacks::{CallbackForm, Callbacks};
+use crate::clock::Clock;
+pub use model::{Outcome, Plan, Progress, Status, Task, TaskResult, TaskSpec};
+
+/// Settings of the task engine.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// How tasks advance (clock or poll count).
+    pub progress: Progress,
+    /// How long an ended task stays queryable (24 h by default).
+    pub retention_ms: i64,
+    /// Most tasks kept; past that the oldest is forgotten.
+    pub capacity: usize,
+    /// The callback's `appid`.
+    pub appid: u64,
+    /// Whether a ResTextFormat 0 callback carries an empty `resultDetail=` (the seed's
+    /// example) instead of leaving the field out (the seed's table).
+    pub empty_result_detail: bool,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            progress: Progress::Time,
+            retention_ms: 24 * 3600 * 1000,
+            capacity: 100_000,
+            appid: 12516,
+            empty_result_detail: false,
+        }
+    }
+}
+
+/// What a poll sees.
+#[derive(Debug, Clone)]
+pub struct TaskView {
+    /// The TaskId.
+    pub id: u64,
+    /// The status shown.
+    pub status: Status,
+    /// The outcome, when the status is final.
+    pub outcome: Option<Outcome>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum EventKind {
+    /// The task's planned end.
+    Finish,
+    /// The end of its retention.
+    Expire,
+}
+
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Due {
+    at_ms: i64,
+    seq: u64,
+    task_id: u64,
+    kind: EventKind,
+}
+
+#[derive(Debug, Default)]
+struct Store {
+    tasks: HashMap<u64, Task>,
+    /// Insertion order, for evicting the oldest; may hold ids already gone.
+    order: VecDeque<u64>,
+    due: BinaryHeap<Reverse<Due>>,
+    next_seq: u64,
+}
+
+impl Store {
+    fn schedule(&mut self, at_ms: i64, task_id: u64, kind: EventKind) {
+        self.next_seq += 1;
+        self.due.push(Reverse(Due {
+            at_ms,
+            seq: self.next_seq,
+            task_id,
+            kind,
+        }));
+    }
+}
+
+/// The task engine: cheap to clone.
+#[derive(Debug, Clone)]
+pub struct TaskEngine {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    clock: Clock,
+    settings: Mutex<EngineSettings>,
+    store: Mutex<Store>,
+    wake: Notify,
+    callbacks: Callbacks,
+}
+
+impl TaskEngine {
+    /// An engine on `clock`, sending callbacks through `callbacks`.
+    pub fn new(clock: Clock, settings: EngineSettings, callbacks: Callbacks) -> Self {
+        TaskEngine {
+            inner: Arc::new(Inner {
+                clock,
+                settings: Mutex::new(settings),
+                store: Mutex::new(Store::default()),
+                wake: Notify::new(),
+                callbacks,
+            }),
+        }
+    }
+
+    /// The callback dispatcher.
+    pub fn callbacks(&self) -> &Callbacks {
+        &self.inner.callbacks
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> EngineSettings {
+        self.inner.settings.lock().clone()
+    }
+
+    /// Switches between clock and poll-count progress (control API).
+    pub fn set_progress(&self, progress: Progress) {
+        self.inner.settings.lock().progress = progress;
+        self.inner.wake.notify_one();
+    }
+
+    /// Whether `id` is taken (TaskIds are drawn at random and must not repeat).
+    pub fn contains(&self, id: u64) -> bool {
+        self.inner.store.lock().tasks.contains_key(&id)
+    }
+
+    /// Adds a new task (outcome possibly still unknown), evicting the oldest when full.
+    pub fn insert(&self, task: Task) {
+        let capacity = self.inner.settings.lock().capacity.max(1);
+        let mut store = self.inner.store.lock();
+        while store.tasks.len() >= capacity {
+            match store.order.pop_front() {
+                Some(old) => {
+                    store.tasks.remove(&old);
+                }
+                None => break,
+            }
+        }
+        // Evicted and expired tasks leave ids and events behind; sweep them now and then
+        // so both stay proportional to the capacity.
+        if store.order.len() > 2 * capacity {
+            let Store { tasks, order, .. } = &mut *store;
+            order.retain(|id| tasks.contains_key(id));
+        }
+        if store.due.len() > 4 * capacity {
+            let Store { tasks, due, .. } = &mut *store;
+            due.retain(|Reverse(d)| tasks.contains_key(&d.task_id));
+        }
+        let id = task.id;
+        let due = task.plan.as_ref().map(|p| p.done_at_ms);
+        store.order.push_back(id);
+        store.tasks.insert(id, task);
+        if let Some(at) = due {
+            store.schedule(at, id, EventKind::Finish);
+        }
+        drop(store);
+        self.inner.wake.notify_one();
+    }
+
+    /// Sets the plan of a task whose audio has just been examined. Returns false when the
+    /// task is gone (evicted or reset meanwhile) or already ended (forced).
+    pub fn set_plan(&self, id: u64, plan: Plan) -> bool {
+        let mut store = self.inner.store.lock();
+        let Some(task) = store.tasks.get_mut(&id) else {
+            return false;
+        };
+        if task.finished_ms.is_some() || task.plan.is_some() {
+            return false;
+        }
+        let at = plan.done_at_ms;
+        task.plan = Some(plan);
+        store.schedule(at, id, EventKind::Finish);
+        drop(store);
+        self.inner.wake.notify_one();
+        true
+    }
+
+    /// Answers a poll: counts it, computes the status, and ends the task if this poll is
+    /// the first to see it final. `None` for unknown or expired ids.
+    pub fn poll(&self, id: u64) -> Option<TaskView> {
+        let now = self.inner.clock.now_ms();
+        let settings = self.settings();
+        let progress = settings.progress;
+        let mut store = self.inner.store.lock();
+        let task = store.tasks.get_mut(&id)?;
+        task.polls = task.polls.saturating_add(1);
+        let status = task.status(now, progress);
+        let ended = task.observe(status, now);
+        let view = TaskView {
+            id,
+            status,
+            outcome: status
+                .is_final()
+                .then(|| task.plan.as_ref().map(|p| p.outcome.clone()))
+                .flatten(),
+        };
+        if ended {
+            self.on_end(&mut store, id, now, &settings);
+        }
+        Some(view)
+    }
+
+    /// A copy of the task, without counting a poll (control API).
+    pub fn inspect(&self, id: u64) -> Option<(Task, Status)> {
+        let now = self.inner.clock.now_ms();
+        let progress = self.inner.settings.lock().progress;
+        let store = self.inner.store.lock();
+        store
+            .tasks
+            .get(&id)
+            .map(|t| (t.clone(), t.status(now, progress)))
+    }
+
+    /// Summaries of the newest `limit` tasks, optionally only those in `status`.
+    pub fn list(&self, status: Option<Status>, limit: usize) -> Vec<TaskSummary> {
+        let now = self.inner.clock.now_ms();
+        let progress = self.inner.settings.lock().progress;
+        let store = self.inner.store.lock();
+        store
+            .order
+            .iter()
+            .rev()
+            .filter_map(|id| store.tasks.get(id))
+            .map(|t| TaskSummary {
+                task_id: t.id,
+                status: t.status(now, progress),
+                created_ms: t.created_ms,
+                engine: t.spec.engine.clone(),
+                polls: t.polls,
+            })
+            .filter(|s| status.is_none_or(|want| s.status == want))
+            .take(limit)
+            .collect()
+    }
+
+    /// Forces a transition (control API); ends the task and sends its callback when the
+    /// target is final.
+    pub fn force(
+        &self,
+        id: u64,
+        target: Status,
+        failure: Option<(i64, String)>,
+    ) -> Result<Status, ForceError> {
+        let now = self.inner.clock.now_ms();
+        let settings = self.settings();
+        let progress = settings.progress;
+        let mut store = self.inner.store.lock();
+        let task = store.tasks.get_mut(&id).ok_or(ForceError::NoSuchTask)?;
+        task.force(target, failure, now, progress)
+            .map_err(ForceError::Refused)?;
+        let status = task.status(now, progress);
+        if task.observe(status, now) {
+            self.on_end(&mut store, id, now, &settings);
+        }
+        Ok(status)
+    }
+
+    /// Forgets every task and pending event (control API reset).
+    pub fn clear(&self) {
+        *self.inner.store.lock() = Store::default();
+        self.inner.wake.notify_one();
+    }
+
+    /// Number of tasks kept.
+    pub fn len(&self) -> usize {
+        self.inner.store.lock().tasks.len()
+    }
+
+    /// Whether no task is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Runs the scheduler: sleeps on the clock until the earliest due event, then handles
+    /// every event that is due. The server aborts it on shutdown.
+    pub async fn run_scheduler(self) {
+        loop {
+            let notified = self.inner.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let next = self.inner.store.lock().due.peek().map(|Reverse(d)| d.at_ms);
+            match next {
+                Some(at) if at <= self.inner.clock.now_ms() => self.run_due(),
+                Some(at) => {
+                    tokio::select! {
+                        _ = self.inner.clock.sleep_until(at) => {}
+                        _ = notified => {}
+                    }
+                }
+                None => notified.await,
+            }
+        }
+    }
+
+    /// Handles every event due now.
+    pub fn run_due(&self) {
+        let now = self.inner.clock.now_ms();
+        let settings = self.inner.settings.lock().clone();
+        let mut store = self.inner.store.lock();
+        while let Some(Reverse(due)) = store.due.peek() {
+            if due.at_ms > now {
+                break;
+            }
+            let Some(Reverse(due)) = store.due.pop() else {
+                break;
+            };
+            match due.kind {
+                EventKind::Finish => {
+                    let Some(task) = store.tasks.get_mut(&due.task_id) else {
+                        continue;
+                    };
+                    let status = task.status(now, settings.progress);
+                    if status.is_final() && task.observe(status, now) {
+                        self.on_end(&mut store, due.task_id, now, &settings);
+                    }
+                }
+                EventKind::Expire => {
+                    let expired = store.tasks.get(&due.task_id).is_some_and(|t| {
+                        t.finished_ms
+                            .is_some_and(|f| f.saturating_add(settings.retention_ms) <= now)
+                    });
+                    if expired {
+                        store.tasks.remove(&due.task_id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A task has just ended at `now`: schedule its expiry and send its callback.
+    fn on_end(&self, store: &mut Store, id: u64, now: i64, settings: &EngineSettings) {
+        store.schedule(
+            now.saturating_add(settings.retention_ms),
+            id,
+            EventKind::Expire,
+        );
+        let Some(task) = store.tasks.get_mut(&id) else {
+            return;
+        };
+        let (Some(url), Some(plan)) = (task.spec.callback_url.clone(), task.plan.as_ref()) else {
+            return;
+        };
+        if task.callback_sent {
+            return;
+        }
+        task.callback_sent = true;
+        let form = callback_form(task, &plan.outcome, settings);
+        self.inner.callbacks.enqueue(id, url, &form);
+    }
+}
+
+/// The provider's callback fields for an ended task.
+pub fn callback_form(task: &Task, outcome: &Outcome, settings: &EngineSettings) -> CallbackForm {
+    let (code, message, text, detail, duration_ms) = match outcome {
+        Outcome::Success(r) => (
+            0,
+            String::new(),
+            r.result.clone(),
+            Some(&r.detail),
+            Some(r.duration_ms),
+        ),
+        Outcome::Failed {
+            code,
+            message,
+            duration_ms,
+        } => (*code, message.clone(), String::new(), None, *duration_ms),
+    };
+    let result_detail = if task.spec.res_text_format == 0 {
+        settings.empty_result_detail.then(String::new)
+    } else {
+        Some(
+            detail
+                .map(|d| serde_json::to_string(d).unwrap_or_else(|_| "[]".into()))
+                .unwrap_or_else(|| "[]".into()),
+        )
+    };
+    CallbackForm {
+        code,
+        request_id: task.id,
+        appid: settings.appid,
+        projectid: 0,
+        audio_url: task.spec.audio_url.clone(),
+        text,
+        audio_time: crate::providers::icu::result::audio_time(duration_ms.unwrap_or(0)),
+        message,
+        result_detail,
+    }
+}
+
+/// A line of the control API's task list.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskSummary {
+    /// The TaskId.
+    pub task_id: u64,
+    /// Its status now.
+    pub status: Status,
+    /// When it was submitted.
+    pub created_ms: i64,
+    /// Its engine.
+    pub engine: String,
+    /// Polls answered.
+    pub polls: u32,
+}
+
+/// Why a forced transition was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ForceError {
+    /// Unknown or expired id.
+    #[error("no such task")]
+    NoSuchTask,
+    /// Not a forward move, or no outcome to show.
+    #[error("{0}")]
+    Refused(String),
+}
