@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rand::RngCore;
 
 use crate::admin::audio::AudioHost;
+use crate::admin::sink::Sink;
 use crate::audio::ProbeOptions;
 use crate::clock::{beijing, Clock};
 use crate::config::CozeModel;
@@ -42,6 +43,8 @@ pub struct Shared {
     pub icu: IcuState,
     /// Audio files served under `/__admin/audio/` so a task's Url can point at the simulator.
     pub audio_host: AudioHost,
+    /// Callbacks received at `/__admin/sink`.
+    pub sink: Sink,
     /// Ordinal of the next logid, so logids come from (seed, ordinal) and repeat per run.
     logid_ordinal: AtomicU64,
 }
@@ -81,6 +84,7 @@ impl AppState {
             probe: parts.probe,
             icu: parts.icu,
             audio_host: parts.audio_host,
+            sink: Sink::default(),
             logid_ordinal: AtomicU64::new(0),
         }))
     }
@@ -107,6 +111,7 @@ impl AppState {
         self.fixtures.clear_api();
         self.icu.reset();
         self.audio_host.clear();
+        self.sink.clear();
         self.logid_ordinal.store(0, Ordering::Relaxed);
     }
 }

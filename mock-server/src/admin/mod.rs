@@ -3,6 +3,7 @@
 //! error is `{"error": "…"}` with a 4xx.
 
 pub mod audio;
+pub mod sink;
 mod tasks;
 
 use axum::extract::rejection::JsonRejection;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/__admin/clock", get(clock).post(set_clock))
         .route("/__admin/clock/advance", post(advance_clock))
         .merge(tasks::router())
+        .merge(sink::router())
         .route("/__admin/{*rest}", axum::routing::any(unknown))
         .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY))
         .merge(audio::router())
