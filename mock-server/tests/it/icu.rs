@@ -925,3 +925,87 @@ async fn same_seed_same_task_ids_and_results() {
     assert_eq!(a, run(5).await);
     assert_ne!(a, run(6).await);
 }
+
+#[tokio::test]
+async fn each_engine_writes_its_own_language() {
+    let app = TestApp::start().await;
+    let audio = wav_8bit(8000, 1, 8000 * 20, true);
+    let mut texts = std::collections::BTreeMap::new();
+    for engine in [
+        "16k_zh",
+        "16k_en",
+        "8k_en",
+        "16k_ca",
+        "16k_ja",
+        "16k_th",
+        "16k_wuu-SH",
+    ] {
+        let id = app.submit_ok(&data_body(&audio, engine, json!({}))).await;
+        let done = app.finish(id).await;
+        let text: String = done["data"]["Result"]
+            .as_str()
+            .unwrap()
+            .lines()
+            .map(|l| l.split_once("]  ").unwrap().1.to_owned())
+            .collect();
+        assert!(!text.is_empty(), "{engine}");
+        texts.insert(engine, text);
+    }
+    let has = |engine: &str, f: fn(char) -> bool| texts[engine].chars().any(f);
+    assert!(texts["16k_en"].is_ascii() && has("16k_en", |c| c.is_ascii_alphabetic()));
+    assert!(texts["8k_en"].is_ascii());
+    assert!(
+        has("16k_ja", |c| ('\u{3040}'..='\u{30ff}').contains(&c)),
+        "kana: {}",
+        texts["16k_ja"]
+    );
+    assert!(
+        has("16k_th", |c| ('\u{0e00}'..='\u{0e7f}').contains(&c)),
+        "Thai: {}",
+        texts["16k_th"]
+    );
+    for engine in ["16k_zh", "16k_ca", "16k_wuu-SH"] {
+        assert!(
+            has(engine, |c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{engine}: {}",
+            texts[engine]
+        );
+    }
+    assert_ne!(texts["16k_ca"], texts["16k_zh"]);
+    assert_ne!(texts["16k_wuu-SH"], texts["16k_zh"]);
+}
+
+#[tokio::test]
+async fn the_built_in_sink_receives_and_acknowledges_callbacks() {
+    let app = TestApp::start().await;
+    let sink = app.url("/__admin/sink");
+    let id = app
+        .submit_ok(&data_body(
+            &fixture("speech-cmn-16k.wav"),
+            "16k_zh",
+            json!({"CallbackUrl": sink}),
+        ))
+        .await;
+    app.advance(10);
+    for _ in 0..200 {
+        if !app.admin_get("/__admin/sink").await["received"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let received = app.admin_get("/__admin/sink").await;
+    let first = &received["received"][0];
+    assert_eq!(first["content_type"], "application/x-www-form-urlencoded");
+    assert!(first["body"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("code=0&requestId={id}&")));
+    let attempts = app
+        .admin_get(&format!("/__admin/callbacks?task_id={id}"))
+        .await;
+    assert_eq!(attempts["attempts"][0]["acknowledged"], true);
+}
