@@ -58,6 +58,7 @@ use tokio::sync::oneshot;
 use std::time::Duration;
 
 use crate::admin::audio::AudioHost;
+use crate::admin::sink::Sink;
 use crate::audio::ProbeOptions;
 use crate::callbacks::{CallbackPolicy, Callbacks};
 use crate::clock::{Clock, ClockError};
@@ -163,6 +164,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         probe,
         icu,
         audio_host: AudioHost::default(),
+        sink: Sink::default(),
     }))
 }
 

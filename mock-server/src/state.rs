@@ -18,13 +18,14 @@ use crate::providers::icu::IcuState;
 use crate::tokens::TokenPolicy;
 use crate::transcript::FixtureStore;
 
-/// Handle on the simulator's state; clones share everything.
+/// Handle on the simulator's state; clones share everything. Fields of [`Parts`] read
+/// straight through it (`state.clock`, `state.icu`).
 #[derive(Debug, Clone)]
 pub struct AppState(Arc<Shared>);
 
-/// Everything the handlers share.
+/// Everything the handlers share, as [`build_state`](crate::build_state) assembles it.
 #[derive(Debug)]
-pub struct Shared {
+pub struct Parts {
     /// Root of every random choice.
     pub seed: u64,
     /// The one clock.
@@ -45,29 +46,20 @@ pub struct Shared {
     pub audio_host: AudioHost,
     /// Callbacks received at `/__admin/sink`.
     pub sink: Sink,
+}
+
+/// The parts plus what the state keeps for itself.
+#[derive(Debug)]
+pub struct Shared {
+    parts: Parts,
     /// Ordinal of the next logid, so logids come from (seed, ordinal) and repeat per run.
     logid_ordinal: AtomicU64,
 }
 
-/// The parts [`AppState::new`] assembles (see [`Shared`] for what each is for).
-#[derive(Debug)]
-#[allow(missing_docs)]
-pub struct Parts {
-    pub seed: u64,
-    pub clock: Clock,
-    pub journal: Journal,
-    pub fixtures: Arc<FixtureStore>,
-    pub tokens: TokenPolicy,
-    pub coze_model: CozeModel,
-    pub probe: ProbeOptions,
-    pub icu: IcuState,
-    pub audio_host: AudioHost,
-}
-
 impl Deref for AppState {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.0
+    type Target = Parts;
+    fn deref(&self) -> &Parts {
+        &self.0.parts
     }
 }
 
@@ -75,16 +67,7 @@ impl AppState {
     /// Assembles the state from its parts.
     pub fn new(parts: Parts) -> Self {
         AppState(Arc::new(Shared {
-            seed: parts.seed,
-            clock: parts.clock,
-            journal: parts.journal,
-            fixtures: parts.fixtures,
-            tokens: parts.tokens,
-            coze_model: parts.coze_model,
-            probe: parts.probe,
-            icu: parts.icu,
-            audio_host: parts.audio_host,
-            sink: Sink::default(),
+            parts,
             logid_ordinal: AtomicU64::new(0),
         }))
     }
@@ -92,7 +75,7 @@ impl AppState {
     /// A Coze-style logid: 14 digits of Beijing time, then 20 uppercase hex digits drawn
     /// from (seed, ordinal), e.g. `2025110522060859DE7DB648C2DCC379B3`.
     pub fn next_logid(&self) -> String {
-        let ordinal = self.logid_ordinal.fetch_add(1, Ordering::Relaxed);
+        let ordinal = self.0.logid_ordinal.fetch_add(1, Ordering::Relaxed);
         let mut rng = crate::rng::derive(self.seed, "coze-logid", &ordinal.to_le_bytes());
         let mut bytes = [0u8; 10];
         rng.fill_bytes(&mut bytes);
@@ -112,6 +95,6 @@ impl AppState {
         self.icu.reset();
         self.audio_host.clear();
         self.sink.clear();
-        self.logid_ordinal.store(0, Ordering::Relaxed);
+        self.0.logid_ordinal.store(0, Ordering::Relaxed);
     }
 }

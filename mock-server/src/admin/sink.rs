@@ -59,7 +59,11 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/__admin/sink", post(receive).get(list).delete(clear))
 }
 
-async fn receive(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Json<Value> {
+async fn receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Json<Value> {
     state.sink.push(Received {
         time_ms: state.clock.now_ms(),
         content_type: headers

@@ -373,12 +373,7 @@ async fn other_methods_and_paths_answer_in_the_envelope() {
 #[tokio::test]
 async fn same_seed_same_bytes_other_seed_other_bytes() {
     async fn run(seed: u64) -> Vec<Vec<u8>> {
-        let app = TestApp::with(
-            MockServer::builder()
-                .seed(seed)
-                .manual_clock(Some(START_MS)),
-        )
-        .await;
+        let app = TestApp::seeded(seed).await;
         let mut out = Vec::new();
         for name in ["speech-cmn-16k.wav", "speech-en-16k.wav", "speech-cmn.mp3"] {
             out.push(app.transcribe(name, fixture(name)).await.raw);

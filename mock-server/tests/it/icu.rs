@@ -13,9 +13,8 @@ use parking_lot::Mutex;
 use serde_json::{json, Value};
 
 use asr_mock::admin::audio::wav_8bit;
-use asr_mock::MockServer;
 
-use crate::support::{fixture, silent_wav, TestApp, START_MS};
+use crate::support::{fixture, silent_wav, TestApp};
 
 const SUBMIT: &str = "/openapi/asr/voiceToText";
 const QUERY: &str = "/openapi/asr/searchResult";
@@ -37,6 +36,11 @@ fn data_body(bytes: &[u8], engine: &str, extra: Value) -> Value {
         body[k] = v.clone();
     }
     body
+}
+
+/// A submit body for a 16k_zh task whose audio is at `url`.
+fn url_body(url: &str) -> Value {
+    json!({"EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 0, "SourceType": 0, "Url": url})
 }
 
 impl TestApp {
@@ -490,7 +494,7 @@ async fn url_tasks_are_really_downloaded() {
         .unwrap();
     assert_eq!(res.status(), 201);
     let url = app.url("/__admin/audio/call.wav");
-    let body = json!({"EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 0, "SourceType": 0, "Url": url});
+    let body = url_body(&url);
     let id = app.submit_ok(&body).await;
     let done = app.finish(id).await;
     assert_eq!(done["data"]["Status"], 2, "{done}");
@@ -516,7 +520,7 @@ async fn url_tasks_are_really_downloaded() {
         app.url("/__admin/audio/missing.wav"),
         format!("http://{closed}/a.wav"),
     ] {
-        let body = json!({"EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 0, "SourceType": 0, "Url": url});
+        let body = url_body(&url);
         let id = app.submit_ok(&body).await;
         let done = app.finish(id).await;
         assert_eq!(done["data"]["Status"], 3, "{done}");
@@ -536,7 +540,7 @@ async fn url_tasks_are_really_downloaded() {
 async fn a_five_hour_recording_completes_at_once_under_the_manual_clock() {
     let app = TestApp::start().await;
     let url = app.url("/__admin/audio/generated/speechlike.wav?seconds=18000");
-    let body = json!({"EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 0, "SourceType": 0, "Url": url});
+    let body = url_body(&url);
     let id = app.submit_ok(&body).await;
     let done = app.finish(id).await;
     assert_eq!(done["data"]["Status"], 2, "{done}");
@@ -553,7 +557,7 @@ async fn a_five_hour_recording_completes_at_once_under_the_manual_clock() {
 
     // Longer than 5 hours: 10003.
     let url = app.url("/__admin/audio/generated/silence.wav?seconds=18001");
-    let body = json!({"EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 0, "SourceType": 0, "Url": url});
+    let body = url_body(&url);
     let id = app.submit_ok(&body).await;
     app.finish(id).await;
     let detail = app.admin_get(&format!("/__admin/tasks/{id}")).await;
@@ -690,7 +694,8 @@ async fn failed_url_tasks_call_back_with_their_code_and_audio_url() {
     let app = TestApp::start().await;
     let (cb, receiver) = start_receiver(0).await;
     let url = app.url("/__admin/audio/nothing-here.wav");
-    let body = json!({"EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 0, "SourceType": 0, "Url": url, "CallbackUrl": cb});
+    let mut body = url_body(&url);
+    body["CallbackUrl"] = json!(cb);
     let id = app.submit_ok(&body).await;
     app.finish(id).await;
     wait_for("callback", || receiver.bodies.lock().len() == 1).await;
@@ -732,7 +737,7 @@ async fn rate_limits_are_enforced_on_the_clock_and_can_be_switched_off() {
 
 #[tokio::test]
 async fn mandarin_filters_visibly_change_the_text() {
-    let app = TestApp::with(MockServer::builder().manual_clock(Some(START_MS))).await;
+    let app = TestApp::start().await;
     let (status, _) = app
         .admin_post("/__admin/icu/settings", json!({"submit_rate": 0}))
         .await;
@@ -897,12 +902,7 @@ async fn tasks_can_be_listed_inspected_and_forced() {
 #[tokio::test]
 async fn same_seed_same_task_ids_and_results() {
     async fn run(seed: u64) -> Vec<Value> {
-        let app = TestApp::with(
-            MockServer::builder()
-                .seed(seed)
-                .manual_clock(Some(START_MS)),
-        )
-        .await;
+        let app = TestApp::seeded(seed).await;
         let mut out = Vec::new();
         for name in ["speech-cmn-16k.wav", "speech-en-16k.wav"] {
             let engine = if name.contains("en") {

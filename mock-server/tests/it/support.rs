@@ -31,6 +31,16 @@ impl TestApp {
         Self::with(MockServer::builder().manual_clock(Some(START_MS))).await
     }
 
+    /// A simulator with a manual clock and this seed.
+    pub async fn seeded(seed: u64) -> TestApp {
+        Self::with(
+            MockServer::builder()
+                .seed(seed)
+                .manual_clock(Some(START_MS)),
+        )
+        .await
+    }
+
     /// A simulator from a customised builder.
     pub async fn with(builder: MockServerBuilder) -> TestApp {
         let server = builder.start().await.expect("simulator starts");
