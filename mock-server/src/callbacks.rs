@@ -8,8 +8,13 @@
 //! of finished tasks cannot open unbounded connections; the number of unfinished deliveries is
 //! bounded too, and one past the bound is dropped with a journaled error.
 //!
-//! Timeouts and retry waits run on the [`Clock`]: under a manual clock a hanging receiver
-//! holds its attempt, and a retry stays parked, until the clock is advanced.
+//! Timeouts, delays and retry waits run on the [`Clock`]: under a manual clock a hanging
+//! receiver holds its attempt, and a delayed delivery or a retry stays parked, until the clock
+//! is advanced. Parked deliveries that come due together start in due-time order (then in
+//! submission order), so a seeded jitter reorders callbacks the same way on every run.
+//!
+//! Scenarios change single deliveries through a [`DeliveryPlan`] (delay, simulated failures,
+//! duplicates, drops); every journal entry of such a delivery names its scenario.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt::Write as _;
@@ -21,7 +26,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::runtime::Handle;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, AcquireError, Semaphore, SemaphorePermit};
 
 use crate::clock::Clock;
 use crate::download::{describe_duration, duration_ms, root_cause, USER_AGENT};
@@ -62,6 +67,25 @@ impl Default for CallbackPolicy {
             timeout: Duration::from_secs(10),
         }
     }
+}
+
+/// Scenario-driven changes to one delivery (all default to "as the provider does").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeliveryPlan {
+    /// Overrides the dispatcher's policy.
+    pub policy: Option<CallbackPolicy>,
+    /// Holds the first attempt this long on the clock (the caller adds any seeded jitter).
+    pub delay_ms: u64,
+    /// The first N attempts fail without any request being sent; they count toward the
+    /// policy's attempts and follow its retry schedule.
+    pub fail_attempts: u32,
+    /// After the first acknowledged attempt, this many extra copies are sent right after, in
+    /// order, one attempt each (not retried) with its own journal entry.
+    pub duplicates: u32,
+    /// Never deliver: one journal entry says so, at once; the rest of the plan is moot.
+    pub drop: bool,
+    /// Named in every journal entry of this delivery.
+    pub scenario: Option<String>,
 }
 
 /// The callback's fields (spec §4). Encodes as application/x-www-form-urlencoded, every value
@@ -166,8 +190,13 @@ pub struct CallbackAttempt {
     pub error: Option<String>,
     /// Whether the receiver answered 2xx with JSON `code` 0.
     pub acknowledged: bool,
-    /// No further attempt follows: acknowledged, attempts exhausted, or dropped.
+    /// No further attempt of this copy follows: acknowledged, attempts exhausted, or dropped.
+    /// A duplicate copy gets one attempt, so its entry is always final.
     pub final_attempt: bool,
+    /// The scenario that planned this delivery; `None` for ordinary deliveries.
+    pub scenario: Option<String>,
+    /// 0 for the original delivery's attempts, 1.. for a scenario's duplicate copies.
+    pub copy: u32,
 }
 
 /// The outbound callback sender. Cheap to clone: all clones share queue, permits and journal.
@@ -201,17 +230,52 @@ struct Inner {
 struct Book {
     /// Deliveries queued for a permit or with an attempt in flight.
     active: usize,
-    /// Deliveries parked until a retry's due time: (due ms, delivery id).
+    /// Deliveries parked until a delay's or a retry's due time: (due ms, delivery id). Due
+    /// entries leave in this order.
     waiting: BTreeSet<(i64, u64)>,
 }
 
-/// One delivery: what to send, where, and how often.
+/// One delivery: what to send, where, how often, and what its scenario changes.
 #[derive(Debug)]
 struct Job {
     task_id: u64,
     url: String,
     body: String,
     policy: CallbackPolicy,
+    /// The first this many attempts fail without a request.
+    fail_attempts: u32,
+    /// Extra copies after the first acknowledgement.
+    duplicates: u32,
+    scenario: Option<String>,
+}
+
+impl Job {
+    /// A journal entry for this delivery; the outcome fields are filled in by the caller.
+    fn entry(&self, attempt: u32, copy: u32, time_ms: i64) -> CallbackAttempt {
+        CallbackAttempt {
+            task_id: self.task_id,
+            attempt,
+            time_ms,
+            url: self.url.clone(),
+            body: self.body.clone(),
+            status: None,
+            answer: None,
+            latency_ms: 0,
+            error: None,
+            acknowledged: false,
+            final_attempt: true,
+            scenario: self.scenario.clone(),
+            copy,
+        }
+    }
+
+    /// `what`, naming the scenario that caused it.
+    fn by_scenario(&self, what: &str) -> String {
+        match &self.scenario {
+            Some(name) => format!("{what} (scenario {name})"),
+            None => what.to_owned(),
+        }
+    }
 }
 
 /// What one attempt came to.
@@ -280,26 +344,57 @@ impl Callbacks {
 
     /// Delivers `form` to `url` for `task_id` with the default policy. Never blocks or awaits.
     pub fn enqueue(&self, task_id: u64, url: String, form: &CallbackForm) {
-        self.enqueue_with(task_id, url, form.encode(), self.inner.policy.clone());
+        self.enqueue_planned(task_id, url, form.encode(), DeliveryPlan::default());
     }
 
     /// Delivers a raw `body` with its own `policy` (scenarios: custom retries, broken
     /// bodies). Never blocks or awaits; when too many deliveries are unfinished, the delivery
     /// is dropped and the drop journaled as a final attempt.
     pub fn enqueue_with(&self, task_id: u64, url: String, body: String, policy: CallbackPolicy) {
+        let plan = DeliveryPlan {
+            policy: Some(policy),
+            ..DeliveryPlan::default()
+        };
+        self.enqueue_planned(task_id, url, body, plan);
+    }
+
+    /// Delivers a raw `body` as a scenario's `plan` says. Never blocks or awaits. A delayed
+    /// delivery is parked on the clock at once, so it counts as pending but not as busy for
+    /// [`Callbacks::wait_idle`]; a dropped one is journaled at once and books nothing.
+    pub fn enqueue_planned(&self, task_id: u64, url: String, body: String, plan: DeliveryPlan) {
         let job = Job {
             task_id,
             url,
             body,
-            policy,
+            policy: plan.policy.unwrap_or_else(|| self.inner.policy.clone()),
+            fail_attempts: plan.fail_attempts,
+            duplicates: plan.duplicates,
+            scenario: plan.scenario,
         };
+        if plan.drop {
+            let error = job.by_scenario("dropped");
+            self.inner.record_unsent(job, error);
+            return;
+        }
+        let id = self.inner.next_delivery.fetch_add(1, Ordering::Relaxed);
+        let parked_until = (plan.delay_ms > 0).then(|| {
+            self.inner
+                .clock
+                .now_ms()
+                .saturating_add(clamp_ms(plan.delay_ms))
+        });
         let capacity = self.inner.queue_capacity.load(Ordering::Relaxed);
         let booked = {
             let mut book = self.inner.book.lock();
             if book.active + book.waiting.len() >= capacity {
                 false
             } else {
-                book.active += 1;
+                match parked_until {
+                    Some(due) => {
+                        book.waiting.insert((due, id));
+                    }
+                    None => book.active += 1,
+                }
                 true
             }
         };
@@ -313,8 +408,8 @@ impl Callbacks {
         self.inner.notify();
         let slot = Slot {
             inner: Arc::clone(&self.inner),
-            id: self.inner.next_delivery.fetch_add(1, Ordering::Relaxed),
-            parked_until: None,
+            id,
+            parked_until,
         };
         let handle = Handle::try_current()
             .ok()
@@ -348,15 +443,15 @@ impl Callbacks {
             .collect()
     }
 
-    /// Deliveries not finished: queued, in flight, or waiting for a retry.
+    /// Deliveries not finished: queued, in flight, or waiting for a delay or a retry.
     pub fn pending(&self) -> usize {
         let book = self.inner.book.lock();
         book.active + book.waiting.len()
     }
 
-    /// Waits until nothing is queued or in flight and no parked retry is due. Retries whose
-    /// due time the clock has not reached do not count, so under a manual clock this returns
-    /// and the test advances the clock, then waits again.
+    /// Waits until nothing is queued or in flight and no parked delivery (delay or retry) is
+    /// due. Parked deliveries whose due time the clock has not reached do not count, so under
+    /// a manual clock this returns and the test advances the clock, then waits again.
     pub async fn wait_idle(&self) {
         let mut changes = self.inner.changed.subscribe();
         loop {
@@ -396,20 +491,45 @@ impl Inner {
 
     /// Journals a delivery that never reached the network.
     fn record_unsent(&self, job: Job, error: String) {
-        tracing::warn!(task_id = job.task_id, url = %job.url, %error, "callback not delivered");
+        tracing::warn!(task_id = job.task_id, url = %job.url, scenario = ?job.scenario, %error, "callback not delivered");
         self.record(CallbackAttempt {
-            task_id: job.task_id,
-            attempt: 1,
-            time_ms: self.clock.now_ms(),
-            url: job.url,
-            body: job.body,
-            status: None,
-            answer: None,
-            latency_ms: 0,
             error: Some(error),
-            acknowledged: false,
-            final_attempt: true,
+            ..job.entry(1, 0, self.clock.now_ms())
         });
+    }
+
+    /// Journals one attempt of `copy` that started at `started`; `last` when no retry may
+    /// follow. Returns whether the receiver acknowledged.
+    fn journal_outcome(
+        &self,
+        job: &Job,
+        attempt: u32,
+        copy: u32,
+        started: i64,
+        outcome: Outcome,
+        last: bool,
+    ) -> bool {
+        let latency_ms = self.clock.now_ms().saturating_sub(started);
+        let acknowledged = outcome.error.is_none();
+        let final_attempt = acknowledged || last;
+        let (task_id, url, scenario) = (job.task_id, &job.url, &job.scenario);
+        if acknowledged {
+            tracing::debug!(task_id, attempt, copy, %url, ?scenario, latency_ms, "callback acknowledged");
+        } else if final_attempt {
+            tracing::warn!(task_id, attempt, copy, %url, ?scenario, status = ?outcome.status, error = ?outcome.error, "callback failed; no attempts left");
+        } else {
+            tracing::info!(task_id, attempt, copy, %url, ?scenario, status = ?outcome.status, error = ?outcome.error, "callback failed; will retry");
+        }
+        self.record(CallbackAttempt {
+            status: outcome.status,
+            answer: outcome.answer,
+            latency_ms,
+            error: outcome.error,
+            acknowledged,
+            final_attempt,
+            ..job.entry(attempt, copy, started)
+        });
+        acknowledged
     }
 
     /// One attempt, bounded by the policy's timeout on the clock.
@@ -532,7 +652,7 @@ struct Slot {
 }
 
 impl Slot {
-    /// Parks the delivery until `due`: it no longer counts as busy for `wait_idle`.
+    /// Parks the delivery until `due`: it no longer counts as busy for `wait_idle` until then.
     fn park(&mut self, due: i64) {
         {
             let mut book = self.inner.book.lock();
@@ -541,6 +661,38 @@ impl Slot {
         }
         self.parked_until = Some(due);
         self.inner.notify();
+    }
+
+    /// Waits until the delivery may start, then takes a permit if it will `send` a request.
+    /// A parked delivery waits for its due time and for every delivery due before it to leave
+    /// the book, and takes its permit before leaving itself, so deliveries released by one
+    /// clock move queue for permits in due order. `Err` only if the permits were closed.
+    async fn start<'a>(
+        &mut self,
+        permits: &'a Semaphore,
+        send: bool,
+    ) -> Result<Option<SemaphorePermit<'a>>, AcquireError> {
+        if let Some(due) = self.parked_until {
+            self.inner.clock.sleep_until(due).await;
+            // Everything ahead in the book is due too (it sorts first), so it leaves soon.
+            let mut changes = self.inner.changed.subscribe();
+            loop {
+                let head = self.inner.book.lock().waiting.first().copied();
+                if head.is_none_or(|head| head == (due, self.id)) {
+                    break;
+                }
+                if changes.changed().await.is_err() {
+                    break;
+                }
+            }
+        }
+        let permit = if send {
+            Some(permits.acquire().await?)
+        } else {
+            None
+        };
+        self.unpark();
+        Ok(permit)
     }
 
     /// Makes the delivery active again once its due time has come.
@@ -572,53 +724,48 @@ impl Drop for Slot {
 }
 
 /// Sends one delivery: attempt n (from 1) starts at `first + (n-1) × interval` on the clock,
-/// where `first` is the start of attempt 1, or at once if the previous attempt ran past that.
+/// where `first` is the start of attempt 1 (after any delay), or at once if the previous
+/// attempt ran past that. The plan's simulated failures take the first attempts; once one is
+/// acknowledged, the plan's duplicate copies follow, one attempt each.
 async fn deliver(mut slot: Slot, job: Job) {
     let inner = Arc::clone(&slot.inner);
     let attempts = job.policy.attempts.max(1);
     let interval_ms = clamp_ms(duration_ms(job.policy.interval));
     let mut first_ms: Option<i64> = None;
+    let mut acknowledged = false;
     for n in 1..=attempts {
         if let Some(first) = first_ms {
-            let due = first.saturating_add(interval_ms.saturating_mul(i64::from(n - 1)));
-            slot.park(due);
-            inner.clock.sleep_until(due).await;
-            slot.unpark();
+            slot.park(first.saturating_add(interval_ms.saturating_mul(i64::from(n - 1))));
         }
+        let simulated = n <= job.fail_attempts;
         // The semaphore is never closed; if it were, the delivery simply ends.
-        let Ok(permit) = inner.permits.acquire().await else {
+        let Ok(permit) = slot.start(&inner.permits, !simulated).await else {
             return;
         };
         let started = inner.clock.now_ms();
         first_ms.get_or_insert(started);
-        let outcome = inner.attempt(&job).await;
-        drop(permit);
-        let latency_ms = inner.clock.now_ms().saturating_sub(started);
-        let acknowledged = outcome.error.is_none();
-        let final_attempt = acknowledged || n == attempts;
-        if acknowledged {
-            tracing::debug!(task_id = job.task_id, attempt = n, url = %job.url, latency_ms, "callback acknowledged");
-        } else if final_attempt {
-            tracing::warn!(task_id = job.task_id, attempt = n, url = %job.url, status = ?outcome.status, error = ?outcome.error, "callback failed; no attempts left");
+        let outcome = if simulated {
+            Outcome::failed(job.by_scenario("simulated failure"))
         } else {
-            tracing::info!(task_id = job.task_id, attempt = n, url = %job.url, status = ?outcome.status, error = ?outcome.error, "callback failed; will retry");
-        }
-        inner.record(CallbackAttempt {
-            task_id: job.task_id,
-            attempt: n,
-            time_ms: started,
-            url: job.url.clone(),
-            body: job.body.clone(),
-            status: outcome.status,
-            answer: outcome.answer,
-            latency_ms,
-            error: outcome.error,
-            acknowledged,
-            final_attempt,
-        });
+            inner.attempt(&job).await
+        };
+        drop(permit);
+        acknowledged = inner.journal_outcome(&job, n, 0, started, outcome, n == attempts);
         if acknowledged {
             break;
         }
+    }
+    if !acknowledged {
+        return;
+    }
+    for copy in 1..=job.duplicates {
+        let Ok(permit) = inner.permits.acquire().await else {
+            return;
+        };
+        let started = inner.clock.now_ms();
+        let outcome = inner.attempt(&job).await;
+        drop(permit);
+        inner.journal_outcome(&job, 1, copy, started, outcome, true);
     }
 }
 
@@ -1039,6 +1186,297 @@ mod tests {
         idle(&cb).await;
         assert!(cb.attempts_for(11)[0].acknowledged);
         assert_eq!(seen.requests.lock()[0].2, "not=a&real=form");
+    }
+
+    /// A plan for scenario `name`; the rest as the provider does.
+    fn plan(name: &str) -> DeliveryPlan {
+        DeliveryPlan {
+            scenario: Some(name.to_owned()),
+            ..DeliveryPlan::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_delayed_delivery_waits_on_the_clock() {
+        let (url, seen) = receiver(|n| {
+            if n == 1 {
+                Reply::Status(500)
+            } else {
+                Reply::Ack
+            }
+        })
+        .await;
+        let clock = Clock::manual(START);
+        let cb = callbacks(&clock, CallbackPolicy::default(), 4);
+        let delayed = DeliveryPlan {
+            delay_ms: 3_000,
+            ..plan("slow")
+        };
+        cb.enqueue_planned(21, url, SEED_BODY.to_owned(), delayed);
+        assert_eq!(cb.pending(), 1);
+        idle(&cb).await;
+        clock.advance(Duration::from_millis(2_999));
+        idle(&cb).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(seen.hits.load(Ordering::SeqCst), 0, "not due yet");
+        assert!(cb.attempts().is_empty());
+        assert_eq!(cb.pending(), 1);
+
+        clock.advance(Duration::from_millis(1));
+        idle(&cb).await;
+        assert_eq!(seen.hits.load(Ordering::SeqCst), 1);
+        // The retry schedule counts from the delayed first attempt.
+        clock.advance(Duration::from_millis(4_999));
+        idle(&cb).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(seen.hits.load(Ordering::SeqCst), 1);
+        clock.advance(Duration::from_millis(1));
+        idle(&cb).await;
+        let all = cb.attempts_for(21);
+        let times: Vec<i64> = all.iter().map(|a| a.time_ms).collect();
+        assert_eq!(times, vec![START + 3_000, START + 8_000]);
+        assert!(all[1].acknowledged && all[1].final_attempt);
+        assert_eq!(cb.pending(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_simulated_failure_sends_nothing_and_is_retried() {
+        let (url, seen) = receiver(|_| Reply::Ack).await;
+        let clock = Clock::manual(START);
+        let cb = callbacks(&clock, CallbackPolicy::default(), 4);
+        let flaky = DeliveryPlan {
+            fail_attempts: 1,
+            ..plan("flaky")
+        };
+        cb.enqueue_planned(22, url, SEED_BODY.to_owned(), flaky);
+        idle(&cb).await;
+        let first = cb.attempts_for(22);
+        assert_eq!(first.len(), 1);
+        let a = &first[0];
+        assert_eq!((a.attempt, a.time_ms, a.latency_ms), (1, START, 0));
+        assert_eq!((a.status, a.answer.as_deref()), (None, None));
+        assert_eq!(
+            a.error.as_deref(),
+            Some("simulated failure (scenario flaky)")
+        );
+        assert!(!a.acknowledged && !a.final_attempt);
+        assert_eq!(seen.hits.load(Ordering::SeqCst), 0);
+        assert_eq!(cb.pending(), 1, "the retry is parked");
+
+        clock.advance(Duration::from_secs(5));
+        idle(&cb).await;
+        let all = cb.attempts_for(22);
+        assert_eq!(all.len(), 2);
+        assert_eq!((all[1].attempt, all[1].time_ms), (2, START + 5_000));
+        assert_eq!(all[1].status, Some(200));
+        assert!(all[1].acknowledged && all[1].final_attempt);
+        assert_eq!(seen.hits.load(Ordering::SeqCst), 1);
+        assert_eq!(cb.pending(), 0);
+    }
+
+    #[tokio::test]
+    async fn simulated_failures_can_use_up_every_attempt() {
+        let (url, seen) = receiver(|_| Reply::Ack).await;
+        let clock = Clock::manual(START);
+        let cb = callbacks(&clock, CallbackPolicy::default(), 4);
+        for (task, fail_attempts) in [(23, 2), (24, 7)] {
+            let broken = DeliveryPlan {
+                fail_attempts,
+                ..plan("down")
+            };
+            cb.enqueue_planned(task, url.clone(), SEED_BODY.to_owned(), broken);
+        }
+        for _ in 0..3 {
+            idle(&cb).await;
+            clock.advance(Duration::from_secs(5));
+        }
+        idle(&cb).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(seen.hits.load(Ordering::SeqCst), 0);
+        for task in [23, 24] {
+            let all = cb.attempts_for(task);
+            let times: Vec<i64> = all.iter().map(|a| a.time_ms).collect();
+            assert_eq!(times, vec![START, START + 5_000]);
+            assert_eq!(
+                all.iter().map(|a| a.final_attempt).collect::<Vec<_>>(),
+                vec![false, true]
+            );
+            assert!(all.iter().all(|a| !a.acknowledged && a.status.is_none()));
+        }
+        assert_eq!(cb.pending(), 0);
+    }
+
+    #[tokio::test]
+    async fn duplicates_follow_the_acknowledged_attempt() {
+        let (url, seen) = receiver(|_| Reply::Ack).await;
+        let clock = Clock::manual(START);
+        let cb = callbacks(&clock, CallbackPolicy::default(), 4);
+        let twice_more = DeliveryPlan {
+            duplicates: 2,
+            ..plan("echo")
+        };
+        cb.enqueue_planned(25, url, SEED_BODY.to_owned(), twice_more);
+        idle(&cb).await;
+        assert_eq!(seen.hits.load(Ordering::SeqCst), 3);
+        let bodies: Vec<String> = seen.requests.lock().iter().map(|r| r.2.clone()).collect();
+        assert_eq!(bodies, vec![SEED_BODY.to_owned(); 3]);
+        let all = cb.attempts_for(25);
+        assert_eq!(
+            all.iter().map(|a| a.copy).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+        assert!(all.iter().all(|a| a.attempt == 1 && a.time_ms == START));
+        assert!(all.iter().all(|a| a.acknowledged && a.final_attempt));
+        assert_eq!(cb.pending(), 0);
+    }
+
+    #[tokio::test]
+    async fn no_duplicates_without_an_acknowledgement() {
+        let (url, seen) = receiver(|_| Reply::Status(500)).await;
+        let clock = Clock::manual(START);
+        let policy = CallbackPolicy {
+            attempts: 1,
+            ..CallbackPolicy::default()
+        };
+        let cb = callbacks(&clock, policy, 4);
+        let echo = DeliveryPlan {
+            duplicates: 2,
+            ..plan("echo")
+        };
+        cb.enqueue_planned(26, url, SEED_BODY.to_owned(), echo);
+        idle(&cb).await;
+        assert_eq!(seen.hits.load(Ordering::SeqCst), 1);
+        assert_eq!(cb.attempts_for(26).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_delivery_is_journaled_once_and_never_sent() {
+        let (url, seen) = receiver(|_| Reply::Ack).await;
+        let clock = Clock::manual(START);
+        let cb = callbacks(&clock, CallbackPolicy::default(), 4);
+        let lost = DeliveryPlan {
+            drop: true,
+            delay_ms: 1_000,
+            ..plan("lost")
+        };
+        cb.enqueue_planned(27, url.clone(), SEED_BODY.to_owned(), lost);
+        assert_eq!(cb.pending(), 0);
+        clock.advance(Duration::from_secs(60));
+        idle(&cb).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(seen.hits.load(Ordering::SeqCst), 0);
+        let all = cb.attempts_for(27);
+        assert_eq!(all.len(), 1);
+        let a = &all[0];
+        assert_eq!((a.attempt, a.time_ms, a.copy), (1, START, 0));
+        assert_eq!((a.url.as_str(), a.body.as_str()), (url.as_str(), SEED_BODY));
+        assert_eq!(a.status, None);
+        assert_eq!(a.error.as_deref(), Some("dropped (scenario lost)"));
+        assert!(a.final_attempt && !a.acknowledged);
+    }
+
+    #[tokio::test]
+    async fn every_entry_names_its_scenario() {
+        let (url, _seen) = receiver(|_| Reply::Ack).await;
+        let clock = Clock::manual(START);
+        let cb = callbacks(&clock, CallbackPolicy::default(), 4);
+        let mixed = DeliveryPlan {
+            fail_attempts: 1,
+            duplicates: 1,
+            ..plan("mixed")
+        };
+        cb.enqueue_planned(28, url.clone(), SEED_BODY.to_owned(), mixed);
+        cb.enqueue(29, url.clone(), &seed_form());
+        idle(&cb).await;
+        clock.advance(Duration::from_secs(5));
+        idle(&cb).await;
+        cb.set_queue_capacity(1);
+        let parked = DeliveryPlan {
+            delay_ms: 1,
+            ..plan("parked")
+        };
+        cb.enqueue_planned(30, url.clone(), SEED_BODY.to_owned(), parked);
+        cb.enqueue_planned(31, url, SEED_BODY.to_owned(), plan("full"));
+
+        let planned = cb.attempts_for(28);
+        assert_eq!(planned.len(), 3);
+        assert!(planned
+            .iter()
+            .all(|a| a.scenario.as_deref() == Some("mixed")));
+        assert_eq!(
+            planned.iter().map(|a| a.copy).collect::<Vec<_>>(),
+            vec![0, 0, 1]
+        );
+        let ordinary = cb.attempts_for(29);
+        assert_eq!(ordinary.len(), 1);
+        assert_eq!(
+            (ordinary[0].scenario.as_deref(), ordinary[0].copy),
+            (None, 0)
+        );
+        let full = cb.attempts_for(31);
+        assert_eq!(full.len(), 1);
+        assert_eq!(full[0].scenario.as_deref(), Some("full"));
+        assert!(full[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("callback queue is full")));
+        let json = serde_json::to_value(&planned[2]).unwrap();
+        assert_eq!(
+            (json["scenario"].as_str(), json["copy"].as_u64()),
+            (Some("mixed"), Some(1))
+        );
+    }
+
+    #[tokio::test]
+    async fn delayed_deliveries_count_toward_the_queue_bound() {
+        let (url, seen) = receiver(|_| Reply::Ack).await;
+        let clock = Clock::manual(START);
+        let cb = callbacks(&clock, CallbackPolicy::default(), 4);
+        cb.set_queue_capacity(2);
+        for task in 40..43 {
+            let later = DeliveryPlan {
+                delay_ms: 1_000,
+                ..DeliveryPlan::default()
+            };
+            cb.enqueue_planned(task, url.clone(), SEED_BODY.to_owned(), later);
+        }
+        assert_eq!(cb.pending(), 2);
+        let dropped = cb.attempts_for(42);
+        assert_eq!(dropped.len(), 1);
+        assert_eq!(
+            dropped[0].error.as_deref(),
+            Some("callback queue is full (2 deliveries unfinished); delivery dropped")
+        );
+        clock.advance(Duration::from_secs(1));
+        idle(&cb).await;
+        assert_eq!(seen.hits.load(Ordering::SeqCst), 2);
+        assert_eq!(cb.pending(), 0);
+    }
+
+    #[tokio::test]
+    async fn shorter_delays_overtake_longer_ones() {
+        // One permit, so arrival order is start order; the clock passes both delays at once.
+        for _ in 0..5 {
+            let (url, seen) = receiver(|_| Reply::Ack).await;
+            let clock = Clock::manual(START);
+            let cb = callbacks(&clock, CallbackPolicy::default(), 1);
+            for (task, delay_ms) in [(51, 2_000), (52, 1_000)] {
+                let jittered = DeliveryPlan {
+                    delay_ms,
+                    ..plan("jitter")
+                };
+                cb.enqueue_planned(task, url.clone(), format!("task={task}"), jittered);
+            }
+            idle(&cb).await;
+            assert_eq!(seen.hits.load(Ordering::SeqCst), 0);
+            clock.advance(Duration::from_millis(2_000));
+            idle(&cb).await;
+            let bodies: Vec<String> = seen.requests.lock().iter().map(|r| r.2.clone()).collect();
+            assert_eq!(bodies, vec!["task=52".to_owned(), "task=51".to_owned()]);
+            let tasks: Vec<u64> = cb.attempts().iter().map(|a| a.task_id).collect();
+            assert_eq!(tasks, vec![52, 51]);
+            assert_eq!(cb.pending(), 0);
+        }
     }
 
     #[test]

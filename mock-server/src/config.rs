@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::audio::PcmSpec;
 use crate::clock::ClockMode;
@@ -155,6 +155,40 @@ pub struct Config {
     /// Largest audio download in bytes (the provider's limit is 512 MB).
     #[arg(long, env = "ASR_MOCK_DOWNLOAD_MAX_BYTES", default_value_t = 512 * 1024 * 1024)]
     pub download_max_bytes: u64,
+
+    /// Folder of your own scenario files (`*.toml`): they add to the built-in library, and a
+    /// file with a built-in's name replaces it. A broken file stops start-up.
+    #[arg(long, env = "ASR_MOCK_SCENARIOS", global = true, value_name = "DIR")]
+    pub scenarios: Option<PathBuf>,
+
+    /// What to do instead of serving; without one, `asr-mock` serves.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands: tools around the simulator that never start the server.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Inspect the scenario library or lint scenario files.
+    Scenarios {
+        /// Which scenario tool.
+        #[command(subcommand)]
+        command: ScenariosCommand,
+    },
+}
+
+/// `asr-mock scenarios …`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum ScenariosCommand {
+    /// List the built-in scenarios, and those of `--scenarios DIR`.
+    List,
+    /// Check every `*.toml` file in DIR: exit 0 when all are valid, 1 when one is not, 2 when
+    /// DIR cannot be read.
+    Check {
+        /// The folder to check.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 /// How icu tasks advance.
@@ -200,6 +234,8 @@ impl Default for Config {
             callback_concurrency: 32,
             download_timeout_ms: 60_000,
             download_max_bytes: 512 * 1024 * 1024,
+            scenarios: None,
+            command: None,
         }
     }
 }
@@ -269,6 +305,34 @@ mod tests {
         assert_eq!(c.port, 8080);
         assert_eq!(c.coze_model, CozeModel::Large);
         assert_eq!(c.clock_mode(), ClockMode::Real);
+    }
+
+    #[test]
+    fn scenario_subcommands_parse_and_serving_stays_the_default() {
+        let c = Config::parse_from(["asr-mock", "--scenarios", "mine", "--port", "0"]);
+        assert_eq!(c.scenarios, Some(PathBuf::from("mine")));
+        assert_eq!(c.command, None);
+        let c = Config::parse_from(["asr-mock", "scenarios", "list"]);
+        assert_eq!(
+            c.command,
+            Some(Command::Scenarios {
+                command: ScenariosCommand::List
+            })
+        );
+        // `--scenarios` is global: it may follow the subcommand.
+        let c = Config::parse_from(["asr-mock", "scenarios", "list", "--scenarios", "mine"]);
+        assert_eq!(c.scenarios, Some(PathBuf::from("mine")));
+        let c = Config::parse_from(["asr-mock", "scenarios", "check", "dir"]);
+        assert_eq!(
+            c.command,
+            Some(Command::Scenarios {
+                command: ScenariosCommand::Check {
+                    dir: PathBuf::from("dir")
+                }
+            })
+        );
+        assert!(Config::try_parse_from(["asr-mock", "scenarios", "check"]).is_err());
+        assert!(Config::try_parse_from(["asr-mock", "scenarios"]).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use axum::response::Response;
 use parking_lot::Mutex;
 use serde::Serialize;
 
+use crate::scenarios::middleware::ScenarioNote;
 use crate::state::AppState;
 
 /// What a provider handler adds to its response for the journal (via response extensions).
@@ -48,6 +49,12 @@ pub struct RequestEntry {
     pub msg: Option<String>,
     /// Logid or TaskId the answer carried.
     pub id: Option<String>,
+    /// Scenarios that applied.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scenarios: Vec<String>,
+    /// The scenario fault that acted, described.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
 }
 
 /// A bounded ring of [`RequestEntry`].
@@ -111,17 +118,38 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         .get::<JournalNote>()
         .cloned()
         .unwrap_or_default();
+    let scenario = response
+        .extensions()
+        .get::<ScenarioNote>()
+        .cloned()
+        .unwrap_or_default();
+    tracing::info!(
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        code = note.code,
+        id = note.id.as_deref(),
+        fault = scenario.fault.as_deref(),
+        "answered"
+    );
     state.journal.push(RequestEntry {
         seq: 0,
         time_ms,
         method,
         path,
         query,
-        status: response.status().as_u16(),
+        // A dropped connection answered nothing: status 0.
+        status: if scenario.dropped {
+            0
+        } else {
+            response.status().as_u16()
+        },
         provider: note.provider,
         code: note.code,
         msg: note.msg,
         id: note.id,
+        scenarios: scenario.scenarios,
+        fault: scenario.fault,
     });
     response
 }
@@ -142,6 +170,8 @@ mod tests {
             code: None,
             msg: None,
             id: None,
+            scenarios: Vec::new(),
+            fault: None,
         }
     }
 

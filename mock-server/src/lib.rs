@@ -23,6 +23,9 @@
 //! - [`callbacks`]: the outbound callback dispatcher (retries, journal of attempts);
 //! - [`download`]: fetching a task's audio Url under the provider's limits;
 //! - [`ratelimit`]: request-rate windows on the clock;
+//! - [`scenarios`]: scripted failures (files, selection, faults, task paths, callbacks);
+//! - [`serve`]: the accept loop (a fault can drop a connection); [`faults`]: answer
+//!   transformations (garbage, truncation, slow drip, delays);
 //! - [`admin`]: the control API under `/__admin/`;
 //! - [`journal`]: the bounded request journal;
 //! - [`tokens`]: provider A's bearer tokens and permissions;
@@ -35,10 +38,13 @@ pub mod callbacks;
 pub mod clock;
 pub mod config;
 pub mod download;
+pub mod faults;
 pub mod journal;
 pub mod providers;
 pub mod ratelimit;
 pub mod rng;
+pub mod scenarios;
+pub mod serve;
 pub mod state;
 pub mod tasks;
 pub mod tokens;
@@ -68,6 +74,9 @@ use crate::journal::Journal;
 use crate::providers::icu::recognize::RecognizeSettings;
 use crate::providers::icu::IcuState;
 use crate::ratelimit::RateLimiter;
+use crate::scenarios::library::Library;
+use crate::scenarios::Scenarios;
+use crate::serve::ServeOptions;
 pub use crate::state::AppState;
 use crate::state::Parts;
 use crate::tasks::{EngineSettings, TaskEngine};
@@ -83,6 +92,9 @@ pub enum StartError {
     /// A tokens file that cannot be read or parsed.
     #[error("tokens: {0}")]
     Tokens(String),
+    /// A scenario file that cannot be read or is broken.
+    #[error("scenarios: {0}")]
+    Scenarios(String),
     /// An invalid clock setting.
     #[error("clock: {0}")]
     Clock(#[from] ClockError),
@@ -104,6 +116,13 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         fixtures
             .load_dir(dir)
             .map_err(|e| StartError::Fixtures(e.to_string()))?;
+    }
+    let mut library =
+        Library::builtin().map_err(|e| StartError::Scenarios(format!("built-in {e}")))?;
+    if let Some(dir) = &config.scenarios {
+        library
+            .load_dir(dir)
+            .map_err(|e| StartError::Scenarios(e.to_string()))?;
     }
     let tokens = match &config.tokens {
         Some(path) => TokenPolicy::load(path).map_err(StartError::Tokens)?,
@@ -131,6 +150,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
             capacity: config.icu_task_capacity.max(1),
             appid: config.icu_appid,
             empty_result_detail: config.callback_empty_result_detail,
+            seed: config.seed,
         },
         callbacks,
     );
@@ -165,14 +185,21 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         icu,
         audio_host: AudioHost::default(),
         sink: Sink::default(),
+        scenarios: Scenarios::new(config.seed, library),
     }))
 }
 
 /// The whole HTTP surface: both providers, the control API, the journal, and a JSON 404.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let providers = Router::new()
         .merge(providers::coze::router())
         .merge(providers::icu::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            scenarios::middleware::apply,
+        ));
+    Router::new()
+        .merge(providers)
         .merge(admin::router())
         .fallback(no_such_endpoint)
         .layer(axum::middleware::from_fn_with_state(
@@ -205,9 +232,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let scheduler = tokio::spawn(state.icu.engine.clone().run_scheduler());
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = serve::serve(listener, app(state), ServeOptions::default(), shutdown).await;
     scheduler.abort();
     served
 }

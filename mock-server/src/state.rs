@@ -15,6 +15,7 @@ use crate::clock::{beijing, Clock};
 use crate::config::CozeModel;
 use crate::journal::Journal;
 use crate::providers::icu::IcuState;
+use crate::scenarios::Scenarios;
 use crate::tokens::TokenPolicy;
 use crate::transcript::FixtureStore;
 
@@ -46,6 +47,8 @@ pub struct Parts {
     pub audio_host: AudioHost,
     /// Callbacks received at `/__admin/sink`.
     pub sink: Sink,
+    /// The scenario library, activations and fault counters.
+    pub scenarios: Scenarios,
 }
 
 /// The parts plus what the state keeps for itself.
@@ -95,6 +98,7 @@ impl AppState {
         self.icu.reset();
         self.audio_host.clear();
         self.sink.clear();
+        self.scenarios.reset();
         self.0.logid_ordinal.store(0, Ordering::Relaxed);
     }
 }

@@ -3,6 +3,7 @@
 //! error is `{"error": "…"}` with a 4xx.
 
 pub mod audio;
+mod scenarios;
 pub mod sink;
 mod tasks;
 
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/__admin/clock/advance", post(advance_clock))
         .merge(tasks::router())
         .merge(sink::router())
+        .merge(scenarios::router())
         .route("/__admin/{*rest}", axum::routing::any(unknown))
         .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY))
         .merge(audio::router())

@@ -16,9 +16,14 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::Notify;
 
-use crate::callbacks::{CallbackForm, Callbacks};
+use std::time::Duration;
+
+use rand::Rng;
+
+use crate::callbacks::{CallbackForm, CallbackPolicy, Callbacks, DeliveryPlan};
 use crate::clock::Clock;
-pub use model::{Outcome, Plan, Progress, Status, Task, TaskResult, TaskSpec};
+use crate::scenarios::format::CallbackBehaviour;
+pub use model::{Outcome, Plan, Progress, Scripted, Status, Task, TaskResult, TaskSpec};
 
 /// Settings of the task engine.
 #[derive(Debug, Clone)]
@@ -34,6 +39,8 @@ pub struct EngineSettings {
     /// Whether a ResTextFormat 0 callback carries an empty `resultDetail=` (the seed's
     /// example) instead of leaving the field out (the seed's table).
     pub empty_result_detail: bool,
+    /// The server seed, for scenario callback jitter.
+    pub seed: u64,
 }
 
 impl Default for EngineSettings {
@@ -44,6 +51,7 @@ impl Default for EngineSettings {
             capacity: 100_000,
             appid: 12516,
             empty_result_detail: false,
+            seed: 0,
         }
     }
 }
@@ -170,9 +178,10 @@ impl TaskEngine {
         }
         let id = task.id;
         let due = task.plan.as_ref().map(|p| p.done_at_ms);
+        let scripted_end = task.script.as_ref().and_then(|s| s.timed_end_ms());
         store.order.push_back(id);
         store.tasks.insert(id, task);
-        if let Some(at) = due {
+        for at in [due, scripted_end].into_iter().flatten() {
             store.schedule(at, id, EventKind::Finish);
         }
         drop(store);
@@ -191,7 +200,10 @@ impl TaskEngine {
         }
         let at = plan.done_at_ms;
         task.plan = Some(plan);
+        // A scripted task whose steps are already over ends as soon as its outcome is known.
+        let now = self.inner.clock.now_ms();
         store.schedule(at, id, EventKind::Finish);
+        store.schedule(now, id, EventKind::Finish);
         drop(store);
         self.inner.wake.notify_one();
         true
@@ -205,16 +217,11 @@ impl TaskEngine {
         let progress = settings.progress;
         let mut store = self.inner.store.lock();
         let task = store.tasks.get_mut(&id)?;
-        task.polls = task.polls.saturating_add(1);
-        let status = task.status(now, progress);
-        let ended = task.observe(status, now);
+        let (status, ended) = task.evaluate(now, progress, true);
         let view = TaskView {
             id,
             status,
-            outcome: status
-                .is_final()
-                .then(|| task.plan.as_ref().map(|p| p.outcome.clone()))
-                .flatten(),
+            outcome: status.is_final().then(|| task.outcome()).flatten(),
         };
         if ended {
             self.on_end(&mut store, id, now, &settings);
@@ -230,7 +237,7 @@ impl TaskEngine {
         store
             .tasks
             .get(&id)
-            .map(|t| (t.clone(), t.status(now, progress)))
+            .map(|t| (t.clone(), t.peek(now, progress)))
     }
 
     /// Summaries of the newest `limit` tasks, optionally only those in `status`.
@@ -245,7 +252,7 @@ impl TaskEngine {
             .filter_map(|id| store.tasks.get(id))
             .map(|t| TaskSummary {
                 task_id: t.id,
-                status: t.status(now, progress),
+                status: t.peek(now, progress),
                 created_ms: t.created_ms,
                 engine: t.spec.engine.clone(),
                 polls: t.polls,
@@ -270,8 +277,8 @@ impl TaskEngine {
         let task = store.tasks.get_mut(&id).ok_or(ForceError::NoSuchTask)?;
         task.force(target, failure, now, progress)
             .map_err(ForceError::Refused)?;
-        let status = task.status(now, progress);
-        if task.observe(status, now) {
+        let (status, ended) = task.evaluate(now, progress, false);
+        if ended {
             self.on_end(&mut store, id, now, &settings);
         }
         Ok(status)
@@ -331,8 +338,8 @@ impl TaskEngine {
                     let Some(task) = store.tasks.get_mut(&due.task_id) else {
                         continue;
                     };
-                    let status = task.status(now, settings.progress);
-                    if status.is_final() && task.observe(status, now) {
+                    let (_, ended) = task.evaluate(now, settings.progress, false);
+                    if ended {
                         self.on_end(&mut store, due.task_id, now, &settings);
                     }
                 }
@@ -359,15 +366,53 @@ impl TaskEngine {
         let Some(task) = store.tasks.get_mut(&id) else {
             return;
         };
-        let (Some(url), Some(plan)) = (task.spec.callback_url.clone(), task.plan.as_ref()) else {
+        let (Some(url), Some(outcome)) = (task.spec.callback_url.clone(), task.outcome()) else {
             return;
         };
         if task.callback_sent {
             return;
         }
         task.callback_sent = true;
-        let form = callback_form(task, &plan.outcome, settings);
-        self.inner.callbacks.enqueue(id, url, &form);
+        let form = callback_form(task, &outcome, settings);
+        match &task.callback_behaviour {
+            None => self.inner.callbacks.enqueue(id, url, &form),
+            Some((scenario, behaviour)) => {
+                let plan = delivery_plan(scenario, behaviour, settings.seed, id);
+                self.inner
+                    .callbacks
+                    .enqueue_planned(id, url, form.encode(), plan);
+            }
+        }
+    }
+}
+
+/// How a scenario changes one task's callback: its delay (plus a seeded jitter per task,
+/// which reorders callbacks across tasks), failures, duplicates, drop, and retry policy.
+fn delivery_plan(scenario: &str, b: &CallbackBehaviour, seed: u64, task_id: u64) -> DeliveryPlan {
+    let jitter = if b.jitter_ms == 0 {
+        0
+    } else {
+        crate::rng::derive(seed, "callback-jitter", &task_id.to_le_bytes())
+            .gen_range(0..=b.jitter_ms)
+    };
+    let default = CallbackPolicy::default();
+    let policy =
+        (b.attempts.is_some() || b.interval_ms.is_some() || b.timeout_ms.is_some()).then(|| {
+            CallbackPolicy {
+                attempts: b.attempts.unwrap_or(default.attempts),
+                interval: b
+                    .interval_ms
+                    .map_or(default.interval, Duration::from_millis),
+                timeout: b.timeout_ms.map_or(default.timeout, Duration::from_millis),
+            }
+        });
+    DeliveryPlan {
+        policy,
+        delay_ms: b.delay_ms.saturating_add(jitter),
+        fail_attempts: b.fail_attempts,
+        duplicates: b.duplicates,
+        drop: b.drop,
+        scenario: Some(scenario.to_owned()),
     }
 }
 

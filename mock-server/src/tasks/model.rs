@@ -11,6 +11,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::providers::icu::wire::SentenceDetail;
+use crate::scenarios::format::{CallbackBehaviour, ScriptOutcome, StepEnd, StepStatus, TaskScript};
 
 /// The four statuses of the provider, in the order a task moves through them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -117,6 +118,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The audio's duration, when known.
+    pub fn duration_ms(&self) -> Option<u64> {
+        match self {
+            Outcome::Success(r) => Some(r.duration_ms),
+            Outcome::Failed { duration_ms, .. } => *duration_ms,
+        }
+    }
+
     /// The final status this outcome shows.
     pub fn status(&self) -> Status {
         match self {
@@ -154,10 +163,87 @@ pub struct Task {
     pub polls: u32,
     /// The highest status any answer has shown: a floor for every later answer.
     pub shown: Status,
-    /// When the task first showed a final status.
+    /// When the task ended (its outcome became final and its callback was due).
     pub finished_ms: Option<i64>,
     /// Whether the end-of-task callback has been handed to the dispatcher.
     pub callback_sent: bool,
+    /// A scenario's scripted path, and how far along it the task is.
+    pub script: Option<Scripted>,
+    /// A scenario's callback behaviour (delay, failures, duplicates…), with its name.
+    #[serde(skip)]
+    pub callback_behaviour: Option<(String, Arc<CallbackBehaviour>)>,
+}
+
+/// A scenario's task path attached to one task.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scripted {
+    /// The scenario that gave it.
+    pub scenario: String,
+    /// Steps and outcome.
+    #[serde(skip)]
+    pub path: Arc<TaskScript>,
+    /// Index of the current step (`path.steps.len()` once past them all).
+    pub step: usize,
+    /// When the current step began.
+    pub step_started_ms: i64,
+    /// Polls answered in the current step.
+    pub step_polls: u32,
+}
+
+impl Scripted {
+    /// A path starting at `created_ms`.
+    pub fn new(scenario: String, path: Arc<TaskScript>, created_ms: i64) -> Self {
+        Scripted {
+            scenario,
+            path,
+            step: 0,
+            step_started_ms: created_ms,
+            step_polls: 0,
+        }
+    }
+
+    /// Ends every timed step that is over by `now_ms`; each starts when the one before ends.
+    fn advance(&mut self, now_ms: i64) {
+        while let Some(step) = self.path.steps.get(self.step) {
+            match step.end {
+                StepEnd::Ms(ms) => {
+                    let end = self.step_started_ms.saturating_add(ms as i64);
+                    if now_ms < end {
+                        return;
+                    }
+                    self.step_started_ms = end;
+                }
+                StepEnd::Polls(n) => {
+                    if self.step_polls < n {
+                        return;
+                    }
+                    self.step_started_ms = now_ms;
+                }
+            }
+            self.step += 1;
+            self.step_polls = 0;
+        }
+    }
+
+    /// The current step's status, or `None` once the steps are over.
+    fn step_status(&self) -> Option<Status> {
+        self.path.steps.get(self.step).map(|s| match s.status {
+            StepStatus::Waiting => Status::Waiting,
+            StepStatus::Doing => Status::Doing,
+        })
+    }
+
+    /// When the timed steps end, if every step is timed: the scheduler wakes then.
+    pub fn timed_end_ms(&self) -> Option<i64> {
+        let mut at = self.step_started_ms;
+        for step in self.path.steps.get(self.step..)? {
+            match step.end {
+                StepEnd::Ms(ms) => at = at.saturating_add(ms as i64),
+                StepEnd::Polls(_) => return None,
+            }
+        }
+        Some(at)
+    }
 }
 
 /// The options of a submit that matter after it was accepted.
@@ -174,8 +260,25 @@ pub struct TaskSpec {
 }
 
 impl Task {
-    /// The status without the floor: what the clock (or the poll count) says now.
-    fn computed(&self, now_ms: i64, progress: Progress) -> Status {
+    /// A new task with no outcome yet.
+    pub fn new(id: u64, created_ms: i64, spec: TaskSpec, queue_until_ms: i64) -> Self {
+        Task {
+            id,
+            created_ms,
+            spec,
+            queue_until_ms,
+            plan: None,
+            polls: 0,
+            shown: Status::Waiting,
+            finished_ms: None,
+            callback_sent: false,
+            script: None,
+            callback_behaviour: None,
+        }
+    }
+
+    /// What the clock (or the poll count) says, before any script: the provider's timing.
+    fn timed(&self, now_ms: i64, progress: Progress) -> Status {
         match progress {
             Progress::Time => match &self.plan {
                 None if now_ms < self.queue_until_ms => Status::Waiting,
@@ -200,39 +303,103 @@ impl Task {
         }
     }
 
-    /// The status at `now_ms`, never below what was already shown.
-    pub fn status(&self, now_ms: i64, progress: Progress) -> Status {
-        let computed = self.computed(now_ms, progress);
-        if computed.rank() >= self.shown.rank() {
-            computed
-        } else {
-            self.shown
+    /// The true status at `now_ms` (script steps moved on first): what the task is,
+    /// whether or not polls may see it yet.
+    fn true_status(&mut self, now_ms: i64, progress: Progress) -> Status {
+        let Some(script) = &mut self.script else {
+            return self.timed(now_ms, progress);
+        };
+        let outcome = script.path.outcome.clone();
+        if !script.path.steps.is_empty() {
+            script.advance(now_ms);
+            if let Some(status) = script.step_status() {
+                return status;
+            }
+            // Past the steps: the scripted outcome, as soon as it is known.
+            return match outcome {
+                ScriptOutcome::Stuck => Status::Doing,
+                ScriptOutcome::Fail { .. } => Status::Failed,
+                ScriptOutcome::Success => match &self.plan {
+                    Some(plan) if plan.done_at_ms != i64::MAX => plan.outcome.status(),
+                    _ => Status::Doing,
+                },
+            };
+        }
+        let timed = self.timed(now_ms, progress);
+        match outcome {
+            _ if !timed.is_final() => timed,
+            ScriptOutcome::Success => timed,
+            ScriptOutcome::Fail { .. } => Status::Failed,
+            ScriptOutcome::Stuck => Status::Doing,
         }
     }
 
-    /// Records that `status` was shown at `now_ms`; returns true when the task just ended.
-    pub fn observe(&mut self, status: Status, now_ms: i64) -> bool {
-        if status.rank() > self.shown.rank() {
-            self.shown = status;
+    /// How long after its end polls still show the status before (a scenario's early
+    /// callback).
+    fn early_ms(&self) -> i64 {
+        self.script
+            .as_ref()
+            .map_or(0, |s| s.path.callback_early_ms as i64)
+    }
+
+    /// Brings the task up to `now_ms` and returns what a poll shows. `poll` counts the
+    /// request as a poll. The second value is true when the task has just ended (its
+    /// callback is due now).
+    pub fn evaluate(&mut self, now_ms: i64, progress: Progress, poll: bool) -> (Status, bool) {
+        if poll {
+            self.polls = self.polls.saturating_add(1);
         }
-        if status.is_final() && self.finished_ms.is_none() {
+        let status = self.true_status(now_ms, progress);
+        let just_ended = status.is_final() && self.finished_ms.is_none();
+        if just_ended {
             self.finished_ms = Some(now_ms);
-            return true;
         }
-        false
+        let mut visible = status;
+        if status.is_final() {
+            let ended = self.finished_ms.unwrap_or(now_ms);
+            if now_ms < ended.saturating_add(self.early_ms()) {
+                visible = Status::Doing;
+            }
+        }
+        if visible.rank() < self.shown.rank() {
+            visible = self.shown;
+        }
+        self.shown = visible;
+        if poll {
+            if let Some(script) = &mut self.script {
+                if !visible.is_final() && script.step_status().is_some() {
+                    script.step_polls = script.step_polls.saturating_add(1);
+                }
+            }
+        }
+        (visible, just_ended)
     }
 
-    /// The final outcome, when the task has ended.
-    pub fn outcome_if_final(&self, now_ms: i64, progress: Progress) -> Option<&Outcome> {
-        if !self.status(now_ms, progress).is_final() {
-            return None;
+    /// What polls see at `now_ms`, without changing the task (control API, listings).
+    pub fn peek(&self, now_ms: i64, progress: Progress) -> Status {
+        self.clone().evaluate(now_ms, progress, false).0
+    }
+
+    /// The outcome a final task shows: the scripted failure, or the examined one.
+    pub fn outcome(&self) -> Option<Outcome> {
+        if let Some(script) = &self.script {
+            if let ScriptOutcome::Fail { code, message } = &script.path.outcome {
+                return Some(Outcome::Failed {
+                    code: *code,
+                    message: message
+                        .clone()
+                        .unwrap_or_else(|| default_message(*code).to_owned()),
+                    duration_ms: self.plan.as_ref().and_then(|p| p.outcome.duration_ms()),
+                });
+            }
         }
-        self.plan.as_ref().map(|p| &p.outcome)
+        self.plan.as_ref().map(|p| p.outcome.clone())
     }
 
     /// Forces the task to `target` at `now_ms` (control API). Only forward moves are
     /// allowed; `failed` needs the code and message; `success` needs a known successful
-    /// outcome (the audio must have been examined and found good).
+    /// outcome (the audio must have been examined and found good). A forced end replaces
+    /// any scripted path; a forced `doing` jumps to the script's next `doing` step.
     pub fn force(
         &mut self,
         target: Status,
@@ -240,7 +407,7 @@ impl Task {
         now_ms: i64,
         progress: Progress,
     ) -> Result<(), String> {
-        let current = self.status(now_ms, progress);
+        let current = self.peek(now_ms, progress);
         if current.is_final() {
             return Err(format!(
                 "task {} has already ended ({})",
@@ -263,11 +430,21 @@ impl Task {
                 if let Some(plan) = &mut self.plan {
                     plan.doing_at_ms = plan.doing_at_ms.min(now_ms);
                 }
+                if let Some(script) = &mut self.script {
+                    let steps = &script.path.steps;
+                    let next_doing = (script.step..steps.len())
+                        .find(|&i| steps[i].status == StepStatus::Doing)
+                        .unwrap_or(steps.len());
+                    script.step = next_doing;
+                    script.step_started_ms = now_ms;
+                    script.step_polls = 0;
+                }
             }
             Status::Success => match &mut self.plan {
                 Some(plan) if matches!(plan.outcome, Outcome::Success(_)) => {
                     plan.doing_at_ms = plan.doing_at_ms.min(now_ms);
                     plan.done_at_ms = now_ms;
+                    self.script = None;
                 }
                 Some(_) => {
                     return Err(format!(
@@ -284,11 +461,7 @@ impl Task {
             },
             Status::Failed => {
                 let (code, message) = failure.ok_or("forcing failed needs a code")?;
-                let duration_ms = match self.plan.as_ref().map(|p| &p.outcome) {
-                    Some(Outcome::Success(r)) => Some(r.duration_ms),
-                    Some(Outcome::Failed { duration_ms, .. }) => *duration_ms,
-                    None => None,
-                };
+                let duration_ms = self.plan.as_ref().and_then(|p| p.outcome.duration_ms());
                 self.plan = Some(Plan {
                     doing_at_ms: self
                         .plan
@@ -301,6 +474,7 @@ impl Task {
                         duration_ms,
                     },
                 });
+                self.script = None;
             }
         }
         // The floor makes the move stick in poll-count mode too.
@@ -309,27 +483,36 @@ impl Task {
     }
 }
 
+/// The provider's own descriptions of its failure codes (seed), for scripted and forced
+/// failures given without a message.
+pub fn default_message(code: i64) -> &'static str {
+    match code {
+        10000 => "Audio transcoding failed",
+        10001 => "Recognition failed",
+        10002 => "Audio is too short",
+        10003 => "Audio is too long",
+        10004 => "Invalid audio file",
+        10005 => "Other failure",
+        10006 => "Track count mismatch",
+        _ => "Failed to download audio file!",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenarios::format::Step;
 
     fn task(plan: Option<Plan>) -> Task {
-        Task {
-            id: 1,
-            created_ms: 0,
-            spec: TaskSpec {
-                engine: "16k_zh".into(),
-                res_text_format: 0,
-                audio_url: None,
-                callback_url: None,
-            },
-            queue_until_ms: 1_000,
-            plan,
-            polls: 0,
-            shown: Status::Waiting,
-            finished_ms: None,
-            callback_sent: false,
-        }
+        let spec = TaskSpec {
+            engine: "16k_zh".into(),
+            res_text_format: 0,
+            audio_url: None,
+            callback_url: None,
+        };
+        let mut t = Task::new(1, 0, spec, 1_000);
+        t.plan = plan;
+        t
     }
 
     fn success_plan() -> Plan {
@@ -344,31 +527,42 @@ mod tests {
         }
     }
 
+    fn scripted(steps: Vec<Step>, outcome: ScriptOutcome, early: u64) -> Task {
+        let mut t = task(Some(success_plan()));
+        let path = TaskScript {
+            steps,
+            outcome,
+            callback_early_ms: early,
+        };
+        t.script = Some(Scripted::new("test".into(), Arc::new(path), 0));
+        t
+    }
+
+    fn step(status: StepStatus, end: StepEnd) -> Step {
+        Step { status, end }
+    }
+
     #[test]
     fn time_progress_follows_the_plan() {
         let t = task(Some(success_plan()));
-        assert_eq!(t.status(0, Progress::Time), Status::Waiting);
-        assert_eq!(t.status(1_000, Progress::Time), Status::Doing);
-        assert_eq!(t.status(4_999, Progress::Time), Status::Doing);
-        assert_eq!(t.status(5_000, Progress::Time), Status::Success);
+        assert_eq!(t.peek(0, Progress::Time), Status::Waiting);
+        assert_eq!(t.peek(1_000, Progress::Time), Status::Doing);
+        assert_eq!(t.peek(4_999, Progress::Time), Status::Doing);
+        assert_eq!(t.peek(5_000, Progress::Time), Status::Success);
     }
 
     #[test]
     fn an_unknown_outcome_waits_then_is_doing() {
         let t = task(None);
-        assert_eq!(t.status(999, Progress::Time), Status::Waiting);
-        assert_eq!(t.status(1_000_000, Progress::Time), Status::Doing);
+        assert_eq!(t.peek(999, Progress::Time), Status::Waiting);
+        assert_eq!(t.peek(1_000_000, Progress::Time), Status::Doing);
     }
 
     #[test]
     fn poll_progress_counts_polls() {
         let mut t = task(Some(success_plan()));
         let p = Progress::Polls { per_status: 2 };
-        let mut seen = vec![];
-        for _ in 0..6 {
-            t.polls += 1;
-            seen.push(t.status(0, p));
-        }
+        let seen: Vec<Status> = (0..6).map(|_| t.evaluate(0, p, true).0).collect();
         use Status::*;
         assert_eq!(seen, [Waiting, Waiting, Doing, Doing, Success, Success]);
     }
@@ -376,20 +570,33 @@ mod tests {
     #[test]
     fn the_shown_floor_keeps_status_monotonic() {
         let mut t = task(Some(success_plan()));
-        let s = t.status(1_500, Progress::Time);
-        t.observe(s, 1_500);
-        // Switching to poll-count mode with no polls would compute `waiting`.
+        assert_eq!(t.evaluate(1_500, Progress::Time, true).0, Status::Doing);
+        // Poll-count mode with few polls would compute `waiting`.
         assert_eq!(
-            t.status(1_500, Progress::Polls { per_status: 1 }),
+            t.peek(1_500, Progress::Polls { per_status: 5 }),
             Status::Doing
         );
+    }
+
+    #[test]
+    fn a_task_ends_once() {
+        let mut t = task(Some(success_plan()));
+        assert_eq!(
+            t.evaluate(5_000, Progress::Time, false),
+            (Status::Success, true)
+        );
+        assert_eq!(
+            t.evaluate(6_000, Progress::Time, true),
+            (Status::Success, false)
+        );
+        assert_eq!(t.finished_ms, Some(5_000));
     }
 
     #[test]
     fn forcing_moves_forward_only() {
         let mut t = task(Some(success_plan()));
         t.force(Status::Doing, None, 10, Progress::Time).unwrap();
-        assert_eq!(t.status(10, Progress::Time), Status::Doing);
+        assert_eq!(t.peek(10, Progress::Time), Status::Doing);
         assert!(t.force(Status::Doing, None, 11, Progress::Time).is_err());
         t.force(
             Status::Failed,
@@ -398,10 +605,72 @@ mod tests {
             Progress::Time,
         )
         .unwrap();
-        assert_eq!(t.status(20, Progress::Time), Status::Failed);
+        assert_eq!(t.peek(20, Progress::Time), Status::Failed);
         assert!(t.force(Status::Success, None, 30, Progress::Time).is_err());
         assert!(task(None)
             .force(Status::Success, None, 0, Progress::Time)
             .is_err());
+    }
+
+    #[test]
+    fn scripted_steps_run_on_time_then_polls() {
+        let mut t = scripted(
+            vec![
+                step(StepStatus::Waiting, StepEnd::Ms(60_000)),
+                step(StepStatus::Doing, StepEnd::Polls(2)),
+            ],
+            ScriptOutcome::Success,
+            0,
+        );
+        let p = Progress::Time;
+        assert_eq!(t.evaluate(59_999, p, true).0, Status::Waiting);
+        assert_eq!(t.evaluate(60_000, p, true).0, Status::Doing);
+        assert_eq!(t.evaluate(60_001, p, true).0, Status::Doing);
+        assert_eq!(t.evaluate(60_002, p, true), (Status::Success, true));
+    }
+
+    #[test]
+    fn scripted_failure_and_stuck() {
+        let mut t = scripted(
+            vec![step(StepStatus::Doing, StepEnd::Ms(10))],
+            ScriptOutcome::Fail {
+                code: 10001,
+                message: None,
+            },
+            0,
+        );
+        assert_eq!(
+            t.evaluate(10, Progress::Time, false),
+            (Status::Failed, true)
+        );
+        assert!(matches!(
+            t.outcome(),
+            Some(Outcome::Failed { code: 10001, ref message, .. }) if message == "Recognition failed"
+        ));
+
+        let mut t = scripted(vec![], ScriptOutcome::Stuck, 0);
+        assert_eq!(
+            t.evaluate(i64::MAX / 2, Progress::Time, true).0,
+            Status::Doing
+        );
+        t.force(Status::Success, None, 100, Progress::Time).unwrap();
+        assert_eq!(
+            t.evaluate(100, Progress::Time, true),
+            (Status::Success, true)
+        );
+    }
+
+    #[test]
+    fn an_early_callback_precedes_the_visible_end() {
+        let mut t = scripted(vec![], ScriptOutcome::Success, 3_000);
+        assert_eq!(
+            t.evaluate(5_000, Progress::Time, false),
+            (Status::Doing, true)
+        );
+        assert_eq!(t.evaluate(7_999, Progress::Time, true).0, Status::Doing);
+        assert_eq!(
+            t.evaluate(8_000, Progress::Time, true),
+            (Status::Success, false)
+        );
     }
 }

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use sha2::{Digest, Sha256};
 
 use super::error::{CozeError, MAX_BODY_BYTES, MAX_DURATION_MS, MAX_FILE_BYTES};
@@ -15,6 +15,8 @@ use crate::audio::{self, Format, ProbeError};
 use crate::body::DrainableBody;
 use crate::config::CozeModel;
 use crate::journal::JournalNote;
+use crate::scenarios::format::Provider;
+use crate::scenarios::{middleware, Facts, Selected};
 use crate::state::AppState;
 use crate::tokens::{AuthOutcome, CREATE_TRANSCRIPTION};
 use crate::transcript::filters::{self, Filters};
@@ -33,15 +35,32 @@ pub fn router() -> Router<AppState> {
         .route("/v1/{*rest}", any(not_found))
 }
 
-async fn transcribe(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+async fn transcribe(
+    State(state): State<AppState>,
+    selected: Option<Extension<Selected>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let logid = state.next_logid();
     let body = DrainableBody::new(body);
-    let result = handle(&state, &headers, &body).await;
+    let mut facts = None;
+    let selected = selected.map(|Extension(s)| s);
+    let result = handle(&state, selected.as_ref(), &headers, &body, &mut facts).await;
     if result.is_err() && !declared_too_large(&headers) {
         // Let a client that is still uploading finish, so it reads the answer.
         body.drain(MAX_BODY_BYTES).await;
     }
-    respond(result, logid)
+    let mut response = respond(result, logid);
+    if let Some(facts) = facts {
+        // For scenarios that match on the upload (filename, audio hash).
+        response.extensions_mut().insert(facts);
+    }
+    response
+}
+
+/// An error answer in Coze's envelope with a fresh logid (scenario faults use it too).
+pub fn error_response(state: &AppState, err: CozeError) -> Response {
+    respond(Err(err), state.next_logid())
 }
 
 async fn method_not_allowed(State(state): State<AppState>, method: Method) -> Response {
@@ -57,8 +76,10 @@ async fn not_found(State(state): State<AppState>, uri: Uri) -> Response {
 
 async fn handle(
     state: &AppState,
+    selected: Option<&Selected>,
     headers: &HeaderMap,
     body: &DrainableBody,
+    facts: &mut Option<Facts>,
 ) -> Result<String, CozeError> {
     let authorization = headers
         .get(header::AUTHORIZATION)
@@ -69,6 +90,15 @@ async fn handle(
         AuthOutcome::Forbidden => return Err(CozeError::permission_denied(CREATE_TRANSCRIPTION)),
     }
     let upload = read_upload(headers, body).await?;
+    let sha: [u8; 32] = Sha256::digest(&upload.bytes).into();
+    let known = facts.insert(Facts {
+        provider: Some(Provider::Coze),
+        path: "/v1/audio/transcriptions".into(),
+        filename: Some(upload.filename.clone()),
+        audio_sha256: Some(sha),
+        ..Facts::default()
+    });
+    let scenarios = middleware::for_handler(state, selected, known);
     if upload.bytes.is_empty() {
         return Err(CozeError::file_empty());
     }
@@ -76,9 +106,9 @@ async fn handle(
     let probe_opts = state.probe.clone();
     let (bytes, filename) = (upload.bytes, upload.filename);
     // Probing decodes the audio: keep that off the async workers.
-    let (probed, bytes, filename) = tokio::task::spawn_blocking(move || {
+    let (probed, filename) = tokio::task::spawn_blocking(move || {
         let probed = audio::probe(&bytes, Some(&filename), &probe_opts);
-        (probed, bytes, filename)
+        (probed, filename)
     })
     .await
     .map_err(|_| CozeError::internal())?;
@@ -96,7 +126,6 @@ async fn handle(
     if info.duration_ms >= MAX_DURATION_MS {
         return Err(CozeError::too_long(info.duration_ms));
     }
-    let sha: [u8; 32] = Sha256::digest(&bytes).into();
     // The same words as provider B with its default options (numbers in Arabic digits),
     // so one audio file reads the same on both APIs.
     let transcript = transcript::transcribe(
@@ -109,6 +138,10 @@ async fn handle(
             voiced: info.voiced.as_deref(),
         },
     );
+    if transcript.sentences.is_empty() && scenarios.iter().any(|s| s.identity.coze_no_speech_5000) {
+        // The provider's old behaviour for audio without speech, kept as a scenario.
+        return Err(CozeError::internal());
+    }
     Ok(filters::apply(&transcript, &Filters::PROVIDER_DEFAULT).text())
 }
 

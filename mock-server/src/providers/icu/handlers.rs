@@ -6,9 +6,11 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use futures_util::StreamExt;
 use rand::Rng;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 use super::error::{IcuError, IcuErrorKind};
 use super::params::{self, Source, SubmitParams, MAX_SUBMIT_BODY};
@@ -16,8 +18,10 @@ use super::recognize;
 use super::wire::{QueryResponse, SubmitData, SubmitResponse, TaskData, MSG_OK};
 use crate::body::DrainableBody;
 use crate::journal::JournalNote;
+use crate::scenarios::format::Provider;
+use crate::scenarios::{middleware, Facts, Selected};
 use crate::state::AppState;
-use crate::tasks::{Outcome, Status, Task, TaskSpec};
+use crate::tasks::{Outcome, Scripted, Task, TaskSpec};
 
 /// Provider B's routes.
 pub fn router() -> Router<AppState> {
@@ -33,13 +37,20 @@ pub fn router() -> Router<AppState> {
         .route("/openapi/{*rest}", any(unknown_api))
 }
 
-async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+async fn submit(
+    State(state): State<AppState>,
+    selected: Option<Extension<Selected>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let body = DrainableBody::new(body);
-    let result = submit_inner(&state, &headers, &body).await;
+    let mut facts = None;
+    let selected = selected.map(|Extension(s)| s);
+    let result = submit_inner(&state, selected.as_ref(), &headers, &body, &mut facts).await;
     if result.is_err() {
         body.drain(MAX_SUBMIT_BODY as u64).await;
     }
-    match result {
+    let mut response = match result {
         Ok(task_id) => with_note(
             Json(SubmitResponse {
                 msg: MSG_OK,
@@ -52,13 +63,20 @@ async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Body) -
             Some(task_id),
         ),
         Err(err) => error_response(err),
+    };
+    if let Some(facts) = facts {
+        // For scenarios that match on the task (Url, engine, audio hash).
+        response.extensions_mut().insert(facts);
     }
+    response
 }
 
 async fn submit_inner(
     state: &AppState,
+    selected: Option<&Selected>,
     headers: &HeaderMap,
     body: &DrainableBody,
+    facts: &mut Option<Facts>,
 ) -> Result<u64, IcuError> {
     let icu = &state.icu;
     if !icu.submit_limit.try_acquire(state.clock.now_ms()) {
@@ -73,29 +91,46 @@ async fn submit_inner(
     let bytes = read_limited(headers, body).await?;
     let params = params::parse_submit(content_type(headers), &bytes)?;
     drop(bytes);
+    let known = facts.insert(Facts {
+        provider: Some(Provider::Icu),
+        path: "/openapi/asr/voiceToText".into(),
+        url: match &params.source {
+            Source::Url(url) => Some(url.clone()),
+            Source::Data(_) => None,
+        },
+        audio_sha256: match &params.source {
+            Source::Data(bytes) => Some(Sha256::digest(bytes).into()),
+            Source::Url(_) => None,
+        },
+        engine: Some(params.engine.code().to_owned()),
+        ..Facts::default()
+    });
+    let scenarios = middleware::for_handler(state, selected, known);
     let now = state.clock.now_ms();
-    let task_id = next_task_id(state);
+    let big_ids = scenarios.iter().any(|s| s.identity.big_task_ids);
+    let task_id = next_task_id(state, big_ids);
     let queue_until = now + recognize::queue_delay_ms(state.seed, task_id, &icu.recognize);
     let audio_url = match &params.source {
         Source::Url(url) => Some(url.clone()),
         Source::Data(_) => None,
     };
-    icu.engine.insert(Task {
-        id: task_id,
-        created_ms: now,
-        spec: TaskSpec {
-            engine: params.engine.code().to_owned(),
-            res_text_format: params.res_text_format,
-            audio_url: audio_url.clone(),
-            callback_url: params.callback_url.clone(),
-        },
-        queue_until_ms: queue_until,
-        plan: None,
-        polls: 0,
-        shown: Status::Waiting,
-        finished_ms: None,
-        callback_sent: false,
+    let spec = TaskSpec {
+        engine: params.engine.code().to_owned(),
+        res_text_format: params.res_text_format,
+        audio_url: audio_url.clone(),
+        callback_url: params.callback_url.clone(),
+    };
+    let mut task = Task::new(task_id, now, spec, queue_until);
+    // The first scenario that scripts a path (or callbacks) decides it for this task.
+    task.script = scenarios.iter().find_map(|s| {
+        let path = s.task.clone()?;
+        Some(Scripted::new(s.name.clone(), Arc::new(path), now))
     });
+    task.callback_behaviour = scenarios.iter().find_map(|s| {
+        let behaviour = s.callback.clone()?;
+        Some((s.name.clone(), Arc::new(behaviour)))
+    });
+    icu.engine.insert(task);
     match audio_url {
         // Inline audio is examined before answering, so what a poll sees is repeatable.
         None => {
@@ -204,13 +239,19 @@ fn url_filename(url: &str) -> Option<String> {
 }
 
 /// A uint64 TaskId of realistic size (10–11 digits, like `4000048858` and `14149671390`),
-/// drawn from (seed, submit ordinal); redrawn in the rare case it is taken.
-fn next_task_id(state: &AppState) -> u64 {
+/// or above 2^53 under a `huge-task-ids` scenario; drawn from (seed, submit ordinal),
+/// redrawn in the rare case it is taken.
+fn next_task_id(state: &AppState, big: bool) -> u64 {
     let icu = &state.icu;
+    let range = if big {
+        (1u64 << 53) + 1..1u64 << 63
+    } else {
+        1_000_000_000u64..20_000_000_000u64
+    };
     loop {
         let ordinal = icu.next_ordinal();
         let mut rng = crate::rng::derive(state.seed, "icu-task-id", &ordinal.to_le_bytes());
-        let id = rng.gen_range(1_000_000_000u64..20_000_000_000u64);
+        let id = rng.gen_range(range.clone());
         if !icu.engine.contains(id) {
             return id;
         }

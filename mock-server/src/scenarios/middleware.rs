@@ -1,0 +1,310 @@
+//! Scenarios on the HTTP path. Before a provider handler runs: choose the scenarios
+//! (header, activation, body-free match keys), apply their rate limits and the first fault
+//! that fires. After it runs: add the scenarios whose match needs the request body (the
+//! handler leaves those facts on its answer) and apply their faults to the answer.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::format::{Endpoint, FaultAction, Provider, Scenario};
+use super::{Facts, Firing, Limited, Selected, HEADER};
+use crate::faults;
+use crate::providers::coze::error::CozeError;
+use crate::providers::icu::error::{IcuError, IcuErrorKind};
+use crate::serve::ConnectionControl;
+use crate::state::AppState;
+
+/// What the journal records of scenarios for one request.
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioNote {
+    /// Names of the scenarios that applied.
+    pub scenarios: Vec<String>,
+    /// The fault that acted, described.
+    pub fault: Option<String>,
+    /// Whether the connection was dropped instead of answered.
+    pub dropped: bool,
+}
+
+/// The provider endpoint a request is for.
+fn classify(method: &Method, path: &str) -> Option<(Provider, Endpoint)> {
+    match (method, path) {
+        (&Method::POST, "/v1/audio/transcriptions") => Some((Provider::Coze, Endpoint::Transcribe)),
+        (&Method::POST, "/openapi/asr/voiceToText") => Some((Provider::Icu, Endpoint::Submit)),
+        (&Method::GET | &Method::POST, "/openapi/asr/searchResult") => {
+            Some((Provider::Icu, Endpoint::Query))
+        }
+        _ => None,
+    }
+}
+
+/// The caller's identity for per-token activation: Coze's bearer token, icu's `C-Secret`.
+fn token_of(provider: Provider, req: &Request) -> Option<String> {
+    let headers = req.headers();
+    match provider {
+        Provider::Coze => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim().to_owned()),
+        Provider::Icu => headers
+            .get("c-secret")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_owned()),
+    }
+}
+
+/// The middleware, mounted on the provider routes only.
+pub async fn apply(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let Some((provider, endpoint)) = classify(req.method(), &path) else {
+        return next.run(req).await;
+    };
+    let header_value = req
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let facts = Facts {
+        provider: Some(provider),
+        path,
+        token: token_of(provider, &req),
+        ..Facts::default()
+    };
+    let selected = match state.scenarios.select(header_value.as_deref(), &facts) {
+        Ok(selected) => selected,
+        Err(unknown) => {
+            let response = bad_request(&state, provider, unknown.to_string());
+            return noted(response, ScenarioNote::default());
+        }
+    };
+    let control = req.extensions().get::<ConnectionControl>().cloned();
+    let mut note = ScenarioNote {
+        scenarios: selected.names(),
+        ..ScenarioNote::default()
+    };
+    if let Some(limited) =
+        state
+            .scenarios
+            .rate_limited(&selected.scenarios, endpoint, state.clock.now_ms())
+    {
+        note.fault = Some(format!(
+            "{} rate limit {}/{} ms",
+            limited.scenario, limited.rule.limit, limited.rule.window_ms
+        ));
+        return noted(rate_limited(&state, provider, &limited), note);
+    }
+    let before = state.scenarios.fire(&selected.scenarios, endpoint);
+    req.extensions_mut().insert(selected.clone());
+    let mut response = match before {
+        None => next.run(req).await,
+        Some(firing) => {
+            note.fault = Some(firing.describe());
+            act(
+                &state,
+                provider,
+                &firing,
+                control.as_ref(),
+                Stage::Before(req, next),
+                &mut note,
+            )
+            .await
+        }
+    };
+    // Scenarios whose match needs the body: the handler left its facts on the answer.
+    if let Some(body_facts) = response.extensions().get::<Facts>().cloned() {
+        let added = state.scenarios.added_by_body(&selected, &body_facts);
+        if !added.is_empty() {
+            note.scenarios.extend(added.iter().map(|s| s.name.clone()));
+            if note.fault.is_none() {
+                if let Some(firing) = state.scenarios.fire(&added, endpoint) {
+                    note.fault = Some(firing.describe());
+                    response = act(
+                        &state,
+                        provider,
+                        &firing,
+                        control.as_ref(),
+                        Stage::After(response),
+                        &mut note,
+                    )
+                    .await;
+                }
+            }
+        }
+    }
+    noted(response, note)
+}
+
+/// Where a fault acts: before the handler (it may not run at all) or on its answer.
+enum Stage {
+    Before(Request, Next),
+    After(Response),
+}
+
+impl Stage {
+    /// The real answer: run the handler, or take the one it gave.
+    async fn answer(self) -> Response {
+        match self {
+            Stage::Before(req, next) => next.run(req).await,
+            Stage::After(response) => response,
+        }
+    }
+}
+
+async fn act(
+    state: &AppState,
+    provider: Provider,
+    firing: &Firing,
+    control: Option<&ConnectionControl>,
+    stage: Stage,
+    note: &mut ScenarioNote,
+) -> Response {
+    if firing.latency_ms > 0 {
+        faults::delay(&state.clock, firing.latency_ms).await;
+    }
+    match &firing.fault.action {
+        FaultAction::Latency => stage.answer().await,
+        FaultAction::Status {
+            status,
+            code,
+            error,
+            message,
+        } => {
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            scripted_error(
+                state,
+                provider,
+                status,
+                *code,
+                error.as_deref(),
+                message.clone(),
+            )
+        }
+        FaultAction::Reset | FaultAction::Empty => {
+            let reset = matches!(firing.fault.action, FaultAction::Reset);
+            note.dropped = true;
+            match control {
+                Some(control) if reset => control.reset(),
+                Some(control) => control.close(),
+                None => {}
+            }
+            // Never sent when the connection is dropped; a fallback for in-process callers.
+            (StatusCode::BAD_GATEWAY, "connection dropped by scenario").into_response()
+        }
+        FaultAction::Garbage { bytes } => {
+            let key = format!(
+                "{}#{}#{}",
+                firing.scenario.name, firing.fault.index, firing.count
+            );
+            let mut rng =
+                crate::rng::derive(state.scenarios.seed(), "fault-garbage", key.as_bytes());
+            faults::garbage(&mut rng, *bytes)
+        }
+        FaultAction::Truncate { keep } => faults::truncate(stage.answer().await, *keep).await,
+        FaultAction::Drip {
+            chunk_bytes,
+            interval_ms,
+        } => faults::drip(
+            stage.answer().await,
+            *chunk_bytes,
+            std::time::Duration::from_millis(*interval_ms),
+            state.clock.clone(),
+        ),
+    }
+}
+
+/// A `status` fault's answer in the provider's own envelope.
+fn scripted_error(
+    state: &AppState,
+    provider: Provider,
+    status: StatusCode,
+    code: Option<i64>,
+    error: Option<&str>,
+    message: Option<String>,
+) -> Response {
+    match provider {
+        Provider::Coze => {
+            let mut err = CozeError::internal();
+            err.status = status;
+            if let Some(code) = code {
+                err.code = code;
+            }
+            if let Some(message) = message {
+                err.msg = message;
+            }
+            crate::providers::coze::handlers::error_response(state, err)
+        }
+        Provider::Icu => {
+            let kind = error
+                .and_then(|name| IcuErrorKind::ALL.into_iter().find(|k| k.name() == name))
+                .unwrap_or(IcuErrorKind::InternalError);
+            let reason = message
+                .unwrap_or_else(|| "the service is temporarily unavailable, please retry".into());
+            let mut response =
+                crate::providers::icu::handlers::error_response(IcuError::new(kind, reason));
+            *response.status_mut() = status;
+            response
+        }
+    }
+}
+
+/// A scenario rate limit's answer: Coze 429 with 4020/4009, icu `RequestLimitExceeded`.
+fn rate_limited(state: &AppState, provider: Provider, limited: &Limited) -> Response {
+    let rule = &limited.rule;
+    match provider {
+        Provider::Coze => {
+            let code = rule.code.unwrap_or(4020);
+            let msg = if code == 4009 {
+                "The system request limit has been reached. Please retry later."
+            } else {
+                "Your requests per minute (RPM) exceeded the limit. Please retry later."
+            };
+            let mut err = CozeError::internal();
+            err.status = StatusCode::TOO_MANY_REQUESTS;
+            err.code = code;
+            err.msg = msg.to_owned();
+            crate::providers::coze::handlers::error_response(state, err)
+        }
+        Provider::Icu => crate::providers::icu::handlers::error_response(IcuError::new(
+            IcuErrorKind::RequestLimitExceeded,
+            format!("at most {} requests per {} ms", rule.limit, rule.window_ms),
+        )),
+    }
+}
+
+/// An unknown scenario in the header: the provider's bad-request answer.
+fn bad_request(state: &AppState, provider: Provider, msg: String) -> Response {
+    match provider {
+        Provider::Coze => {
+            crate::providers::coze::handlers::error_response(state, CozeError::bad_request(msg))
+        }
+        Provider::Icu => crate::providers::icu::handlers::error_response(IcuError::new(
+            IcuErrorKind::InvalidParameter,
+            msg,
+        )),
+    }
+}
+
+fn noted(mut response: Response, note: ScenarioNote) -> Response {
+    response.extensions_mut().insert(note);
+    response
+}
+
+/// The scenarios a handler should honour: those chosen before it ran plus those its body
+/// facts add (for task paths, callback behaviour and identities).
+pub fn for_handler(
+    state: &AppState,
+    selected: Option<&Selected>,
+    facts: &Facts,
+) -> Vec<Arc<Scenario>> {
+    let Some(selected) = selected else {
+        return state.scenarios.added_by_body(&Selected::default(), facts);
+    };
+    let mut all = selected.scenarios.clone();
+    all.extend(state.scenarios.added_by_body(selected, facts));
+    all
+}
