@@ -4,4 +4,5 @@
 mod admin;
 mod coze;
 mod icu;
+mod scenarios;
 mod support;
