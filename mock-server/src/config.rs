@@ -124,6 +124,11 @@ pub struct Config {
     #[arg(long, env = "ASR_MOCK_ICU_QUERY_RATE", default_value_t = 50)]
     pub icu_query_rate: u32,
 
+    /// icu strict signature mode: TOML file of `[[secrets]]` (`secret_id`, `secret_key`);
+    /// requests must carry `C-Date`, `C-Secret` and a valid `Sign`. Off by default.
+    #[arg(long, env = "ASR_MOCK_ICU_SECRETS")]
+    pub icu_secrets: Option<PathBuf>,
+
     /// The callback's `appid`.
     #[arg(long, env = "ASR_MOCK_ICU_APPID", default_value_t = 12516)]
     pub icu_appid: u64,
@@ -226,6 +231,7 @@ impl Default for Config {
             icu_task_capacity: 100_000,
             icu_submit_rate: 20,
             icu_query_rate: 50,
+            icu_secrets: None,
             icu_appid: 12516,
             callback_empty_result_detail: false,
             callback_attempts: 2,

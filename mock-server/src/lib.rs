@@ -71,6 +71,7 @@ use crate::clock::{Clock, ClockError};
 pub use crate::config::{Config, CozeModel};
 use crate::download::{DownloadPolicy, Downloader};
 use crate::journal::Journal;
+use crate::providers::icu::auth::Secrets;
 use crate::providers::icu::recognize::RecognizeSettings;
 use crate::providers::icu::IcuState;
 use crate::ratelimit::RateLimiter;
@@ -92,6 +93,9 @@ pub enum StartError {
     /// A tokens file that cannot be read or parsed.
     #[error("tokens: {0}")]
     Tokens(String),
+    /// An icu secrets file that cannot be read or parsed.
+    #[error("icu secrets: {0}")]
+    Secrets(String),
     /// A scenario file that cannot be read or is broken.
     #[error("scenarios: {0}")]
     Scenarios(String),
@@ -124,6 +128,10 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
             .load_dir(dir)
             .map_err(|e| StartError::Scenarios(e.to_string()))?;
     }
+    let secrets = match &config.icu_secrets {
+        Some(path) => Some(Secrets::load(path).map_err(StartError::Secrets)?),
+        None => None,
+    };
     let tokens = match &config.tokens {
         Some(path) => TokenPolicy::load(path).map_err(StartError::Tokens)?,
         None => TokenPolicy::AnyToken,
@@ -173,6 +181,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
             probe: probe.clone(),
             ..RecognizeSettings::default()
         },
+        secrets,
     );
     Ok(AppState::new(Parts {
         seed: config.seed,

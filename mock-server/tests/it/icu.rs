@@ -1009,3 +1009,92 @@ async fn the_built_in_sink_receives_and_acknowledges_callbacks() {
         .await;
     assert_eq!(attempts["attempts"][0]["acknowledged"], true);
 }
+
+#[tokio::test]
+async fn strict_mode_checks_the_signature() {
+    use asr_mock::providers::icu::auth::{request_params, sign};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secrets.toml");
+    std::fs::write(
+        &path,
+        "[[secrets]]\nsecret_id = \"AKIDtest\"\nsecret_key = \"s3cret\"\n",
+    )
+    .unwrap();
+    let config = asr_mock::Config {
+        icu_secrets: Some(path),
+        ..Default::default()
+    };
+    let app = TestApp::with(
+        asr_mock::MockServer::builder()
+            .config(config)
+            .manual_clock(None),
+    )
+    .await;
+    let body = data_body(&fixture("speech-cmn-16k.wav"), "16k_zh", json!({}));
+    let raw = serde_json::to_vec(&body).unwrap();
+    let date = "2025-01-01 08:00:00";
+    let signed = |key: &str, raw: &[u8], query: Option<&str>| {
+        sign(
+            &request_params(query, Some("application/json"), raw),
+            "AKIDtest",
+            key,
+            date,
+        )
+    };
+
+    let unsigned = app.submit(&body).await;
+    assert_icu_error(&unsigned, "AuthFailure.InvalidAuthorization");
+    let res = app
+        .http
+        .post(app.url(SUBMIT))
+        .header("content-type", "application/json")
+        .header("C-Secret", "AKIDtest")
+        .header("C-Date", date)
+        .header("Sign", signed("wrong", &raw, None))
+        .body(raw.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_icu_error(
+        &res.json().await.unwrap(),
+        "AuthFailure.InvalidAuthorization",
+    );
+
+    let res = app
+        .http
+        .post(app.url(SUBMIT))
+        .header("content-type", "application/json")
+        .header("C-Secret", "AKIDtest")
+        .header("C-Date", date)
+        .header("Sign", signed("s3cret", &raw, None))
+        .body(raw.clone())
+        .send()
+        .await
+        .unwrap();
+    let answer: Value = res.json().await.unwrap();
+    let id = answer["data"]["TaskId"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{answer}"));
+
+    let query = format!("TaskId={id}");
+    let res = app
+        .http
+        .get(app.url(&format!("{QUERY}?{query}")))
+        .header("C-Secret", "AKIDtest")
+        .header("C-Date", date)
+        .header(
+            "Sign",
+            sign(
+                &request_params(Some(&query), None, b""),
+                "AKIDtest",
+                "s3cret",
+                date,
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(answer["code"], 0, "{answer}");
+    assert_icu_error(&app.poll(id).await, "AuthFailure.InvalidAuthorization");
+}

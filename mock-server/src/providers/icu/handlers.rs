@@ -12,6 +12,7 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
+use super::auth;
 use super::error::{IcuError, IcuErrorKind};
 use super::params::{self, Source, SubmitParams, MAX_SUBMIT_BODY};
 use super::recognize;
@@ -89,6 +90,7 @@ async fn submit_inner(
         ));
     }
     let bytes = read_limited(headers, body).await?;
+    check_signature(state, headers, None, &bytes)?;
     let params = params::parse_submit(content_type(headers), &bytes)?;
     drop(bytes);
     let known = facts.insert(Facts {
@@ -299,8 +301,28 @@ fn content_type(headers: &HeaderMap) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
-async fn query_get(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
-    answer_query(&state, params::parse_task_id_query(query.as_deref()))
+async fn query_get(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let parsed = check_signature(&state, &headers, query.as_deref(), b"")
+        .and_then(|()| params::parse_task_id_query(query.as_deref()));
+    answer_query(&state, parsed)
+}
+
+/// In strict mode, refuses a request whose signature does not verify.
+fn check_signature(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<(), IcuError> {
+    let Some(secrets) = &state.icu.secrets else {
+        return Ok(());
+    };
+    let params = auth::request_params(query, content_type(headers), body);
+    auth::verify(secrets, headers, &params)
 }
 
 async fn query_post(
@@ -313,9 +335,11 @@ async fn query_post(
     // The id may come in the body (JSON or form) or, as with GET, in the query string.
     let parsed = match read_limited(&headers, &body).await {
         Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) && query.is_some() => {
-            params::parse_task_id_query(query.as_deref())
+            check_signature(&state, &headers, query.as_deref(), &bytes)
+                .and_then(|()| params::parse_task_id_query(query.as_deref()))
         }
-        Ok(bytes) => params::parse_task_id_body(content_type(&headers), &bytes),
+        Ok(bytes) => check_signature(&state, &headers, query.as_deref(), &bytes)
+            .and_then(|()| params::parse_task_id_body(content_type(&headers), &bytes)),
         Err(err) => {
             body.drain(MAX_SUBMIT_BODY as u64).await;
             Err(err)

@@ -1,6 +1,7 @@
 //! Provider B: the icu recording-file ASR (`spec/icu-recording-asr.md`): submit a task, poll
 //! it, receive a callback.
 
+pub mod auth;
 pub mod engine;
 pub mod error;
 pub mod handlers;
@@ -16,6 +17,7 @@ pub use handlers::router;
 use crate::download::Downloader;
 use crate::ratelimit::RateLimiter;
 use crate::tasks::TaskEngine;
+use auth::Secrets;
 use recognize::RecognizeSettings;
 
 /// Provider B's share of the server state.
@@ -31,6 +33,8 @@ pub struct IcuState {
     pub query_limit: RateLimiter,
     /// Timing and limits of recognition.
     pub recognize: RecognizeSettings,
+    /// Strict mode: the secrets signatures are checked against (`None`: anyone may call).
+    pub secrets: Option<Secrets>,
     /// Ordinal of the next TaskId draw, so ids come from (seed, ordinal).
     ordinal: AtomicU64,
 }
@@ -43,6 +47,7 @@ impl IcuState {
         submit_limit: RateLimiter,
         query_limit: RateLimiter,
         recognize: RecognizeSettings,
+        secrets: Option<Secrets>,
     ) -> Self {
         IcuState {
             engine,
@@ -50,6 +55,7 @@ impl IcuState {
             submit_limit,
             query_limit,
             recognize,
+            secrets,
             ordinal: AtomicU64::new(0),
         }
     }
