@@ -30,6 +30,7 @@ use tokio::sync::{watch, AcquireError, Semaphore, SemaphorePermit};
 
 use crate::clock::Clock;
 use crate::download::{describe_duration, duration_ms, root_cause, USER_AGENT};
+use crate::hosts::HostAllowlist;
 
 /// How many HTTP attempts may be in flight at once, by default.
 pub const DEFAULT_CONCURRENCY: usize = 32;
@@ -223,6 +224,8 @@ struct Inner {
     /// The runtime seen at construction, for `enqueue` calls from outside any runtime.
     runtime: Option<Handle>,
     next_delivery: AtomicU64,
+    /// Hosts callbacks may go to; `None`: any.
+    allow: Mutex<Option<HostAllowlist>>,
 }
 
 /// Where every unfinished delivery is.
@@ -325,8 +328,15 @@ impl Callbacks {
                 changed,
                 runtime: Handle::try_current().ok(),
                 next_delivery: AtomicU64::new(0),
+                allow: Mutex::new(None),
             }),
         }
+    }
+
+    /// Restricts callbacks to the hosts on `allow` (`None`: any host); an attempt to another
+    /// host fails without a request.
+    pub fn set_allowlist(&self, allow: Option<HostAllowlist>) {
+        *self.inner.allow.lock() = allow;
     }
 
     /// Changes how many deliveries may be unfinished at once (at least 1); deliveries already
@@ -551,6 +561,15 @@ impl Inner {
             Ok(client) => client,
             Err(e) => return Outcome::failed(e.clone()),
         };
+        if let Some(list) = self.allow.lock().as_ref() {
+            let allowed = reqwest::Url::parse(&job.url).is_ok_and(|u| list.allows(&u));
+            if !allowed {
+                return Outcome::failed(format!(
+                    "callback host not on the simulator's allowlist (--allow-hosts {})",
+                    list.entries().join(",")
+                ));
+            }
+        }
         let sent = client
             .post(&job.url)
             .header(reqwest::header::CONTENT_TYPE, FORM_CONTENT_TYPE)

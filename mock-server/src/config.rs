@@ -129,6 +129,16 @@ pub struct Config {
     #[arg(long, env = "ASR_MOCK_ICU_SECRETS")]
     pub icu_secrets: Option<PathBuf>,
 
+    /// Hosts the simulator may download audio from and post callbacks to (comma-separated:
+    /// `audio.example.com,*.cdn.net,127.0.0.1:9000`). Default: any host.
+    #[arg(long, env = "ASR_MOCK_ALLOW_HOSTS")]
+    pub allow_hosts: Option<String>,
+
+    /// Token the control API (`/__admin/`) requires, as `Authorization: Bearer <token>` or
+    /// `X-Admin-Token`. Default: none (loopback-only use).
+    #[arg(long, env = "ASR_MOCK_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
+
     /// The callback's `appid`.
     #[arg(long, env = "ASR_MOCK_ICU_APPID", default_value_t = 12516)]
     pub icu_appid: u64,
@@ -232,6 +242,8 @@ impl Default for Config {
             icu_submit_rate: 20,
             icu_query_rate: 50,
             icu_secrets: None,
+            allow_hosts: None,
+            admin_token: None,
             icu_appid: 12516,
             callback_empty_result_detail: false,
             callback_attempts: 2,

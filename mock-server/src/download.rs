@@ -12,6 +12,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 
 use crate::clock::Clock;
+use crate::hosts::HostAllowlist;
 
 /// The User-Agent of every request the simulator sends, so receivers can tell it from the
 /// real provider in their logs.
@@ -77,6 +78,9 @@ pub enum DownloadError {
     /// The connection broke while the body was being read.
     #[error("Failed to download audio file! Transfer interrupted: {0}")]
     Body(String),
+    /// The host is not on the simulator's allowlist (`--allow-hosts`).
+    #[error("Failed to download audio file! Host {0} is not on the simulator's allowlist (--allow-hosts)")]
+    NotAllowed(String),
     /// Anything else (including an HTTP client that could not be built).
     #[error("Failed to download audio file! {0}")]
     Other(String),
@@ -96,6 +100,8 @@ pub struct Downloader {
     policy: DownloadPolicy,
     /// The client, or why it could not be built (reported per fetch instead of panicking).
     client: Result<reqwest::Client, String>,
+    /// Hosts it may contact; `None`: any.
+    allow: Option<HostAllowlist>,
 }
 
 impl Downloader {
@@ -103,15 +109,38 @@ impl Downloader {
     /// store, no transparent decompression (audio is returned byte for byte), the
     /// simulator's [`USER_AGENT`], and no timeout of its own (the clock enforces it).
     pub fn new(clock: Clock, policy: DownloadPolicy) -> Self {
+        Self::with_allowlist(clock, policy, None)
+    }
+
+    /// A downloader that contacts only the hosts on `allow` (redirects included).
+    pub fn with_allowlist(
+        clock: Clock,
+        policy: DownloadPolicy,
+        allow: Option<HostAllowlist>,
+    ) -> Self {
+        let redirect = match allow.clone() {
+            None => reqwest::redirect::Policy::limited(MAX_REDIRECTS),
+            Some(list) => reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() >= MAX_REDIRECTS {
+                    attempt.error("too many redirects")
+                } else if list.allows(attempt.url()) {
+                    attempt.follow()
+                } else {
+                    let host = attempt.url().host_str().unwrap_or("?").to_owned();
+                    attempt.error(format!("redirect to {host}, which is not on the allowlist"))
+                }
+            }),
+        };
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
-            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+            .redirect(redirect)
             .build()
             .map_err(|e| format!("HTTP client unavailable: {}", root_cause(&e)));
         Downloader {
             clock,
             policy,
             client,
+            allow,
         }
     }
 
@@ -141,6 +170,13 @@ impl Downloader {
             .as_ref()
             .map_err(|e| DownloadError::Other(e.clone()))?;
         let url = parse_url(url)?;
+        if let Some(list) = &self.allow {
+            if !list.allows(&url) {
+                return Err(DownloadError::NotAllowed(
+                    url.host_str().unwrap_or("?").to_owned(),
+                ));
+            }
+        }
         let limit = self.policy.max_bytes;
         let response = client.get(url).send().await.map_err(classify)?;
         let status = response.status();

@@ -39,6 +39,7 @@ pub mod clock;
 pub mod config;
 pub mod download;
 pub mod faults;
+pub mod hosts;
 pub mod journal;
 pub mod providers;
 pub mod ratelimit;
@@ -70,6 +71,7 @@ use crate::callbacks::{CallbackPolicy, Callbacks};
 use crate::clock::{Clock, ClockError};
 pub use crate::config::{Config, CozeModel};
 use crate::download::{DownloadPolicy, Downloader};
+use crate::hosts::HostAllowlist;
 use crate::journal::Journal;
 use crate::providers::icu::auth::Secrets;
 use crate::providers::icu::recognize::RecognizeSettings;
@@ -93,6 +95,9 @@ pub enum StartError {
     /// A tokens file that cannot be read or parsed.
     #[error("tokens: {0}")]
     Tokens(String),
+    /// A malformed `--allow-hosts` list.
+    #[error("allow-hosts: {0}")]
+    Hosts(String),
     /// An icu secrets file that cannot be read or parsed.
     #[error("icu secrets: {0}")]
     Secrets(String),
@@ -162,12 +167,18 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         },
         callbacks,
     );
-    let downloader = Downloader::new(
+    let allow = match &config.allow_hosts {
+        Some(list) => Some(HostAllowlist::parse(list).map_err(StartError::Hosts)?),
+        None => None,
+    };
+    engine.callbacks().set_allowlist(allow.clone());
+    let downloader = Downloader::with_allowlist(
         clock.clone(),
         DownloadPolicy {
             timeout: Duration::from_millis(config.download_timeout_ms),
             max_bytes: config.download_max_bytes,
         },
+        allow,
     );
     let icu = IcuState::new(
         engine,
@@ -195,6 +206,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         audio_host: AudioHost::default(),
         sink: Sink::default(),
         scenarios: Scenarios::new(config.seed, library),
+        admin_token: config.admin_token.clone().filter(|t| !t.is_empty()),
     }))
 }
 
@@ -209,7 +221,7 @@ pub fn app(state: AppState) -> Router {
         ));
     Router::new()
         .merge(providers)
-        .merge(admin::router())
+        .merge(admin::router(state.clone()))
         .fallback(no_such_endpoint)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -313,9 +325,15 @@ pub struct MockServerBuilder {
 }
 
 impl MockServerBuilder {
-    /// Uses these settings wholesale (port 0 still means a free port).
+    /// Uses these settings, except the address: the builder keeps its own (loopback, a free
+    /// port unless [`port`](Self::port) says otherwise), so tests never collide on 8080.
     pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
+        let (host, port) = (self.config.host, self.config.port);
+        self.config = Config {
+            host,
+            port,
+            ..config
+        };
         self
     }
 

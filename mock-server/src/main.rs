@@ -50,10 +50,27 @@ async fn main() -> ExitCode {
     };
     let local = listener.local_addr().unwrap_or(addr);
     if !config.host.is_loopback() {
-        tracing::warn!(
-            "listening on a non-loopback address ({}): anyone who can reach it can use the simulator",
-            config.host
+        // Loud on purpose: a public simulator with no secrets lets anyone use it, and its
+        // downloads and callbacks reach wherever callers point them.
+        let missing: Vec<&str> = [
+            (config.admin_token.is_none(), "--admin-token"),
+            (config.icu_secrets.is_none(), "--icu-secrets"),
+            (config.tokens.is_none(), "--tokens"),
+            (config.allow_hosts.is_none(), "--allow-hosts"),
+        ]
+        .into_iter()
+        .filter_map(|(unset, flag)| unset.then_some(flag))
+        .collect();
+        eprintln!(
+            "asr-mock: WARNING: listening on {} (not loopback): anyone who can reach it can use it.{}",
+            config.host,
+            if missing.is_empty() {
+                String::new()
+            } else {
+                format!(" Consider {}.", missing.join(", "))
+            }
         );
+        tracing::warn!(host = %config.host, "listening on a non-loopback address");
     }
     // The address goes to stdout so scripts can read it (`--port 0` picks a free one).
     println!("asr-mock listening on http://{local}");

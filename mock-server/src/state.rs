@@ -49,6 +49,8 @@ pub struct Parts {
     pub sink: Sink,
     /// The scenario library, activations and fault counters.
     pub scenarios: Scenarios,
+    /// The token `/__admin/` requires, if any.
+    pub admin_token: Option<String>,
 }
 
 /// The parts plus what the state keeps for itself.

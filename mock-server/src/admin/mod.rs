@@ -26,7 +26,7 @@ use crate::transcript::{Fixture, FixtureSentence};
 const MAX_ADMIN_BODY: usize = 20 * 1024 * 1024;
 
 /// The control API's routes (mounted at the root; every path starts with `/__admin/`).
-pub fn router() -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/__admin/health", get(health))
         .route("/__admin/reset", post(reset))
@@ -40,6 +40,43 @@ pub fn router() -> Router<AppState> {
         .route("/__admin/{*rest}", axum::routing::any(unknown))
         .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY))
         .merge(audio::router())
+        .route_layer(axum::middleware::from_fn_with_state(state, require_token))
+}
+
+/// With `--admin-token`, the control API answers only requests carrying it — except what
+/// the simulator's own traffic needs: health, hosted audio downloads, and the callback sink.
+async fn require_token(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(token) = state.admin_token.as_deref() else {
+        return next.run(req).await;
+    };
+    let path = req.uri().path();
+    let method = req.method();
+    let open = path == "/__admin/health"
+        || (method == axum::http::Method::GET && path.starts_with("/__admin/audio/"))
+        || (method == axum::http::Method::POST && path == "/__admin/sink");
+    let headers = req.headers();
+    let given = headers
+        .get("x-admin-token")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| {
+            headers
+                .get(axum::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+        });
+    if open || given == Some(token) {
+        return next.run(req).await;
+    }
+    AdminError(
+        StatusCode::UNAUTHORIZED,
+        "the control API needs the admin token (Authorization: Bearer <token> or X-Admin-Token)"
+            .into(),
+    )
+    .into_response()
 }
 
 /// A control-API error: status and message.

@@ -230,3 +230,177 @@ async fn unknown_paths_get_json_404s() {
         assert!(body["error"].as_str().unwrap().contains(path), "{body}");
     }
 }
+
+#[tokio::test]
+async fn an_admin_token_guards_the_control_api_but_not_the_data_plane() {
+    let config = asr_mock::Config {
+        admin_token: Some("s3cret".into()),
+        ..Default::default()
+    };
+    let app = TestApp::with(
+        MockServer::builder()
+            .config(config)
+            .manual_clock(Some(START_MS)),
+    )
+    .await;
+    let res = app
+        .http
+        .get(app.url("/__admin/requests"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("admin token"));
+    let res = app
+        .http
+        .get(app.url("/__admin/requests"))
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app
+        .http
+        .get(app.url("/__admin/clock"))
+        .header("X-Admin-Token", "s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // Health, hosted audio and the callback sink stay open for the simulator's own traffic.
+    assert_eq!(
+        app.http
+            .get(app.url("/__admin/health"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let res = app
+        .http
+        .put(app.url("/__admin/audio/a.wav"))
+        .bearer_auth("s3cret")
+        .body(fixture("speech-cmn-16k.wav"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    assert_eq!(
+        app.http
+            .get(app.url("/__admin/audio/a.wav"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.http
+            .post(app.url("/__admin/sink"))
+            .body("code=0")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.http
+            .get(app.url("/__admin/sink"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn an_allowlist_limits_downloads_and_callbacks() {
+    let config = asr_mock::Config {
+        allow_hosts: Some("audio.invalid".into()),
+        ..Default::default()
+    };
+    let app = TestApp::with(
+        MockServer::builder()
+            .config(config)
+            .manual_clock(Some(START_MS)),
+    )
+    .await;
+    app.http
+        .put(app.url("/__admin/audio/a.wav"))
+        .body(fixture("speech-cmn-16k.wav"))
+        .send()
+        .await
+        .unwrap();
+    let body = json!({
+        "EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 0, "SourceType": 0,
+        "Url": app.url("/__admin/audio/a.wav"), "CallbackUrl": app.url("/__admin/sink"),
+    });
+    let res = app
+        .http
+        .post(app.url("/openapi/asr/voiceToText"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let answer: serde_json::Value = res.json().await.unwrap();
+    let id = answer["data"]["TaskId"].as_u64().unwrap();
+    let mut done = serde_json::Value::Null;
+    for _ in 0..100 {
+        app.server
+            .clock()
+            .advance(std::time::Duration::from_secs(3600));
+        let res = app
+            .http
+            .get(app.url(&format!("/openapi/asr/searchResult?TaskId={id}")))
+            .send()
+            .await
+            .unwrap();
+        done = res.json().await.unwrap();
+        if done["data"]["Status"] == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        done["data"]["ErrorMsg"]
+            .as_str()
+            .unwrap()
+            .contains("allowlist"),
+        "{done}"
+    );
+    for _ in 0..100 {
+        if !app.admin_get("/__admin/callbacks").await["attempts"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let attempts = app.admin_get("/__admin/callbacks").await;
+    assert!(
+        attempts["attempts"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("allowlist"),
+        "{attempts}"
+    );
+    assert!(app.admin_get("/__admin/sink").await["received"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let err = MockServer::builder()
+        .config(asr_mock::Config {
+            allow_hosts: Some(" , ".into()),
+            ..Default::default()
+        })
+        .start()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("allow-hosts"));
+}
