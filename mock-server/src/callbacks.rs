@@ -226,6 +226,8 @@ struct Inner {
     next_delivery: AtomicU64,
     /// Hosts callbacks may go to; `None`: any.
     allow: Mutex<Option<HostAllowlist>>,
+    /// Set at shutdown: parked deliveries stop waiting and journal that they were not sent.
+    closing: watch::Sender<bool>,
 }
 
 /// Where every unfinished delivery is.
@@ -329,6 +331,7 @@ impl Callbacks {
                 runtime: Handle::try_current().ok(),
                 next_delivery: AtomicU64::new(0),
                 allow: Mutex::new(None),
+                closing: watch::channel(false).0,
             }),
         }
     }
@@ -337,6 +340,30 @@ impl Callbacks {
     /// host fails without a request.
     pub fn set_allowlist(&self, allow: Option<HostAllowlist>) {
         *self.inner.allow.lock() = allow;
+    }
+
+    /// Shutting down: lets attempts in flight (and deliveries already due) finish for up to
+    /// `grace` of real time, and journals every delivery still waiting for its due time as
+    /// not delivered. Returns how many were still unfinished when the grace ran out.
+    pub async fn shutdown(&self, grace: Duration) -> usize {
+        self.inner.closing.send_replace(true);
+        self.inner.notify();
+        let settled = async {
+            let mut changes = self.inner.changed.subscribe();
+            loop {
+                {
+                    let book = self.inner.book.lock();
+                    if book.active == 0 && book.waiting.is_empty() {
+                        return;
+                    }
+                }
+                if changes.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(grace, settled).await;
+        self.pending()
     }
 
     /// Changes how many deliveries may be unfinished at once (at least 1); deliveries already
@@ -661,6 +688,15 @@ fn clamp_ms(ms: u64) -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
+/// Why a delivery stopped waiting to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Halt {
+    /// The simulator is shutting down.
+    Closing,
+    /// The permits were closed (never happens in practice).
+    Closed,
+}
+
 /// A delivery's place in the book; dropping it (finished, or the runtime went away) frees it.
 #[derive(Debug)]
 struct Slot {
@@ -690,9 +726,13 @@ impl Slot {
         &mut self,
         permits: &'a Semaphore,
         send: bool,
-    ) -> Result<Option<SemaphorePermit<'a>>, AcquireError> {
+    ) -> Result<Option<SemaphorePermit<'a>>, Halt> {
         if let Some(due) = self.parked_until {
-            self.inner.clock.sleep_until(due).await;
+            let mut closing = self.inner.closing.subscribe();
+            tokio::select! {
+                () = self.inner.clock.sleep_until(due) => {}
+                _ = closing.wait_for(|closing| *closing) => return Err(Halt::Closing),
+            }
             // Everything ahead in the book is due too (it sorts first), so it leaves soon.
             let mut changes = self.inner.changed.subscribe();
             loop {
@@ -706,7 +746,12 @@ impl Slot {
             }
         }
         let permit = if send {
-            Some(permits.acquire().await?)
+            Some(
+                permits
+                    .acquire()
+                    .await
+                    .map_err(|_: AcquireError| Halt::Closed)?,
+            )
         } else {
             None
         };
@@ -757,9 +802,17 @@ async fn deliver(mut slot: Slot, job: Job) {
             slot.park(first.saturating_add(interval_ms.saturating_mul(i64::from(n - 1))));
         }
         let simulated = n <= job.fail_attempts;
-        // The semaphore is never closed; if it were, the delivery simply ends.
-        let Ok(permit) = slot.start(&inner.permits, !simulated).await else {
-            return;
+        let permit = match slot.start(&inner.permits, !simulated).await {
+            Ok(permit) => permit,
+            Err(Halt::Closing) => {
+                let outcome = Outcome::failed(format!(
+                    "not delivered: the simulator shut down before attempt {n} was due"
+                ));
+                inner.journal_outcome(&job, n, 0, inner.clock.now_ms(), outcome, true);
+                return;
+            }
+            // The semaphore is never closed; if it were, the delivery simply ends.
+            Err(Halt::Closed) => return,
         };
         let started = inner.clock.now_ms();
         first_ms.get_or_insert(started);

@@ -253,8 +253,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let scheduler = tokio::spawn(state.icu.engine.clone().run_scheduler());
+    let callbacks = state.icu.engine.callbacks().clone();
     let served = serve::serve(listener, app(state), ServeOptions::default(), shutdown).await;
     scheduler.abort();
+    // Deliver what is due, journal what is not: no callback silently disappears.
+    let unfinished = callbacks.shutdown(Duration::from_secs(5)).await;
+    if unfinished > 0 {
+        tracing::warn!(unfinished, "callbacks still in flight at shutdown");
+    }
     served
 }
 

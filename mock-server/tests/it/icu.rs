@@ -1098,3 +1098,27 @@ async fn strict_mode_checks_the_signature() {
     assert_eq!(answer["code"], 0, "{answer}");
     assert_icu_error(&app.poll(id).await, "AuthFailure.InvalidAuthorization");
 }
+
+#[tokio::test]
+async fn shutdown_journals_callbacks_that_were_not_yet_due() {
+    let app = TestApp::start().await;
+    let (cb, receiver) = start_receiver(1).await;
+    let id = app
+        .submit_ok(&data_body(
+            &fixture("speech-cmn-16k.wav"),
+            "16k_zh",
+            json!({"CallbackUrl": cb}),
+        ))
+        .await;
+    app.advance(10);
+    wait_for("first attempt", || receiver.bodies.lock().len() == 1).await;
+    let callbacks = app.server.state().icu.engine.callbacks().clone();
+    // The retry waits for the manual clock, which never moves again: shut down now.
+    let TestApp { server, .. } = app;
+    server.shutdown().await.unwrap();
+    let attempts = callbacks.attempts_for(id);
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert!(attempts[1].error.as_deref().unwrap().contains("shut down"));
+    assert!(attempts[1].final_attempt);
+    assert_eq!(callbacks.pending(), 0);
+}
