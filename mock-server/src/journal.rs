@@ -123,7 +123,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         .get::<ScenarioNote>()
         .cloned()
         .unwrap_or_default();
-    tracing::info!(
+    tracing::debug!(
         %method,
         %path,
         status = response.status().as_u16(),

@@ -8,7 +8,7 @@ pub mod format;
 pub mod library;
 pub mod middleware;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -107,6 +107,8 @@ pub struct Limited {
 pub struct Scenarios {
     seed: u64,
     library: Library,
+    /// Scenarios with a `[match]`, worked out once: most requests need look at no other.
+    matchers: Vec<Arc<Scenario>>,
     inner: Mutex<Inner>,
 }
 
@@ -128,9 +130,15 @@ pub struct UnknownScenario(pub String);
 impl Scenarios {
     /// Scenario state over `library`.
     pub fn new(seed: u64, library: Library) -> Self {
+        let matchers = library
+            .list()
+            .into_iter()
+            .filter(|s| s.matcher.is_some())
+            .collect();
         Scenarios {
             seed,
             library,
+            matchers,
             inner: Mutex::new(Inner::default()),
         }
     }
@@ -207,29 +215,31 @@ impl Scenarios {
                 scenarios,
             });
         }
-        let (global, by_token) = self.active();
-        let mut names: Vec<String> = Vec::new();
-        if let Some(list) = facts.token.as_ref().and_then(|t| by_token.get(t)) {
-            names.extend(list.iter().cloned());
-        }
-        names.extend(global);
-        let mut seen = BTreeSet::new();
-        let mut scenarios = Vec::new();
+        let names: Vec<String> = {
+            let inner = self.inner.lock();
+            let by_token = facts.token.as_ref().and_then(|t| inner.by_token.get(t));
+            by_token
+                .into_iter()
+                .flatten()
+                .chain(inner.global.iter())
+                .cloned()
+                .collect()
+        };
+        let mut scenarios: Vec<Arc<Scenario>> = Vec::new();
         for name in names {
-            if seen.insert(name.clone()) {
+            if !scenarios.iter().any(|s| s.name == name) {
                 if let Some(s) = self.library.get(&name) {
                     scenarios.push(s);
                 }
             }
         }
-        for scenario in self.library.list() {
-            if seen.contains(&scenario.name) {
+        for scenario in &self.matchers {
+            if scenarios.iter().any(|s| s.name == scenario.name) {
                 continue;
             }
             if let Some(m) = &scenario.matcher {
                 if (!m.needs_body() || facts.has_body()) && matches(m, facts) {
-                    seen.insert(scenario.name.clone());
-                    scenarios.push(scenario);
+                    scenarios.push(scenario.clone());
                 }
             }
         }
@@ -245,15 +255,15 @@ impl Scenarios {
         if earlier.by_header {
             return Vec::new();
         }
-        self.library
-            .list()
-            .into_iter()
+        self.matchers
+            .iter()
             .filter(|s| !earlier.scenarios.iter().any(|e| e.name == s.name))
             .filter(|s| {
                 s.matcher
                     .as_ref()
                     .is_some_and(|m| m.needs_body() && matches(m, facts))
             })
+            .cloned()
             .collect()
     }
 

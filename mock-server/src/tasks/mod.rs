@@ -67,40 +67,49 @@ pub struct TaskView {
     pub outcome: Option<Outcome>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum EventKind {
-    /// The task's planned end.
-    Finish,
-    /// The end of its retention.
-    Expire,
-}
-
+/// A task's planned end, waiting in the heap.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Due {
     at_ms: i64,
     seq: u64,
     task_id: u64,
-    kind: EventKind,
 }
 
 #[derive(Debug, Default)]
 struct Store {
-    tasks: HashMap<u64, Task>,
+    /// Boxed: a dense map of pointers wastes little on the empty half of its table.
+    tasks: HashMap<u64, Box<Task>>,
     /// Insertion order, for evicting the oldest; may hold ids already gone.
     order: VecDeque<u64>,
+    /// Planned ends, earliest first.
     due: BinaryHeap<Reverse<Due>>,
+    /// Ended tasks by end time: retention is one constant and the clock never goes back,
+    /// so a queue keeps them in expiry order without a heap.
+    expiries: VecDeque<(i64, u64)>,
     next_seq: u64,
 }
 
 impl Store {
-    fn schedule(&mut self, at_ms: i64, task_id: u64, kind: EventKind) {
+    fn schedule(&mut self, at_ms: i64, task_id: u64) {
         self.next_seq += 1;
         self.due.push(Reverse(Due {
             at_ms,
             seq: self.next_seq,
             task_id,
-            kind,
         }));
+    }
+
+    /// The earliest time anything is due: a planned end or an expiry.
+    fn next_due(&self, retention_ms: i64) -> Option<i64> {
+        let end = self.due.peek().map(|Reverse(d)| d.at_ms);
+        let expiry = self
+            .expiries
+            .front()
+            .map(|(ended, _)| ended.saturating_add(retention_ms));
+        match (end, expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -176,13 +185,19 @@ impl TaskEngine {
             let Store { tasks, due, .. } = &mut *store;
             due.retain(|Reverse(d)| tasks.contains_key(&d.task_id));
         }
+        if store.expiries.len() > 2 * capacity {
+            let Store {
+                tasks, expiries, ..
+            } = &mut *store;
+            expiries.retain(|(_, id)| tasks.contains_key(id));
+        }
         let id = task.id;
         let due = task.plan.as_ref().map(|p| p.done_at_ms);
         let scripted_end = task.script.as_ref().and_then(|s| s.timed_end_ms());
         store.order.push_back(id);
-        store.tasks.insert(id, task);
+        store.tasks.insert(id, Box::new(task));
         for at in [due, scripted_end].into_iter().flatten() {
-            store.schedule(at, id, EventKind::Finish);
+            store.schedule(at, id);
         }
         drop(store);
         self.inner.wake.notify_one();
@@ -200,10 +215,12 @@ impl TaskEngine {
         }
         let at = plan.done_at_ms;
         task.plan = Some(plan);
-        // A scripted task whose steps are already over ends as soon as its outcome is known.
-        let now = self.inner.clock.now_ms();
-        store.schedule(at, id, EventKind::Finish);
-        store.schedule(now, id, EventKind::Finish);
+        let scripted = task.script.is_some();
+        store.schedule(at, id);
+        if scripted {
+            // A scripted task whose steps are already over ends once its outcome is known.
+            store.schedule(self.inner.clock.now_ms(), id);
+        }
         drop(store);
         self.inner.wake.notify_one();
         true
@@ -237,7 +254,7 @@ impl TaskEngine {
         store
             .tasks
             .get(&id)
-            .map(|t| (t.clone(), t.peek(now, progress)))
+            .map(|t| ((**t).clone(), t.peek(now, progress)))
     }
 
     /// Summaries of the newest `limit` tasks, optionally only those in `status`.
@@ -254,7 +271,7 @@ impl TaskEngine {
                 task_id: t.id,
                 status: t.peek(now, progress),
                 created_ms: t.created_ms,
-                engine: t.spec.engine.clone(),
+                engine: t.spec.engine,
                 polls: t.polls,
             })
             .filter(|s| status.is_none_or(|want| s.status == want))
@@ -307,7 +324,8 @@ impl TaskEngine {
             let notified = self.inner.wake.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let next = self.inner.store.lock().due.peek().map(|Reverse(d)| d.at_ms);
+            let retention = self.inner.settings.lock().retention_ms;
+            let next = self.inner.store.lock().next_due(retention);
             match next {
                 Some(at) if at <= self.inner.clock.now_ms() => self.run_due(),
                 Some(at) => {
@@ -333,36 +351,33 @@ impl TaskEngine {
             let Some(Reverse(due)) = store.due.pop() else {
                 break;
             };
-            match due.kind {
-                EventKind::Finish => {
-                    let Some(task) = store.tasks.get_mut(&due.task_id) else {
-                        continue;
-                    };
-                    let (_, ended) = task.evaluate(now, settings.progress, false);
-                    if ended {
-                        self.on_end(&mut store, due.task_id, now, &settings);
-                    }
-                }
-                EventKind::Expire => {
-                    let expired = store.tasks.get(&due.task_id).is_some_and(|t| {
-                        t.finished_ms
-                            .is_some_and(|f| f.saturating_add(settings.retention_ms) <= now)
-                    });
-                    if expired {
-                        store.tasks.remove(&due.task_id);
-                    }
-                }
+            let Some(task) = store.tasks.get_mut(&due.task_id) else {
+                continue;
+            };
+            let (_, ended) = task.evaluate(now, settings.progress, false);
+            if ended {
+                self.on_end(&mut store, due.task_id, now, &settings);
+            }
+        }
+        while let Some(&(ended, id)) = store.expiries.front() {
+            if ended.saturating_add(settings.retention_ms) > now {
+                break;
+            }
+            store.expiries.pop_front();
+            // Only if it is still the task that ended then (ids are never reused while kept).
+            if store
+                .tasks
+                .get(&id)
+                .is_some_and(|t| t.finished_ms.is_some())
+            {
+                store.tasks.remove(&id);
             }
         }
     }
 
     /// A task has just ended at `now`: schedule its expiry and send its callback.
     fn on_end(&self, store: &mut Store, id: u64, now: i64, settings: &EngineSettings) {
-        store.schedule(
-            now.saturating_add(settings.retention_ms),
-            id,
-            EventKind::Expire,
-        );
+        store.expiries.push_back((now, id));
         let Some(task) = store.tasks.get_mut(&id) else {
             return;
         };
@@ -376,7 +391,8 @@ impl TaskEngine {
         let form = callback_form(task, &outcome, settings);
         match &task.callback_behaviour {
             None => self.inner.callbacks.enqueue(id, url, &form),
-            Some((scenario, behaviour)) => {
+            Some(boxed) => {
+                let (scenario, behaviour) = &**boxed;
                 let plan = delivery_plan(scenario, behaviour, settings.seed, id);
                 self.inner
                     .callbacks
@@ -464,7 +480,7 @@ pub struct TaskSummary {
     /// When it was submitted.
     pub created_ms: i64,
     /// Its engine.
-    pub engine: String,
+    pub engine: &'static str,
     /// Polls answered.
     pub polls: u32,
 }

@@ -167,11 +167,12 @@ pub struct Task {
     pub finished_ms: Option<i64>,
     /// Whether the end-of-task callback has been handed to the dispatcher.
     pub callback_sent: bool,
-    /// A scenario's scripted path, and how far along it the task is.
-    pub script: Option<Scripted>,
+    /// A scenario's scripted path, and how far along it the task is (boxed: most tasks have
+    /// none, and a million tasks should not each carry its room).
+    pub script: Option<Box<Scripted>>,
     /// A scenario's callback behaviour (delay, failures, duplicates…), with its name.
     #[serde(skip)]
-    pub callback_behaviour: Option<(String, Arc<CallbackBehaviour>)>,
+    pub callback_behaviour: Option<Box<(String, Arc<CallbackBehaviour>)>>,
 }
 
 /// A scenario's task path attached to one task.
@@ -249,8 +250,8 @@ impl Scripted {
 /// The options of a submit that matter after it was accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TaskSpec {
-    /// `EngineModelType` as sent.
-    pub engine: String,
+    /// `EngineModelType` as sent (one of the twelve names; a static string keeps tasks small).
+    pub engine: &'static str,
     /// `ResTextFormat`.
     pub res_text_format: u8,
     /// The audio's Url when SourceType was 0 (the callback's `audioUrl`).
@@ -505,7 +506,7 @@ mod tests {
 
     fn task(plan: Option<Plan>) -> Task {
         let spec = TaskSpec {
-            engine: "16k_zh".into(),
+            engine: "16k_zh",
             res_text_format: 0,
             audio_url: None,
             callback_url: None,
@@ -534,7 +535,7 @@ mod tests {
             outcome,
             callback_early_ms: early,
         };
-        t.script = Some(Scripted::new("test".into(), Arc::new(path), 0));
+        t.script = Some(Box::new(Scripted::new("test".into(), Arc::new(path), 0)));
         t
     }
 

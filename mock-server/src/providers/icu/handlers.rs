@@ -117,7 +117,7 @@ async fn submit_inner(
         Source::Data(_) => None,
     };
     let spec = TaskSpec {
-        engine: params.engine.code().to_owned(),
+        engine: params.engine.code(),
         res_text_format: params.res_text_format,
         audio_url: audio_url.clone(),
         callback_url: params.callback_url.clone(),
@@ -126,11 +126,11 @@ async fn submit_inner(
     // The first scenario that scripts a path (or callbacks) decides it for this task.
     task.script = scenarios.iter().find_map(|s| {
         let path = s.task.clone()?;
-        Some(Scripted::new(s.name.clone(), Arc::new(path), now))
+        Some(Box::new(Scripted::new(s.name.clone(), Arc::new(path), now)))
     });
     task.callback_behaviour = scenarios.iter().find_map(|s| {
         let behaviour = s.callback.clone()?;
-        Some((s.name.clone(), Arc::new(behaviour)))
+        Some(Box::new((s.name.clone(), Arc::new(behaviour))))
     });
     icu.engine.insert(task);
     match audio_url {
@@ -366,10 +366,10 @@ fn answer_query(state: &AppState, task_id: Result<u64, IcuError>) -> Response {
     let Some(view) = icu.engine.poll(task_id) else {
         return error_response(IcuError::no_such_task(Some(&task_id.to_string())));
     };
-    let (error_msg, result, result_detail) = match &view.outcome {
-        Some(Outcome::Success(r)) => (String::new(), r.result.clone(), r.detail.clone()),
-        Some(Outcome::Failed { message, .. }) => (message.clone(), String::new(), Vec::new()),
-        None => (String::new(), String::new(), Vec::new()),
+    let (error_msg, result, result_detail): (&str, &str, &[_]) = match &view.outcome {
+        Some(Outcome::Success(r)) => ("", &r.result, &r.detail),
+        Some(Outcome::Failed { message, .. }) => (message, "", &[]),
+        None => ("", "", &[]),
     };
     let data = TaskData {
         task_id,

@@ -26,8 +26,9 @@ pub struct SubmitData {
 }
 
 /// `searchResult` success: `{"code":0,"success":true,"msg":"操作成功","data":{…}}`.
+/// Borrows the task's result, so a poll serialises it without copying it first.
 #[derive(Debug, Clone, Serialize)]
-pub struct QueryResponse {
+pub struct QueryResponse<'a> {
     /// Always 0.
     pub code: i64,
     /// Always true.
@@ -35,12 +36,12 @@ pub struct QueryResponse {
     /// Always [`MSG_OK`].
     pub msg: &'static str,
     /// The task's state.
-    pub data: TaskData,
+    pub data: TaskData<'a>,
 }
 
 /// `data` of a `searchResult` answer.
 #[derive(Debug, Clone, Serialize)]
-pub struct TaskData {
+pub struct TaskData<'a> {
     /// The task id.
     #[serde(rename = "TaskId")]
     pub task_id: u64,
@@ -52,13 +53,13 @@ pub struct TaskData {
     pub status_str: &'static str,
     /// Failure reason; empty unless failed.
     #[serde(rename = "ErrorMsg")]
-    pub error_msg: String,
+    pub error_msg: &'a str,
     /// `[m:s.mmm,m:s.mmm]  text\n` lines; empty unless success.
     #[serde(rename = "Result")]
-    pub result: String,
+    pub result: &'a str,
     /// Sentence details for ResTextFormat 1 and 2; empty otherwise.
     #[serde(rename = "ResultDetail")]
-    pub result_detail: Vec<SentenceDetail>,
+    pub result_detail: &'a [SentenceDetail],
 }
 
 /// One sentence of `ResultDetail` (Tencent's SentenceDetail).
