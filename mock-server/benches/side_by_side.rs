@@ -808,6 +808,7 @@ fn insert_task(
         res_text_format: params.res_text_format,
         audio_url: None,
         callback_url,
+        options: Default::default(),
     };
     state
         .icu

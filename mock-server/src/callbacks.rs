@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
 use tokio::sync::{watch, AcquireError, Semaphore, SemaphorePermit};
 
@@ -40,6 +40,9 @@ pub const DEFAULT_JOURNAL_CAPACITY: usize = 10_000;
 pub const DEFAULT_QUEUE_CAPACITY: usize = 100_000;
 /// The acknowledgement a receiver must answer (spec §4); only its `code` is checked.
 pub const ACKNOWLEDGEMENT: &str = r#"{"code":0,"message":"success"}"#;
+/// How the journal's entry for a delivery cut short by shutdown begins: a restart with a
+/// state file sends such a delivery again.
+pub const SHUTDOWN_UNSENT: &str = "not delivered: the simulator shut down";
 /// The content type of every callback body.
 pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 
@@ -169,7 +172,7 @@ fn form_encode_into(value: &str, out: &mut String) {
 }
 
 /// One HTTP attempt at delivering a callback, as the journal keeps it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CallbackAttempt {
     /// The task whose result was delivered.
     pub task_id: u64,
@@ -218,6 +221,8 @@ struct Inner {
     queue_capacity: AtomicUsize,
     journal_capacity: usize,
     journal: Mutex<VecDeque<CallbackAttempt>>,
+    /// Bumped on every journal change, so persistence knows when to save.
+    journal_changes: AtomicU64,
     book: Mutex<Book>,
     /// Bumped whenever the book changes, so [`Callbacks::wait_idle`] re-checks.
     changed: watch::Sender<u64>,
@@ -326,6 +331,7 @@ impl Callbacks {
                 queue_capacity: AtomicUsize::new(DEFAULT_QUEUE_CAPACITY),
                 journal_capacity: journal_capacity.max(1),
                 journal: Mutex::new(VecDeque::new()),
+                journal_changes: AtomicU64::new(0),
                 book: Mutex::new(Book::default()),
                 changed,
                 runtime: Handle::try_current().ok(),
@@ -504,6 +510,24 @@ impl Callbacks {
     /// Forgets the journal; unfinished deliveries continue and journal as usual.
     pub fn clear(&self) {
         self.inner.journal.lock().clear();
+        self.inner.journal_changes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many changes the attempt journal has seen (for persistence's dirty check).
+    pub fn journal_changes(&self) -> u64 {
+        self.inner.journal_changes.load(Ordering::Relaxed)
+    }
+
+    /// The attempt journal's capacity.
+    pub fn journal_capacity(&self) -> usize {
+        self.inner.journal_capacity
+    }
+
+    /// Replaces the attempt journal with saved attempts (the newest kept up to capacity).
+    pub fn restore_journal(&self, attempts: Vec<CallbackAttempt>) {
+        let skip = attempts.len().saturating_sub(self.inner.journal_capacity);
+        *self.inner.journal.lock() = attempts.into_iter().skip(skip).collect();
+        self.inner.journal_changes.fetch_add(1, Ordering::Relaxed);
     }
 
     fn is_idle(&self) -> bool {
@@ -524,6 +548,8 @@ impl Inner {
             journal.pop_front();
         }
         journal.push_back(attempt);
+        drop(journal);
+        self.journal_changes.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Journals a delivery that never reached the network.
@@ -805,9 +831,8 @@ async fn deliver(mut slot: Slot, job: Job) {
         let permit = match slot.start(&inner.permits, !simulated).await {
             Ok(permit) => permit,
             Err(Halt::Closing) => {
-                let outcome = Outcome::failed(format!(
-                    "not delivered: the simulator shut down before attempt {n} was due"
-                ));
+                let outcome =
+                    Outcome::failed(format!("{SHUTDOWN_UNSENT} before attempt {n} was due"));
                 inner.journal_outcome(&job, n, 0, inner.clock.now_ms(), outcome, true);
                 return;
             }

@@ -136,6 +136,12 @@ impl Clock {
         to_utc(self.now_ms())
     }
 
+    /// How many mode changes and manual moves the clock has seen (for persistence's dirty
+    /// check: a running clock alone does not count).
+    pub fn generation(&self) -> u64 {
+        *self.inner.changed.borrow()
+    }
+
     /// The current mode.
     pub fn mode(&self) -> ClockMode {
         self.inner.anchor.lock().mode

@@ -176,6 +176,12 @@ pub struct Config {
     #[arg(long, env = "ASR_MOCK_SCENARIOS", global = true, value_name = "DIR")]
     pub scenarios: Option<PathBuf>,
 
+    /// Keep icu tasks, the journals, id ordinals and the clock in this JSON file across
+    /// restarts: loaded at start (a broken file stops start-up), saved atomically every
+    /// second when something changed and at shutdown. Default: nothing is written.
+    #[arg(long, env = "ASR_MOCK_STATE_FILE", value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
+
     /// What to do instead of serving; without one, `asr-mock` serves.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -253,6 +259,7 @@ impl Default for Config {
             download_timeout_ms: 60_000,
             download_max_bytes: 512 * 1024 * 1024,
             scenarios: None,
+            state_file: None,
             command: None,
         }
     }

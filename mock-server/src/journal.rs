@@ -3,12 +3,13 @@
 //! `/__admin/requests` to assert what their code really sent.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::scenarios::middleware::ScenarioNote;
 use crate::state::AppState;
@@ -27,7 +28,7 @@ pub struct JournalNote {
 }
 
 /// One answered request.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RequestEntry {
     /// Position since start (or the last reset), from 1.
     pub seq: u64,
@@ -42,7 +43,8 @@ pub struct RequestEntry {
     /// HTTP status answered.
     pub status: u16,
     /// Provider that answered, when the path belongs to one.
-    pub provider: Option<&'static str>,
+    #[serde(deserialize_with = "known_provider")]
+    pub provider: Option<StaticName>,
     /// Provider-level code in the answer.
     pub code: Option<i64>,
     /// Provider message on failure.
@@ -50,11 +52,26 @@ pub struct RequestEntry {
     /// Logid or TaskId the answer carried.
     pub id: Option<String>,
     /// Scenarios that applied.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scenarios: Vec<String>,
     /// The scenario fault that acted, described.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
+}
+
+/// A provider name. Spelled through an alias because serde's derive would otherwise borrow
+/// an `Option<&'static str>` from the input, and a state file is not `'static`.
+pub type StaticName = &'static str;
+
+/// Reads a saved provider name back as the static name the handlers use (an unknown one,
+/// from another build, is dropped rather than leaked).
+fn known_provider<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'static str>, D::Error> {
+    let name: Option<String> = Option::deserialize(d)?;
+    Ok(name.and_then(|n| match n.as_str() {
+        "coze" => Some("coze"),
+        "icu" => Some("icu"),
+        _ => None,
+    }))
 }
 
 /// A bounded ring of [`RequestEntry`].
@@ -62,6 +79,8 @@ pub struct RequestEntry {
 pub struct Journal {
     capacity: usize,
     inner: Mutex<JournalInner>,
+    /// Bumped on every change, so persistence knows when to save.
+    changes: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -76,6 +95,7 @@ impl Journal {
         Journal {
             capacity: capacity.max(1),
             inner: Mutex::new(JournalInner::default()),
+            changes: AtomicU64::new(0),
         }
     }
 
@@ -88,6 +108,8 @@ impl Journal {
             inner.entries.pop_front();
         }
         inner.entries.push_back(entry);
+        drop(inner);
+        self.changes.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The newest `limit` entries, oldest first.
@@ -100,6 +122,30 @@ impl Journal {
     /// Forgets everything and restarts numbering.
     pub fn clear(&self) {
         *self.inner.lock() = JournalInner::default();
+        self.changes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many changes the journal has seen (for persistence's dirty check).
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Relaxed)
+    }
+
+    /// The last sequence number given and every entry, oldest first (for saving).
+    pub fn snapshot(&self) -> (u64, Vec<RequestEntry>) {
+        let inner = self.inner.lock();
+        (inner.next_seq, inner.entries.iter().cloned().collect())
+    }
+
+    /// Replaces the journal with saved entries (the newest `capacity` kept); numbering goes
+    /// on from `last_seq`.
+    pub fn restore(&self, last_seq: u64, entries: Vec<RequestEntry>) {
+        let skip = entries.len().saturating_sub(self.capacity);
+        let mut inner = self.inner.lock();
+        inner.entries = entries.into_iter().skip(skip).collect();
+        let newest = inner.entries.back().map_or(0, |e| e.seq);
+        inner.next_seq = last_seq.max(newest);
+        drop(inner);
+        self.changes.fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -28,6 +28,7 @@
 //!   transformations (garbage, truncation, slow drip, delays);
 //! - [`admin`]: the control API under `/__admin/`;
 //! - [`journal`]: the bounded request journal;
+//! - [`persist`]: the state file that keeps tasks, journals and the clock across restarts;
 //! - [`tokens`]: provider A's bearer tokens and permissions;
 //! - [`state`]: the handle the handlers share.
 
@@ -41,6 +42,7 @@ pub mod download;
 pub mod faults;
 pub mod hosts;
 pub mod journal;
+pub mod persist;
 pub mod providers;
 pub mod ratelimit;
 pub mod rng;
@@ -104,6 +106,9 @@ pub enum StartError {
     /// A scenario file that cannot be read or is broken.
     #[error("scenarios: {0}")]
     Scenarios(String),
+    /// A state file that cannot be read, is broken, or has another format version.
+    #[error("state file: {0}")]
+    State(String),
     /// An invalid clock setting.
     #[error("clock: {0}")]
     Clock(#[from] ClockError),
@@ -194,7 +199,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         },
         secrets,
     );
-    Ok(AppState::new(Parts {
+    let state = AppState::new(Parts {
         seed: config.seed,
         clock,
         journal: Journal::new(config.journal_size),
@@ -207,7 +212,12 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         sink: Sink::default(),
         scenarios: Scenarios::new(config.seed, library),
         admin_token: config.admin_token.clone().filter(|t| !t.is_empty()),
-    }))
+        persist: config.state_file.clone().map(persist::Persist::new),
+    });
+    if let Some(count) = persist::load(&state).map_err(StartError::State)? {
+        tracing::info!(tasks = count, "state restored");
+    }
+    Ok(state)
 }
 
 /// The whole HTTP surface: both providers, the control API, the journal, and a JSON 404.
@@ -254,12 +264,29 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let scheduler = tokio::spawn(state.icu.engine.clone().run_scheduler());
     let callbacks = state.icu.engine.callbacks().clone();
-    let served = serve::serve(listener, app(state), ServeOptions::default(), shutdown).await;
+    let saver = state.persist.is_some().then(|| {
+        persist::resume(&state);
+        tokio::spawn(persist::run_saver(state.clone()))
+    });
+    let served = serve::serve(
+        listener,
+        app(state.clone()),
+        ServeOptions::default(),
+        shutdown,
+    )
+    .await;
     scheduler.abort();
     // Deliver what is due, journal what is not: no callback silently disappears.
     let unfinished = callbacks.shutdown(Duration::from_secs(5)).await;
     if unfinished > 0 {
         tracing::warn!(unfinished, "callbacks still in flight at shutdown");
+    }
+    if let Some(saver) = saver {
+        saver.abort();
+        // The last word: what the server and the drained callbacks left.
+        if let Err(e) = persist::save(&state).await {
+            tracing::error!(error = %e, "state not saved at shutdown");
+        }
     }
     served
 }

@@ -51,6 +51,8 @@ pub struct Parts {
     pub scenarios: Scenarios,
     /// The token `/__admin/` requires, if any.
     pub admin_token: Option<String>,
+    /// Where state is saved across restarts (`--state-file`), if anywhere.
+    pub persist: Option<crate::persist::Persist>,
 }
 
 /// The parts plus what the state keeps for itself.
@@ -90,6 +92,16 @@ impl AppState {
             .with_timezone(&beijing())
             .format("%Y%m%d%H%M%S");
         format!("{stamp}{}", hex::encode_upper(bytes))
+    }
+
+    /// The ordinal the next logid will use (for saving).
+    pub fn logid_ordinal(&self) -> u64 {
+        self.0.logid_ordinal.load(Ordering::Relaxed)
+    }
+
+    /// Continues logids from a saved ordinal after a restart.
+    pub fn set_logid_ordinal(&self, ordinal: u64) {
+        self.0.logid_ordinal.store(ordinal, Ordering::Relaxed);
     }
 
     /// Forgets what requests left behind (journal, API fixtures, ordinals); keeps settings,

@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/__admin/fixtures", get(list_fixtures).post(add_fixture))
         .route("/__admin/clock", get(clock).post(set_clock))
         .route("/__admin/clock/advance", post(advance_clock))
+        .route("/__admin/state/save", post(save_state))
         .merge(tasks::router())
         .merge(sink::router())
         .merge(scenarios::router())
@@ -124,6 +125,17 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         "icu_tasks": state.icu.engine.len(),
         "callbacks_pending": state.icu.engine.callbacks().pending(),
     }))
+}
+
+/// Saves the state file now (tests, operators before a planned restart).
+async fn save_state(State(state): State<AppState>) -> Result<Json<Value>, AdminError> {
+    match crate::persist::save(&state).await {
+        Ok(report) => Ok(Json(json!({ "saved": true, "report": report }))),
+        Err(e @ crate::persist::SaveError::NotConfigured) => {
+            Err(AdminError::not_found(e.to_string()))
+        }
+        Err(e) => Err(AdminError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+    }
 }
 
 async fn reset(State(state): State<AppState>) -> Json<Value> {

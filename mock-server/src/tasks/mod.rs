@@ -10,6 +10,7 @@ pub mod model;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -23,7 +24,9 @@ use rand::Rng;
 use crate::callbacks::{CallbackForm, CallbackPolicy, Callbacks, DeliveryPlan};
 use crate::clock::Clock;
 use crate::scenarios::format::CallbackBehaviour;
-pub use model::{Outcome, Plan, Progress, Scripted, Status, Task, TaskResult, TaskSpec};
+pub use model::{
+    Outcome, Plan, Progress, Scripted, Status, SubmitOptions, Task, TaskResult, TaskSpec,
+};
 
 /// Settings of the task engine.
 #[derive(Debug, Clone)]
@@ -126,6 +129,8 @@ struct Inner {
     store: Mutex<Store>,
     wake: Notify,
     callbacks: Callbacks,
+    /// Bumped on every change to a task, so persistence knows when to save.
+    changes: AtomicU64,
 }
 
 impl TaskEngine {
@@ -138,6 +143,7 @@ impl TaskEngine {
                 store: Mutex::new(Store::default()),
                 wake: Notify::new(),
                 callbacks,
+                changes: AtomicU64::new(0),
             }),
         }
     }
@@ -200,6 +206,7 @@ impl TaskEngine {
             store.schedule(at, id);
         }
         drop(store);
+        self.touch();
         self.inner.wake.notify_one();
     }
 
@@ -222,6 +229,7 @@ impl TaskEngine {
             store.schedule(self.inner.clock.now_ms(), id);
         }
         drop(store);
+        self.touch();
         self.inner.wake.notify_one();
         true
     }
@@ -234,6 +242,7 @@ impl TaskEngine {
         let progress = settings.progress;
         let mut store = self.inner.store.lock();
         let task = store.tasks.get_mut(&id)?;
+        self.touch();
         let (status, ended) = task.evaluate(now, progress, true);
         let view = TaskView {
             id,
@@ -294,6 +303,7 @@ impl TaskEngine {
         let task = store.tasks.get_mut(&id).ok_or(ForceError::NoSuchTask)?;
         task.force(target, failure, now, progress)
             .map_err(ForceError::Refused)?;
+        self.touch();
         let (status, ended) = task.evaluate(now, progress, false);
         if ended {
             self.on_end(&mut store, id, now, &settings);
@@ -304,6 +314,7 @@ impl TaskEngine {
     /// Forgets every task and pending event (control API reset).
     pub fn clear(&self) {
         *self.inner.store.lock() = Store::default();
+        self.touch();
         self.inner.wake.notify_one();
     }
 
@@ -354,6 +365,7 @@ impl TaskEngine {
             let Some(task) = store.tasks.get_mut(&due.task_id) else {
                 continue;
             };
+            self.touch();
             let (_, ended) = task.evaluate(now, settings.progress, false);
             if ended {
                 self.on_end(&mut store, due.task_id, now, &settings);
@@ -371,8 +383,111 @@ impl TaskEngine {
                 .is_some_and(|t| t.finished_ms.is_some())
             {
                 store.tasks.remove(&id);
+                self.touch();
             }
         }
+    }
+
+    /// How many changes tasks have seen (a counter, for persistence's dirty check).
+    pub fn changes(&self) -> u64 {
+        self.inner.changes.load(Ordering::Relaxed)
+    }
+
+    fn touch(&self) {
+        self.inner.changes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Copies of every kept task, oldest first (for saving). The store is locked for a few
+    /// thousand clones at a time, so requests never wait for a whole large store to copy; a
+    /// task that goes in between is simply left out, which the next save catches up on.
+    pub fn snapshot(&self) -> Vec<Task> {
+        const CHUNK: usize = 2048;
+        let ids: Vec<u64> = {
+            let store = self.inner.store.lock();
+            let mut seen = std::collections::HashSet::with_capacity(store.tasks.len());
+            // `order` may name an id twice (evicted, then drawn again): the last place counts.
+            let mut ids: Vec<u64> = store
+                .order
+                .iter()
+                .rev()
+                .filter(|id| store.tasks.contains_key(id) && seen.insert(**id))
+                .copied()
+                .collect();
+            ids.reverse();
+            ids
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let store = self.inner.store.lock();
+            out.extend(
+                chunk
+                    .iter()
+                    .filter_map(|id| store.tasks.get(id).map(|t| (**t).clone())),
+            );
+        }
+        out
+    }
+
+    /// Replaces the store with restored tasks (oldest first) and rebuilds their due events:
+    /// planned ends, scripted ends and expiries.
+    pub fn restore(&self, tasks: Vec<Task>) {
+        let now = self.inner.clock.now_ms();
+        let mut store = Store::default();
+        let mut ended: Vec<(i64, u64)> = Vec::new();
+        for task in tasks {
+            let id = task.id;
+            match task.finished_ms {
+                Some(at) => ended.push((at, id)),
+                None => {
+                    let due = task.plan.as_ref().map(|p| p.done_at_ms);
+                    let scripted_end = task.script.as_ref().and_then(|s| s.timed_end_ms());
+                    // A scripted task past its steps ends once its outcome is known.
+                    let scripted_now =
+                        (task.script.is_some() && task.plan.is_some()).then_some(now);
+                    for at in [due, scripted_end, scripted_now].into_iter().flatten() {
+                        store.schedule(at, id);
+                    }
+                }
+            }
+            store.order.push_back(id);
+            store.tasks.insert(id, Box::new(task));
+        }
+        ended.sort_unstable();
+        store.expiries = ended.into();
+        *self.inner.store.lock() = store;
+        self.touch();
+        self.inner.wake.notify_one();
+    }
+
+    /// Hands an ended task's callback to the dispatcher again (after a restart lost it).
+    /// Returns false when the task is gone, has not ended, or has no callback.
+    pub fn resend_callback(&self, id: u64) -> bool {
+        let settings = self.settings();
+        let store = self.inner.store.lock();
+        let Some(task) = store.tasks.get(&id) else {
+            return false;
+        };
+        let (Some(url), Some(outcome), Some(_)) = (
+            task.spec.callback_url.clone(),
+            task.outcome(),
+            task.finished_ms,
+        ) else {
+            return false;
+        };
+        let form = callback_form(task, &outcome, &settings);
+        let behaviour = task.callback_behaviour.clone();
+        drop(store);
+        match behaviour {
+            None => self.inner.callbacks.enqueue(id, url, &form),
+            Some(boxed) => {
+                let (scenario, behaviour) = &*boxed;
+                let plan = delivery_plan(scenario, behaviour, settings.seed, id);
+                self.inner
+                    .callbacks
+                    .enqueue_planned(id, url, form.encode(), plan);
+            }
+        }
+        true
     }
 
     /// A task has just ended at `now`: schedule its expiry and send its callback.

@@ -8,13 +8,13 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::providers::icu::wire::SentenceDetail;
 use crate::scenarios::format::{CallbackBehaviour, ScriptOutcome, StepEnd, StepStatus, TaskScript};
 
 /// The four statuses of the provider, in the order a task moves through them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// 0: queued.
@@ -76,7 +76,7 @@ impl Status {
 }
 
 /// How tasks advance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "mode")]
 pub enum Progress {
     /// On the clock: queue delay, then processing time (the provider's behaviour).
@@ -90,7 +90,7 @@ pub enum Progress {
 }
 
 /// A finished recognition, rendered once.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskResult {
     /// The `Result` text.
     pub result: String,
@@ -101,7 +101,7 @@ pub struct TaskResult {
 }
 
 /// How a task ends.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "outcome")]
 pub enum Outcome {
     /// Recognised.
@@ -136,7 +136,7 @@ impl Outcome {
 }
 
 /// When a task whose outcome is known becomes `doing` and final.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// Simulated ms at which it shows `doing`.
     pub doing_at_ms: i64,
@@ -258,6 +258,44 @@ pub struct TaskSpec {
     pub audio_url: Option<String>,
     /// Where to POST the callback.
     pub callback_url: Option<String>,
+    /// The other submit options, kept so a Url download can restart after a restart.
+    #[serde(skip)]
+    pub options: SubmitOptions,
+}
+
+/// The submit options only the examination reads (8 bytes): kept per task so a download
+/// interrupted by a crash can be redone with the same parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitOptions {
+    /// `ChannelNum`.
+    pub channel_num: u8,
+    /// `SpeakerDiarization`.
+    pub speaker_diarization: bool,
+    /// `SpeakerNumber`.
+    pub speaker_number: u8,
+    /// `FilterDirty`.
+    pub filter_dirty: u8,
+    /// `FilterModal`.
+    pub filter_modal: u8,
+    /// `ConvertNumMode`.
+    pub convert_num_mode: u8,
+    /// `FilterPunc`.
+    pub filter_punc: u8,
+}
+
+impl Default for SubmitOptions {
+    /// The provider's defaults (ConvertNumMode 1, the rest 0/off, one channel).
+    fn default() -> Self {
+        SubmitOptions {
+            channel_num: 1,
+            speaker_diarization: false,
+            speaker_number: 0,
+            filter_dirty: 0,
+            filter_modal: 0,
+            convert_num_mode: 1,
+            filter_punc: 0,
+        }
+    }
 }
 
 impl Task {
@@ -510,6 +548,7 @@ mod tests {
             res_text_format: 0,
             audio_url: None,
             callback_url: None,
+            options: SubmitOptions::default(),
         };
         let mut t = Task::new(1, 0, spec, 1_000);
         t.plan = plan;

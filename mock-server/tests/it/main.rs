@@ -4,5 +4,7 @@
 mod admin;
 mod coze;
 mod icu;
+mod persist;
+mod robust;
 mod scenarios;
 mod support;

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 use super::auth;
+use super::engine::Engine;
 use super::error::{IcuError, IcuErrorKind};
 use super::params::{self, Source, SubmitParams, MAX_SUBMIT_BODY};
 use super::recognize;
@@ -22,7 +23,7 @@ use crate::journal::JournalNote;
 use crate::scenarios::format::Provider;
 use crate::scenarios::{middleware, Facts, Selected};
 use crate::state::AppState;
-use crate::tasks::{Outcome, Scripted, Task, TaskSpec};
+use crate::tasks::{Outcome, Scripted, SubmitOptions, Task, TaskSpec};
 
 /// Provider B's routes.
 pub fn router() -> Router<AppState> {
@@ -121,6 +122,15 @@ async fn submit_inner(
         res_text_format: params.res_text_format,
         audio_url: audio_url.clone(),
         callback_url: params.callback_url.clone(),
+        options: SubmitOptions {
+            channel_num: params.channel_num,
+            speaker_diarization: params.speaker_diarization,
+            speaker_number: params.speaker_number,
+            filter_dirty: params.filter_dirty,
+            filter_modal: params.filter_modal,
+            convert_num_mode: params.convert_num_mode,
+            filter_punc: params.filter_punc,
+        },
     };
     let mut task = Task::new(task_id, now, spec, queue_until);
     // The first scenario that scripts a path (or callbacks) decides it for this task.
@@ -157,6 +167,35 @@ async fn submit_inner(
         }
     }
     Ok(task_id)
+}
+
+/// Restarts the download of a restored Url task whose fetch a restart interrupted, with the
+/// options it was submitted with. Returns false when the task cannot be resumed (no Url,
+/// an engine this build does not know).
+pub(crate) fn resume_download(state: &AppState, task: &Task) -> bool {
+    let (Some(url), Some(engine)) = (
+        task.spec.audio_url.clone(),
+        Engine::from_code(task.spec.engine),
+    ) else {
+        return false;
+    };
+    let o = task.spec.options;
+    let params = SubmitParams {
+        engine,
+        channel_num: o.channel_num,
+        res_text_format: task.spec.res_text_format,
+        source: Source::Url(url.clone()),
+        speaker_diarization: o.speaker_diarization,
+        speaker_number: o.speaker_number,
+        callback_url: task.spec.callback_url.clone(),
+        filter_dirty: o.filter_dirty,
+        filter_modal: o.filter_modal,
+        convert_num_mode: o.convert_num_mode,
+        filter_punc: o.filter_punc,
+    };
+    let (state, id, queue_until) = (state.clone(), task.id, task.queue_until_ms);
+    tokio::spawn(async move { fetch_and_examine(state, id, queue_until, url, params).await });
+    true
 }
 
 async fn fetch_and_examine(

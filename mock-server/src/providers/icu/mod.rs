@@ -65,6 +65,16 @@ impl IcuState {
         self.ordinal.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// The ordinal the next TaskId draw will use (for saving).
+    pub fn ordinal(&self) -> u64 {
+        self.ordinal.load(Ordering::Relaxed)
+    }
+
+    /// Continues TaskId draws from a saved ordinal, so ids do not repeat after a restart.
+    pub fn set_ordinal(&self, ordinal: u64) {
+        self.ordinal.store(ordinal, Ordering::Relaxed);
+    }
+
     /// Forgets tasks, callbacks' journal, rate windows and ordinals.
     pub fn reset(&self) {
         self.engine.clear();

@@ -1,0 +1,390 @@
+//! `--state-file`: tasks, journals and the clock survive a restart, including a SIGKILL of
+//! the real binary mid-task.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::{get, post};
+use axum::Router;
+use base64::Engine as _;
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+use crate::support::{fixture, START_MS};
+
+const SUBMIT: &str = "/openapi/asr/voiceToText";
+const QUERY: &str = "/openapi/asr/searchResult";
+
+/// The binary, killed when the test ends however it ends.
+struct Proc {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Proc {
+    /// Starts `asr-mock` on a free port with a manual clock and `extra` arguments, and reads
+    /// its address from the first line it prints.
+    fn start(extra: &[&str], dir: &Path) -> Proc {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_asr-mock"))
+            .args(["--port", "0", "--clock", "manual"])
+            .args(extra)
+            .current_dir(dir)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the binary prints its address");
+        let base = line
+            .trim()
+            .strip_prefix("asr-mock listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Proc {
+            child,
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.json().await.unwrap())
+    }
+
+    async fn submit(&self, body: Value) -> u64 {
+        let (_, answer) = self.post(SUBMIT, body).await;
+        assert_eq!(answer["code"], 0, "{answer}");
+        answer["data"]["TaskId"].as_u64().unwrap()
+    }
+
+    async fn poll(&self, id: u64) -> Value {
+        self.get(&format!("{QUERY}?TaskId={id}")).await["data"].clone()
+    }
+
+    async fn advance_ms(&self, ms: u64) {
+        let (status, body) = self
+            .post("/__admin/clock/advance", json!({ "ms": ms }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    async fn now_ms(&self) -> i64 {
+        self.get("/__admin/clock").await["now_ms"].as_i64().unwrap()
+    }
+
+    /// SIGKILL: no shutdown, no final save.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A callback receiver that acknowledges and keeps every body.
+async fn receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let keep = Arc::clone(&got);
+    let app = Router::new().route(
+        "/cb",
+        post(move |body: String| {
+            let keep = Arc::clone(&keep);
+            async move {
+                keep.lock().push(body);
+                r#"{"code":0,"message":"success"}"#
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/cb"), got)
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[tokio::test]
+async fn a_killed_server_restarts_with_its_tasks_journal_and_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let file_arg = file.to_str().unwrap();
+    let (callback_url, received) = receiver().await;
+
+    let first = Proc::start(&["--state-file", file_arg], dir.path());
+    let id = first
+        .submit(json!({
+            "EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 0,
+            "SourceType": 1, "Data": b64(&fixture("speech-cmn-16k.wav")),
+            "CallbackUrl": callback_url,
+        }))
+        .await;
+    assert_eq!(first.poll(id).await["StatusStr"], "waiting");
+    first.advance_ms(123).await;
+    let clock_before = first.now_ms().await;
+    assert_eq!(clock_before, START_MS + 123);
+    let (status, saved) = first.post("/__admin/state/save", json!({})).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["report"]["tasks"], 1);
+    first.kill();
+
+    let second = Proc::start(&["--state-file", file_arg], dir.path());
+    assert_eq!(
+        second.now_ms().await,
+        clock_before,
+        "the clock is where it was"
+    );
+    let journal = second.get("/__admin/requests").await;
+    let paths: Vec<&str> = journal["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [SUBMIT, QUERY],
+        "the journal kept the earlier requests"
+    );
+    let after = second.poll(id).await;
+    assert_eq!(after["TaskId"], id);
+    assert_eq!(after["StatusStr"], "waiting");
+    let journal = second.get("/__admin/requests").await;
+    assert_eq!(journal["requests"][2]["seq"], 3, "numbering continues");
+
+    second.advance_ms(60_000).await;
+    assert_eq!(second.poll(id).await["StatusStr"], "success");
+    for _ in 0..200 {
+        if !received.lock().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let bodies = received.lock().clone();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert!(bodies[0].starts_with(&format!("code=0&requestId={id}&")));
+
+    // A new task gets a new id: the TaskId ordinal was restored too.
+    let next = second
+        .submit(json!({
+            "EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 0,
+            "SourceType": 1, "Data": b64(&fixture("speech-cmn-16k.wav")),
+        }))
+        .await;
+    assert_ne!(next, id);
+}
+
+#[tokio::test]
+async fn a_download_cut_short_by_a_crash_is_restarted() {
+    // Serves the audio only once released: the first process dies mid-download.
+    let (release, released) = watch::channel(false);
+    let hits = Arc::new(Mutex::new(0u32));
+    let counter = Arc::clone(&hits);
+    let audio = fixture("speech-cmn-16k.wav");
+    let app = Router::new().route(
+        "/a.wav",
+        get(move || {
+            let mut released = released.clone();
+            let counter = Arc::clone(&counter);
+            let audio = audio.clone();
+            async move {
+                *counter.lock() += 1;
+                let _ = released.wait_for(|r| *r).await;
+                audio
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let file_arg = file.to_str().unwrap();
+    let first = Proc::start(&["--state-file", file_arg], dir.path());
+    let id = first
+        .submit(json!({
+            "EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 2,
+            "SourceType": 0, "Url": format!("http://{addr}/a.wav"),
+        }))
+        .await;
+    for _ in 0..200 {
+        if *hits.lock() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(*hits.lock(), 1, "the download started");
+    let (status, _) = first.post("/__admin/state/save", json!({})).await;
+    assert_eq!(status, 200);
+    first.kill();
+    let _ = release.send(true);
+
+    let second = Proc::start(&["--state-file", file_arg], dir.path());
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        second.advance_ms(2_000).await;
+        last = second.poll(id).await;
+        if last["Status"].as_u64() >= Some(2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        *hits.lock(),
+        2,
+        "the restarted server fetched the audio again"
+    );
+    assert_eq!(last["StatusStr"], "success", "{last}");
+    assert!(
+        !last["ResultDetail"].as_array().unwrap().is_empty(),
+        "{last}"
+    );
+}
+
+#[tokio::test]
+async fn a_broken_state_file_stops_start_up_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, content, says) in [
+        (
+            "broken.json",
+            "{\"version\": 1, \"tasks\": [",
+            "not a readable state file",
+        ),
+        ("future.json", "{\"version\": 99}", "version 99"),
+    ] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, content).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_asr-mock"))
+            .args(["--port", "0", "--state-file", file.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(out.stdout.is_empty(), "nothing was served");
+        assert!(stderr.contains(file.to_str().unwrap()), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            content,
+            "left as it was"
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_a_state_file_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Proc::start(&[], dir.path());
+    server
+        .submit(json!({
+            "EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 0,
+            "SourceType": 1, "Data": b64(&fixture("speech-cmn-16k.wav")),
+        }))
+        .await;
+    let (status, body) = server.post("/__admin/state/save", json!({})).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("--state-file"));
+    // Longer than the saver's interval.
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    server.kill();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn a_graceful_shutdown_saves_and_the_saver_writes_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let config = asr_mock::Config {
+        state_file: Some(file.clone()),
+        ..Default::default()
+    };
+    let server = asr_mock::MockServer::builder()
+        .config(config.clone())
+        .manual_clock(Some(START_MS))
+        .start()
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let answer: Value = http
+        .post(format!("{}{SUBMIT}", server.base_url()))
+        .json(&json!({
+            "EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 0,
+            "SourceType": 1, "Data": b64(&fixture("speech-cmn-16k.wav")),
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = answer["data"]["TaskId"].as_u64().unwrap();
+    // The saver notices the change within a second or so.
+    for _ in 0..40 {
+        if file.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(file.exists(), "the saver wrote the change");
+    assert!(!dir.path().join("state.json.tmp").exists());
+    server.clock().advance(Duration::from_secs(7));
+    server.shutdown().await.unwrap();
+    let saved: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(saved["version"], asr_mock::persist::FORMAT_VERSION);
+    assert_eq!(
+        saved["now_ms"],
+        START_MS + 7_000,
+        "the shutdown save has the last clock"
+    );
+    assert_eq!(saved["tasks"][0]["id"], id);
+
+    // And the library's builder loads it back.
+    let again = asr_mock::MockServer::builder()
+        .config(config)
+        .manual_clock(Some(START_MS))
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(again.clock().now_ms(), START_MS + 7_000);
+    assert_eq!(again.state().icu.engine.len(), 1);
+}

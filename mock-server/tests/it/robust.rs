@@ -1,0 +1,206 @@
+//! Robustness over real sockets: slow and idle clients are cut off, and a long bounded
+//! mixed load leaves memory flat.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use asr_mock::serve::{serve, ServeOptions};
+use asr_mock::{app, build_state, Config};
+
+use crate::support::fixture;
+
+/// A simulator served with a short header timeout, as `asr-mock` does with 30 s.
+async fn start_with_timeout(timeout: Duration) -> std::net::SocketAddr {
+    let state = build_state(&Config::default()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let opts = ServeOptions {
+        header_read_timeout: Some(timeout),
+        ..ServeOptions::default()
+    };
+    tokio::spawn(serve(listener, app(state), opts, std::future::pending()));
+    addr
+}
+
+/// Reads until the server closes; returns what it sent and how long that took.
+async fn read_until_closed(stream: &mut TcpStream) -> (Vec<u8>, bool) {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .is_ok();
+    (got, closed)
+}
+
+#[tokio::test]
+async fn a_slowloris_client_is_cut_off() {
+    let addr = start_with_timeout(Duration::from_millis(300)).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let (_, closed) = read_until_closed(&mut stream).await;
+    assert!(
+        closed,
+        "a client that never finishes its headers is disconnected"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_closed() {
+    let addr = start_with_timeout(Duration::from_millis(300)).await;
+    // Silent from the start.
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    let (got, closed) = read_until_closed(&mut silent).await;
+    assert!(closed, "a connection that never sends a request is closed");
+    assert!(
+        got.is_empty() || got.starts_with(b"HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+
+    // Idle after one answered request (keep-alive).
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let (got, closed) = read_until_closed(&mut idle).await;
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
+    assert!(closed, "a kept-alive connection that goes quiet is closed");
+}
+
+/// Resident memory of process `pid`, from /proc (Linux).
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/statm"))
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
+        .map_or(0, |pages| pages * 4)
+}
+
+/// The real binary, alone in its process so its memory can be measured.
+struct Child {
+    process: std::process::Child,
+    base: String,
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn spawn_binary(args: &[&str]) -> Child {
+    use std::io::BufRead;
+    let mut process = std::process::Command::new(env!("CARGO_BIN_EXE_asr-mock"))
+        .args(["--port", "0"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("asr-mock starts");
+    let stdout = process.stdout.take().unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap();
+    let base = line.trim().rsplit(' ').next().unwrap().to_owned();
+    Child { process, base }
+}
+
+#[tokio::test]
+async fn memory_stays_flat_under_a_long_mixed_load() {
+    let child = spawn_binary(&[
+        "--clock",
+        "manual",
+        "--icu-task-capacity",
+        "300",
+        "--journal-size",
+        "100",
+        "--icu-submit-rate",
+        "0",
+        "--icu-query-rate",
+        "0",
+    ]);
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", child.base);
+    let wav = fixture("speech-cmn-16k.wav");
+    let data = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &wav);
+    let body = json!({"EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 2, "SourceType": 1, "Data": data, "CallbackUrl": url("/__admin/sink")});
+    let mut samples = Vec::new();
+    for _round in 0..6 {
+        for i in 0..100 {
+            let res = http
+                .post(url("/openapi/asr/voiceToText"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let answer: serde_json::Value = res.json().await.unwrap();
+            let id = answer["data"]["TaskId"].as_u64().unwrap();
+            http.get(url(&format!("/openapi/asr/searchResult?TaskId={id}")))
+                .send()
+                .await
+                .unwrap();
+            if i % 10 == 0 {
+                let form = reqwest::multipart::Form::new().part(
+                    "file",
+                    reqwest::multipart::Part::bytes(wav.clone()).file_name("a.wav"),
+                );
+                http.post(url("/v1/audio/transcriptions"))
+                    .bearer_auth("pat")
+                    .multipart(form)
+                    .send()
+                    .await
+                    .unwrap();
+                http.post(url("/openapi/asr/voiceToText"))
+                    .body("junk")
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            http.post(url("/__admin/clock/advance"))
+                .json(&json!({"seconds": 20}))
+                .send()
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        samples.push(rss_kb(child.process.id()));
+        let health: serde_json::Value = http
+            .get(url("/__admin/health"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            health["icu_tasks"].as_u64().unwrap() <= 300,
+            "the task store is bounded: {health}"
+        );
+    }
+    // Two rounds fill the bounded stores; four more rounds must not keep adding memory.
+    let warm = samples[1];
+    let last = *samples.last().unwrap();
+    assert!(warm > 0, "RSS is readable: {samples:?}");
+    assert!(
+        last <= warm + 8 * 1024,
+        "memory grew from {warm} kB to {last} kB over four more rounds: {samples:?}"
+    );
+}
