@@ -60,8 +60,7 @@ fn token_of(provider: Provider, req: &Request) -> Option<String> {
 
 /// The middleware, mounted on the provider routes only.
 pub async fn apply(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_owned();
-    let Some((provider, endpoint)) = classify(req.method(), &path) else {
+    let Some((provider, endpoint)) = classify(req.method(), req.uri().path()) else {
         return next.run(req).await;
     };
     let header_value = req
@@ -69,17 +68,23 @@ pub async fn apply(State(state): State<AppState>, mut req: Request, next: Next) 
         .get(HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let facts = Facts {
-        provider: Some(provider),
-        path,
-        token: token_of(provider, &req),
-        ..Facts::default()
-    };
-    let selected = match state.scenarios.select(header_value.as_deref(), &facts) {
-        Ok(selected) => selected,
-        Err(unknown) => {
-            let response = bad_request(&state, provider, unknown.to_string());
-            return noted(response, ScenarioNote::default());
+    // The common case: no header, nothing activated, no match rule that could apply before
+    // the body is read. Skip the selection work on this hot path.
+    let selected = if header_value.is_none() && state.scenarios.is_quiet() {
+        Selected::default()
+    } else {
+        let facts = Facts {
+            provider: Some(provider),
+            path: req.uri().path().to_owned(),
+            token: token_of(provider, &req),
+            ..Facts::default()
+        };
+        match state.scenarios.select(header_value.as_deref(), &facts) {
+            Ok(selected) => selected,
+            Err(unknown) => {
+                let response = bad_request(&state, provider, unknown.to_string());
+                return noted(response, ScenarioNote::default());
+            }
         }
     };
     let control = req.extensions().get::<ConnectionControl>().cloned();

@@ -143,6 +143,18 @@ impl Scenarios {
         }
     }
 
+    /// Whether no scenario can apply to a request without a header before its body is
+    /// read: nothing activated, and no match rule without body keys.
+    pub fn is_quiet(&self) -> bool {
+        let inner = self.inner.lock();
+        inner.global.is_empty()
+            && inner.by_token.is_empty()
+            && self
+                .matchers
+                .iter()
+                .all(|s| s.matcher.as_ref().is_some_and(|m| m.needs_body()))
+    }
+
     /// The library.
     pub fn library(&self) -> &Library {
         &self.library
