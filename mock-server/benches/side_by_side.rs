@@ -758,7 +758,7 @@ fn memory_child() -> Result<(), String> {
             None,
         );
         let result_bytes = match &outcome {
-            Outcome::Success(r) => r.result.len(),
+            Outcome::Success { result: r, .. } => r.result.len(),
             Outcome::Failed { message, .. } => message.len(),
         };
         let rss_before = rss_bytes();
@@ -815,7 +815,14 @@ fn insert_task(
         .engine
         .insert(Task::new(id, now, spec, queue_until));
     let own = match outcome {
-        Outcome::Success(r) => Outcome::Success(Arc::new(TaskResult::clone(r))),
+        // Each task owns its rendered result, as examination gives it (empty ones shared).
+        Outcome::Success {
+            result: r,
+            duration_ms,
+        } => Outcome::Success {
+            result: TaskResult::new(r.result.clone(), r.detail.clone()),
+            duration_ms: *duration_ms,
+        },
         other => other.clone(),
     };
     let plan = recognize::plan(state.seed, id, own, queue_until, now, false, settings);

@@ -492,11 +492,10 @@ mod tests {
         t.plan = Some(Plan {
             doing_at_ms: 1_002_000,
             done_at_ms: 1_005_000,
-            outcome: Outcome::Success(Arc::new(TaskResult {
-                result: "[0:0.100,0:0.900]  好。\n".into(),
-                detail: vec![],
+            outcome: Outcome::Success {
+                result: TaskResult::new("[0:0.100,0:0.900]  好。\n".into(), vec![]),
                 duration_ms: 1_000,
-            })),
+            },
         });
         t.polls = 3;
         t.shown = Status::Doing;

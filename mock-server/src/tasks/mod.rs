@@ -550,12 +550,15 @@ fn delivery_plan(scenario: &str, b: &CallbackBehaviour, seed: u64, task_id: u64)
 /// The provider's callback fields for an ended task.
 pub fn callback_form(task: &Task, outcome: &Outcome, settings: &EngineSettings) -> CallbackForm {
     let (code, message, text, detail, duration_ms) = match outcome {
-        Outcome::Success(r) => (
+        Outcome::Success {
+            result: r,
+            duration_ms,
+        } => (
             0,
             String::new(),
             r.result.clone(),
             Some(&r.detail),
-            Some(r.duration_ms),
+            Some(*duration_ms),
         ),
         Outcome::Failed {
             code,

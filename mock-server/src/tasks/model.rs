@@ -96,8 +96,31 @@ pub struct TaskResult {
     pub result: String,
     /// `ResultDetail` (empty for ResTextFormat 0).
     pub detail: Vec<SentenceDetail>,
-    /// The audio's duration, for the callback's `audioTime`.
-    pub duration_ms: u64,
+}
+
+impl TaskResult {
+    /// The result of audio without speech, shared by every such task: a million silent
+    /// tasks should not each hold an allocation of nothing.
+    pub fn empty() -> Arc<TaskResult> {
+        static EMPTY: std::sync::OnceLock<Arc<TaskResult>> = std::sync::OnceLock::new();
+        EMPTY
+            .get_or_init(|| {
+                Arc::new(TaskResult {
+                    result: String::new(),
+                    detail: Vec::new(),
+                })
+            })
+            .clone()
+    }
+
+    /// A rendered result, sharing the allocation when it is empty.
+    pub fn new(result: String, detail: Vec<SentenceDetail>) -> Arc<TaskResult> {
+        if result.is_empty() && detail.is_empty() {
+            TaskResult::empty()
+        } else {
+            Arc::new(TaskResult { result, detail })
+        }
+    }
 }
 
 /// How a task ends.
@@ -105,7 +128,13 @@ pub struct TaskResult {
 #[serde(rename_all = "lowercase", tag = "outcome")]
 pub enum Outcome {
     /// Recognised.
-    Success(Arc<TaskResult>),
+    Success {
+        /// The rendered result (the same JSON fields as before: `result`, `detail`).
+        #[serde(flatten)]
+        result: Arc<TaskResult>,
+        /// The audio's duration, for the callback's `audioTime`.
+        duration_ms: u64,
+    },
     /// One of the failure codes 10000–10007 and its `ErrorMsg`.
     Failed {
         /// 10000–10007.
@@ -121,7 +150,7 @@ impl Outcome {
     /// The audio's duration, when known.
     pub fn duration_ms(&self) -> Option<u64> {
         match self {
-            Outcome::Success(r) => Some(r.duration_ms),
+            Outcome::Success { duration_ms, .. } => Some(*duration_ms),
             Outcome::Failed { duration_ms, .. } => *duration_ms,
         }
     }
@@ -129,7 +158,7 @@ impl Outcome {
     /// The final status this outcome shows.
     pub fn status(&self) -> Status {
         match self {
-            Outcome::Success(_) => Status::Success,
+            Outcome::Success { .. } => Status::Success,
             Outcome::Failed { .. } => Status::Failed,
         }
     }
@@ -480,7 +509,7 @@ impl Task {
                 }
             }
             Status::Success => match &mut self.plan {
-                Some(plan) if matches!(plan.outcome, Outcome::Success(_)) => {
+                Some(plan) if matches!(plan.outcome, Outcome::Success { .. }) => {
                     plan.doing_at_ms = plan.doing_at_ms.min(now_ms);
                     plan.done_at_ms = now_ms;
                     self.script = None;
@@ -559,11 +588,10 @@ mod tests {
         Plan {
             doing_at_ms: 1_000,
             done_at_ms: 5_000,
-            outcome: Outcome::Success(Arc::new(TaskResult {
-                result: "[0:0.100,0:0.900]  好。\n".into(),
-                detail: vec![],
+            outcome: Outcome::Success {
+                result: TaskResult::new("[0:0.100,0:0.900]  好。\n".into(), vec![]),
                 duration_ms: 1_000,
-            })),
+            },
         }
     }
 

@@ -406,7 +406,7 @@ fn answer_query(state: &AppState, task_id: Result<u64, IcuError>) -> Response {
         return error_response(IcuError::no_such_task(Some(&task_id.to_string())));
     };
     let (error_msg, result, result_detail): (&str, &str, &[_]) = match &view.outcome {
-        Some(Outcome::Success(r)) => ("", &r.result, &r.detail),
+        Some(Outcome::Success { result: r, .. }) => ("", &r.result, &r.detail),
         Some(Outcome::Failed { message, .. }) => (message, "", &[]),
         None => ("", "", &[]),
     };

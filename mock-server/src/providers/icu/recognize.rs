@@ -2,8 +2,6 @@
 //! with the provider's code when a real condition says so, otherwise "recognised" with the
 //! shared transcript engine, filtered, labelled with speakers, and rendered once.
 
-use std::sync::Arc;
-
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -167,11 +165,10 @@ pub fn examine(
             show_speaker: speakers != Speakers::None,
         },
     );
-    Outcome::Success(Arc::new(TaskResult {
-        result: rendered.result,
-        detail: rendered.detail,
+    Outcome::Success {
+        result: TaskResult::new(rendered.result, rendered.detail),
         duration_ms: info.duration_ms,
-    }))
+    }
 }
 
 /// Diarization when asked for (SpeakerNumber 0 = automatic), or the two channels of an 8k
@@ -218,7 +215,7 @@ pub fn plan(
         };
     }
     let processing = match &outcome {
-        Outcome::Success(r) => {
+        Outcome::Success { duration_ms, .. } => {
             let mut rng = crate::rng::derive(seed, "icu-processing", &task_id.to_le_bytes());
             let jitter: f64 = rng.gen_range(0.8..1.2);
             let speed = if settings.speed.is_finite() && settings.speed > 0.0 {
@@ -226,7 +223,7 @@ pub fn plan(
             } else {
                 30.0
             };
-            ((r.duration_ms as f64 / speed * jitter) as i64).max(500)
+            ((*duration_ms as f64 / speed * jitter) as i64).max(500)
         }
         Outcome::Failed { .. } => 200,
     };
