@@ -151,23 +151,22 @@ impl Journal {
 
 /// Middleware that journals every request outside the control API.
 pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_owned();
-    if path.starts_with("/__admin") {
+    if req.uri().path().starts_with("/__admin") {
         return next.run(req).await;
     }
+    let path = req.uri().path().to_owned();
     let method = req.method().to_string();
     let query = req.uri().query().map(str::to_owned);
     let time_ms = state.clock.now_ms();
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
+    // Taken, not cloned: the notes are only for the journal.
     let note = response
-        .extensions()
-        .get::<JournalNote>()
-        .cloned()
+        .extensions_mut()
+        .remove::<JournalNote>()
         .unwrap_or_default();
     let scenario = response
-        .extensions()
-        .get::<ScenarioNote>()
-        .cloned()
+        .extensions_mut()
+        .remove::<ScenarioNote>()
         .unwrap_or_default();
     tracing::debug!(
         %method,
