@@ -204,3 +204,69 @@ async fn memory_stays_flat_under_a_long_mixed_load() {
         "memory grew from {warm} kB to {last} kB over four more rounds: {samples:?}"
     );
 }
+
+/// Mutations of a valid multipart upload — cut short anywhere, bytes flipped, lines
+/// dropped or repeated — always get Coze's envelope: JSON with a code, a message and the
+/// logid, and never a 5xx.
+#[tokio::test]
+async fn mangled_multipart_uploads_get_the_coze_envelope() {
+    use rand::Rng;
+    let app = crate::support::TestApp::start().await;
+    let wav = crate::support::silent_wav(1000, 1);
+    let mut valid = b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\n".to_vec();
+    valid.extend_from_slice(&wav);
+    valid.extend_from_slice(b"\r\n--XyZ--\r\n");
+    let mut rng = asr_mock::rng::derive(7, "multipart-fuzz", b"");
+    let mut bodies: Vec<Vec<u8>> = (0..valid.len())
+        .step_by(37)
+        .map(|n| valid[..n].to_vec())
+        .collect();
+    for _ in 0..200 {
+        let mut body = valid.clone();
+        match rng.gen_range(0..4) {
+            0 => {
+                for _ in 0..rng.gen_range(1..8) {
+                    let i = rng.gen_range(0..body.len());
+                    body[i] = rng.gen();
+                }
+            }
+            1 => {
+                let i = rng.gen_range(0..body.len());
+                let j = rng.gen_range(i..body.len());
+                body.drain(i..j);
+            }
+            2 => {
+                let i = rng.gen_range(0..120);
+                let chunk = body[i..i + 30].to_vec();
+                body.splice(i..i, chunk);
+            }
+            _ => {
+                let junk: Vec<u8> = (0..rng.gen_range(1..64)).map(|_| rng.gen()).collect();
+                let i = rng.gen_range(0..body.len());
+                body.splice(i..i, junk);
+            }
+        }
+        bodies.push(body);
+    }
+    for (n, body) in bodies.into_iter().enumerate() {
+        let res = app
+            .http
+            .post(app.url("/v1/audio/transcriptions"))
+            .bearer_auth("pat_fuzz")
+            .header("content-type", "multipart/form-data; boundary=XyZ")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        assert!(status < 500, "case {n}: HTTP {status}");
+        let answer = crate::support::Answer::read(res).await;
+        answer.assert_envelope();
+        assert!(
+            answer.json.get("code").and_then(|c| c.as_i64()).is_some(),
+            "case {n}: {}",
+            answer.json
+        );
+        assert!(answer.json["msg"].is_string(), "case {n}");
+    }
+}
