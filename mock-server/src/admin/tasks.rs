@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::{AdminError, AdminJson};
 use crate::providers::icu::recognize;
 use crate::state::AppState;
+use crate::tasks::model::default_message;
 use crate::tasks::{ForceError, Progress, Status};
 
 /// Routes under `/__admin/tasks`, `/__admin/callbacks` and `/__admin/icu`.
@@ -126,20 +127,6 @@ async fn transition(
             ForceError::Refused(why) => AdminError::conflict(why),
         })?;
     Ok(Json(json!({ "task_id": id, "status": status })))
-}
-
-/// The provider's own descriptions of its failure codes (seed), used when none is given.
-pub fn default_message(code: i64) -> &'static str {
-    match code {
-        10000 => "Audio transcoding failed",
-        10001 => "Recognition failed",
-        10002 => "Audio is too short",
-        10003 => "Audio is too long",
-        10004 => "Invalid audio file",
-        10005 => "Other failure",
-        10006 => "Track count mismatch",
-        _ => "Failed to download audio file!",
-    }
 }
 
 #[derive(Debug, Deserialize)]
