@@ -636,30 +636,27 @@ async fn coze_error_4000(t: &Target) -> Checked {
 }
 
 async fn coze_error_4300(t: &Target) -> Checked {
-    let got = t
-        .coze_client()?
-        .transcribe_bytes(Vec::new(), "empty.wav")
-        .await;
-    let e = expect_api(got, "an empty file")?;
-    ensure!(
-        (e.status, e.code) == (400, 4300) && !e.msg.is_empty(),
-        "an empty file: expected HTTP 400 code 4300, got HTTP {} {} {:?}",
-        e.status,
-        e.code,
-        e.msg
-    );
-    shape::logid(e.logid.as_deref().unwrap_or_default()).map_err(fail)
+    coze_upload_refused(t, Vec::new(), "empty.wav", "an empty file", 4300).await
 }
 
 async fn coze_error_4303(t: &Target) -> Checked {
-    let got = t
-        .coze_client()?
-        .transcribe_bytes(fixtures::NOT_AUDIO.to_vec(), fixtures::NOT_AUDIO_NAME)
-        .await;
-    let e = expect_api(got, "a text file")?;
+    let bytes = fixtures::NOT_AUDIO.to_vec();
+    coze_upload_refused(t, bytes, fixtures::NOT_AUDIO_NAME, "a text file", 4303).await
+}
+
+/// An upload Coze must refuse with HTTP 400, `code`, a message and a well-formed logid.
+async fn coze_upload_refused(
+    t: &Target,
+    bytes: Vec<u8>,
+    filename: &str,
+    what: &str,
+    code: i64,
+) -> Checked {
+    let got = t.coze_client()?.transcribe_bytes(bytes, filename).await;
+    let e = expect_api(got, what)?;
     ensure!(
-        (e.status, e.code) == (400, 4303) && !e.msg.is_empty(),
-        "a text file: expected HTTP 400 code 4303, got HTTP {} {} {:?}",
+        (e.status, e.code) == (400, code) && !e.msg.is_empty(),
+        "{what}: expected HTTP 400 code {code}, got HTTP {} {} {:?}",
         e.status,
         e.code,
         e.msg

@@ -103,8 +103,9 @@ pub enum StartError {
     /// An icu secrets file that cannot be read or parsed.
     #[error("icu secrets: {0}")]
     Secrets(String),
-    /// A scenario file that cannot be read or is broken.
-    #[error("scenarios: {0}")]
+    /// A scenario file that cannot be read or is broken; the message is `path:line: reason`,
+    /// the form `asr-mock scenarios check` prints.
+    #[error("{0}")]
     Scenarios(String),
     /// A state file that cannot be read, is broken, or has another format version.
     #[error("state file: {0}")]

@@ -18,14 +18,6 @@ async fn main() -> ExitCode {
     if let Some(Command::Scenarios { command }) = &config.command {
         return scenarios_command(command, config.scenarios.as_deref());
     }
-    // A broken user scenario stops start-up with exactly `path:line: reason`, the form
-    // `scenarios check` prints, before anything is bound.
-    if let Some(dir) = &config.scenarios {
-        if let Err(err) = Library::builtin().and_then(|mut lib| lib.load_dir(dir)) {
-            eprintln!("asr-mock: {err}");
-            return ExitCode::from(2);
-        }
-    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),

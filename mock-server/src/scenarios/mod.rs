@@ -16,7 +16,7 @@ use rand::Rng;
 use serde::Serialize;
 
 use crate::ratelimit::RateLimiter;
-use format::{Endpoint, Fault, Latency, Match, Provider, RateLimitRule, Scenario};
+use format::{Endpoint, Fault, Match, Provider, RateLimitRule, Scenario};
 use library::Library;
 
 /// The header that names scenarios for one request.
@@ -109,6 +109,8 @@ pub struct Scenarios {
     library: Library,
     /// Scenarios with a `[match]`, worked out once: most requests need look at no other.
     matchers: Vec<Arc<Scenario>>,
+    /// Whether some match rule can apply before a request's body is read.
+    request_matchers: bool,
     inner: Mutex<Inner>,
 }
 
@@ -134,11 +136,15 @@ impl Scenarios {
             .list()
             .into_iter()
             .filter(|s| s.matcher.is_some())
-            .collect();
+            .collect::<Vec<_>>();
+        let request_matchers = matchers
+            .iter()
+            .any(|s| s.matcher.as_ref().is_some_and(|m| !m.needs_body()));
         Scenarios {
             seed,
             library,
             matchers,
+            request_matchers,
             inner: Mutex::new(Inner::default()),
         }
     }
@@ -146,13 +152,11 @@ impl Scenarios {
     /// Whether no scenario can apply to a request without a header before its body is
     /// read: nothing activated, and no match rule without body keys.
     pub fn is_quiet(&self) -> bool {
+        if self.request_matchers {
+            return false;
+        }
         let inner = self.inner.lock();
-        inner.global.is_empty()
-            && inner.by_token.is_empty()
-            && self
-                .matchers
-                .iter()
-                .all(|s| s.matcher.as_ref().is_some_and(|m| m.needs_body()))
+        inner.global.is_empty() && inner.by_token.is_empty()
     }
 
     /// The library.
@@ -305,7 +309,7 @@ impl Scenarios {
                 });
                 if fires {
                     let latency_ms = fault.latency.as_ref().map_or(0, |l| {
-                        sample(l, &mut crate::rng::derive(seed, "fault-latency", &key))
+                        l.sample_ms(&mut crate::rng::derive(seed, "fault-latency", &key))
                     });
                     fired = Some(Firing {
                         scenario: scenario.clone(),
@@ -363,10 +367,6 @@ fn rng_key(name: &str, index: usize, count: u64) -> Vec<u8> {
     key.extend_from_slice(&(index as u64).to_le_bytes());
     key.extend_from_slice(&count.to_le_bytes());
     key
-}
-
-fn sample(latency: &Latency, rng: &mut crate::rng::DetRng) -> u64 {
-    latency.sample_ms(rng)
 }
 
 /// Whether every key of `m` holds for `facts`.
