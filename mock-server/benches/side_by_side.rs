@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 use asr_mock::config::ClockKind;
 use asr_mock::providers::icu::params::{self, SubmitParams};
 use asr_mock::providers::icu::recognize;
-use asr_mock::tasks::{Outcome, Plan, Scripted, Task, TaskResult, TaskSpec};
+use asr_mock::providers::icu::tasks::{Outcome, Plan, Scripted, Task, TaskResult, TaskSpec};
 use asr_mock::{AppState, Config, MockServer};
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -197,7 +197,7 @@ async fn in_runtimes(server_rt: Handle, report: &mut Report) -> Result<(), Strin
 
     // A finished task to poll: 5 s of speech-like audio, so Result has some text.
     let mut conn = Conn::new(sim_addr);
-    let speech = asr_mock::admin::audio::wav_8bit(8000, 1, 8000 * 5, true);
+    let speech = asr_mock::audio::synth::wav_8bit(8000, 1, 8000 * 5, true);
     let answer = conn
         .request(&post_request(
             sim_addr,
@@ -731,7 +731,7 @@ fn memory_child() -> Result<(), String> {
         .and_then(|n| n.parse().ok())
         .unwrap_or(MEMORY_TASKS);
     let wav = match variant.as_str() {
-        "speech60s" => asr_mock::admin::audio::wav_8bit(8000, 1, 8000 * 60, true),
+        "speech60s" => asr_mock::audio::synth::wav_8bit(8000, 1, 8000 * 60, true),
         _ => silence_8k_1s(),
     };
     let rt = tokio::runtime::Builder::new_current_thread()

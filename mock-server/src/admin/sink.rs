@@ -2,57 +2,15 @@
 //! own: point `CallbackUrl` at `/__admin/sink`; it acknowledges as the provider expects and
 //! keeps what it received (bounded) for `GET /__admin/sink`.
 
-use std::collections::VecDeque;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use parking_lot::Mutex;
-use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::state::AppState;
-
-/// Bodies kept, newest last.
-const CAPACITY: usize = 1000;
-
-/// One received callback.
-#[derive(Debug, Clone, Serialize)]
-pub struct Received {
-    /// Simulated ms it arrived.
-    pub time_ms: i64,
-    /// Its Content-Type.
-    pub content_type: Option<String>,
-    /// The body as text (lossy UTF-8).
-    pub body: String,
-}
-
-/// The received callbacks.
-#[derive(Debug, Default)]
-pub struct Sink {
-    received: Mutex<VecDeque<Received>>,
-}
-
-impl Sink {
-    fn push(&self, entry: Received) {
-        let mut received = self.received.lock();
-        if received.len() == CAPACITY {
-            received.pop_front();
-        }
-        received.push_back(entry);
-    }
-
-    /// Everything kept, oldest first.
-    pub fn list(&self) -> Vec<Received> {
-        self.received.lock().iter().cloned().collect()
-    }
-
-    /// Forgets everything.
-    pub fn clear(&self) {
-        self.received.lock().clear();
-    }
-}
+use crate::app::state::AppState;
+use crate::stores::sink::Received;
 
 /// `POST /__admin/sink` (receive) and `GET /__admin/sink` (read back).
 pub fn router() -> Router<AppState> {

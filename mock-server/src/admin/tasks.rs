@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 
 use super::{AdminError, AdminJson};
 use crate::providers::icu::recognize;
-use crate::state::AppState;
-use crate::tasks::model::default_message;
-use crate::tasks::{ForceError, Progress, Status};
+use crate::app::state::AppState;
+use crate::providers::icu::tasks::model::default_message;
+use crate::providers::icu::tasks::{ForceError, Progress, Status};
 
 /// Routes under `/__admin/tasks`, `/__admin/callbacks` and `/__admin/icu`.
 pub fn router() -> Router<AppState> {

@@ -28,6 +28,7 @@ mod mpeg;
 mod ogg;
 mod pcm;
 mod sniff;
+pub mod synth;
 mod vad;
 mod wav;
 

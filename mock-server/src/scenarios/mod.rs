@@ -1,12 +1,11 @@
 //! Scripted failures (`scenarios/README.md` is the user's reference): which scenarios apply
 //! to a request, the per-fault counters and rate windows, and the activations made through
 //! the control API. The file format lives in [`format`], the built-in library and user
-//! folders in [`library`], and the HTTP side (faults before and after a handler) in
-//! [`middleware`].
+//! folders in [`library`], and a request's completed choice in [`chosen`].
 
+pub mod chosen;
 pub mod format;
 pub mod library;
-pub mod middleware;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use asr_mock::serve::{serve, ServeOptions};
+use asr_mock::http::serve::{serve, ServeOptions};
 use asr_mock::{app, build_state, Config};
 
 use crate::support::fixture;

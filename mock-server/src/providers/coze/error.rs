@@ -154,6 +154,28 @@ impl CozeError {
         )
     }
 
+    /// A scenario's scripted error: its status, with its code and message where it gives
+    /// them (5000 and the provider's internal-error wording otherwise).
+    pub fn scripted(status: StatusCode, code: Option<i64>, msg: Option<String>) -> Self {
+        Self::new(
+            code.unwrap_or(5000),
+            status,
+            msg.unwrap_or_else(|| MSG_INTERNAL.to_owned()),
+        )
+    }
+
+    /// 429 with 4020 (requests per minute) or 4009 (the system's limit), as a scenario's
+    /// rate limit answers.
+    pub fn rate_limited(code: Option<i64>) -> Self {
+        let code = code.unwrap_or(4020);
+        let msg = if code == 4009 {
+            "The system request limit has been reached. Please retry later."
+        } else {
+            "Your requests per minute (RPM) exceeded the limit. Please retry later."
+        };
+        Self::new(code, StatusCode::TOO_MANY_REQUESTS, msg)
+    }
+
     /// 5000 / 500: internal error (only scenarios produce it).
     pub fn internal() -> Self {
         Self::new(5000, StatusCode::INTERNAL_SERVER_ERROR, MSG_INTERNAL)

@@ -9,7 +9,7 @@ use super::engine::Engine;
 use super::params::SubmitParams;
 use super::result::{self, RenderOptions, Speakers};
 use crate::audio::{self, ProbeError, ProbeOptions};
-use crate::tasks::{Outcome, Plan, TaskResult};
+use crate::providers::icu::tasks::{Outcome, Plan, TaskResult};
 use crate::transcript::filters::{self, Filters};
 use crate::transcript::{self, FixtureStore, GenerateInput};
 

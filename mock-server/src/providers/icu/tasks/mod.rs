@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use crate::callbacks::{CallbackForm, CallbackPolicy, Callbacks, DeliveryPlan};
+use crate::outbound::callbacks::{CallbackForm, CallbackPolicy, Callbacks, DeliveryPlan};
 use crate::clock::Clock;
 use crate::scenarios::format::CallbackBehaviour;
 pub use model::{

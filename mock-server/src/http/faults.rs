@@ -1,7 +1,7 @@
 //! Fault transformations of answers: garbage, truncated and dripped bodies, and delays.
 //!
 //! These only reshape a response; choosing when to apply them is the scenarios' business.
-//! Ending a connection without an answer (`reset`, `empty`) is [`crate::serve`]'s
+//! Ending a connection without an answer (`reset`, `empty`) is [`crate::http::serve`]'s
 //! `ConnectionControl`. Bodies are collected up to [`MAX_BODY`]; a larger one is passed on
 //! untouched rather than held in memory.
 
@@ -208,7 +208,7 @@ async fn collect_bounded(body: Body) -> Result<Bytes, Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::{serve, ServeOptions};
+    use crate::http::serve::{serve, ServeOptions};
     use axum::routing::get;
     use axum::{Json, Router};
     use http_body_util::BodyExt;

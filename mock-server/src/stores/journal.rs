@@ -1,24 +1,22 @@
 //! The request journal: what the simulator was asked and what it answered, newest last,
 //! bounded so a long-running mock cannot grow without limit. Tests read it through
-//! `/__admin/requests` to assert what their code really sent.
+//! `/__admin/requests` to assert what their code really sent. The layer that fills it is
+//! `app::journal_layer`.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use parking_lot::Mutex;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
-use crate::scenarios::middleware::ScenarioNote;
-use crate::state::AppState;
+pub use crate::routes::Provider;
+
 
 /// What a provider handler adds to its response for the journal (via response extensions).
 #[derive(Debug, Clone, Default)]
 pub struct JournalNote {
-    /// The provider whose endpoint answered (`coze`, `icu`).
-    pub provider: Option<&'static str>,
+    /// The provider whose endpoint answered.
+    pub provider: Option<Provider>,
     /// The provider-level code in the body (0 on success).
     pub code: Option<i64>,
     /// The provider's message on failure.
@@ -43,8 +41,7 @@ pub struct RequestEntry {
     /// HTTP status answered.
     pub status: u16,
     /// Provider that answered, when the path belongs to one.
-    #[serde(deserialize_with = "known_provider")]
-    pub provider: Option<StaticName>,
+    pub provider: Option<Provider>,
     /// Provider-level code in the answer.
     pub code: Option<i64>,
     /// Provider message on failure.
@@ -57,21 +54,6 @@ pub struct RequestEntry {
     /// The scenario fault that acted, described.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
-}
-
-/// A provider name. Spelled through an alias because serde's derive would otherwise borrow
-/// an `Option<&'static str>` from the input, and a state file is not `'static`.
-pub type StaticName = &'static str;
-
-/// Reads a saved provider name back as the static name the handlers use (an unknown one,
-/// from another build, is dropped rather than leaked).
-fn known_provider<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'static str>, D::Error> {
-    let name: Option<String> = Option::deserialize(d)?;
-    Ok(name.and_then(|n| match n.as_str() {
-        "coze" => Some("coze"),
-        "icu" => Some("icu"),
-        _ => None,
-    }))
 }
 
 /// A bounded ring of [`RequestEntry`].
@@ -147,56 +129,6 @@ impl Journal {
         drop(inner);
         self.changes.fetch_add(1, Ordering::Relaxed);
     }
-}
-
-/// Middleware that journals every request outside the control API.
-pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.uri().path().starts_with("/__admin") {
-        return next.run(req).await;
-    }
-    let path = req.uri().path().to_owned();
-    let method = req.method().to_string();
-    let query = req.uri().query().map(str::to_owned);
-    let time_ms = state.clock.now_ms();
-    let mut response = next.run(req).await;
-    // Taken, not cloned: the notes are only for the journal.
-    let note = response
-        .extensions_mut()
-        .remove::<JournalNote>()
-        .unwrap_or_default();
-    let scenario = response
-        .extensions_mut()
-        .remove::<ScenarioNote>()
-        .unwrap_or_default();
-    tracing::debug!(
-        %method,
-        %path,
-        status = response.status().as_u16(),
-        code = note.code,
-        id = note.id.as_deref(),
-        fault = scenario.fault.as_deref(),
-        "answered"
-    );
-    state.journal.push(RequestEntry {
-        seq: 0,
-        time_ms,
-        method,
-        path,
-        query,
-        // A dropped connection answered nothing: status 0.
-        status: if scenario.dropped {
-            0
-        } else {
-            response.status().as_u16()
-        },
-        provider: note.provider,
-        code: note.code,
-        msg: note.msg,
-        id: note.id,
-        scenarios: scenario.scenarios,
-        fault: scenario.fault,
-    });
-    response
 }
 
 #[cfg(test)]

@@ -18,12 +18,12 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
-use crate::callbacks::{CallbackAttempt, SHUTDOWN_UNSENT};
-use crate::journal::RequestEntry;
+use crate::outbound::callbacks::{CallbackAttempt, SHUTDOWN_UNSENT};
+use crate::stores::journal::RequestEntry;
 use crate::providers::icu::engine::Engine;
 use crate::scenarios::library::Library;
-use crate::state::AppState;
-use crate::tasks::{Plan, Scripted, Status, SubmitOptions, Task, TaskSpec};
+use crate::app::state::AppState;
+use crate::providers::icu::tasks::{Plan, Scripted, Status, SubmitOptions, Task, TaskSpec};
 
 /// The format this build writes and reads; a file with another version is refused.
 pub const FORMAT_VERSION: u32 = 1;
@@ -229,7 +229,7 @@ fn fingerprint(state: &AppState) -> Fingerprint {
         state.icu.engine.callbacks().journal_changes(),
         state.clock.generation(),
         state.icu.ordinal(),
-        state.logid_ordinal(),
+        state.coze.logids.ordinal(),
     ]
 }
 
@@ -272,7 +272,7 @@ pub fn load(state: &AppState) -> Result<Option<usize>, String> {
             .map_err(|e| format!("{where_}: cannot restore the clock: {e}"))?;
     }
     state.icu.set_ordinal(file.task_ordinal);
-    state.set_logid_ordinal(file.logid_ordinal);
+    state.coze.logids.set_ordinal(file.logid_ordinal);
     state.journal.restore(file.journal_seq, file.requests);
 
     let callbacks = state.icu.engine.callbacks();
@@ -339,7 +339,7 @@ pub fn resume(state: &AppState) {
     let (mut downloads, mut callbacks) = (0usize, 0usize);
     for id in resume.downloads {
         if let Some((task, _)) = state.icu.engine.inspect(id) {
-            if crate::providers::icu::handlers::resume_download(state, &task) {
+            if state.icu.resume(&task) {
                 downloads += 1;
             }
         }
@@ -409,7 +409,7 @@ fn snapshot(state: &AppState) -> StateFile {
         now_ms: state.clock.now_ms(),
         seed: state.seed,
         task_ordinal: state.icu.ordinal(),
-        logid_ordinal: state.logid_ordinal(),
+        logid_ordinal: state.coze.logids.ordinal(),
         journal_seq,
         requests,
         callback_attempts: state.icu.engine.callbacks().attempts(),
@@ -465,7 +465,7 @@ pub async fn run_saver(state: AppState) {
 mod tests {
     use super::*;
     use crate::config::{ClockKind, Config};
-    use crate::tasks::{Outcome, TaskResult};
+    use crate::providers::icu::tasks::{Outcome, TaskResult};
 
     fn config(path: &Path) -> Config {
         Config {

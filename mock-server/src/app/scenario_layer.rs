@@ -1,22 +1,23 @@
 //! Scenarios on the HTTP path. Before a provider handler runs: choose the scenarios
 //! (header, activation, body-free match keys), apply their rate limits and the first fault
-//! that fires. After it runs: add the scenarios whose match needs the request body (the
-//! handler leaves those facts on its answer) and apply their faults to the answer.
-
-use std::sync::Arc;
+//! that fires. After it runs: the handler has completed the choice with the body's facts
+//! and left the scenarios that added on its answer; their faults act on the answer. Errors
+//! are the providers' own, rendered by their types.
 
 use axum::extract::{Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::format::{Endpoint, FaultAction, Provider, Scenario};
-use super::{Facts, Firing, Limited, Selected, HEADER};
-use crate::faults;
+use super::state::AppState;
+use crate::http::faults;
+use crate::http::serve::ConnectionControl;
 use crate::providers::coze::error::CozeError;
 use crate::providers::icu::error::{IcuError, IcuErrorKind};
-use crate::serve::ConnectionControl;
-use crate::state::AppState;
+use crate::routes::{self, Provider};
+use crate::scenarios::chosen::BodyMatched;
+use crate::scenarios::format::FaultAction;
+use crate::scenarios::{Facts, Firing, Limited, Selected, HEADER};
 
 /// What the journal records of scenarios for one request.
 #[derive(Debug, Clone, Default)]
@@ -27,18 +28,6 @@ pub struct ScenarioNote {
     pub fault: Option<String>,
     /// Whether the connection was dropped instead of answered.
     pub dropped: bool,
-}
-
-/// The provider endpoint a request is for.
-fn classify(method: &Method, path: &str) -> Option<(Provider, Endpoint)> {
-    match (method, path) {
-        (&Method::POST, "/v1/audio/transcriptions") => Some((Provider::Coze, Endpoint::Transcribe)),
-        (&Method::POST, "/openapi/asr/voiceToText") => Some((Provider::Icu, Endpoint::Submit)),
-        (&Method::GET | &Method::POST, "/openapi/asr/searchResult") => {
-            Some((Provider::Icu, Endpoint::Query))
-        }
-        _ => None,
-    }
 }
 
 /// The caller's identity for per-token activation: Coze's bearer token, icu's `C-Secret`.
@@ -60,7 +49,7 @@ fn token_of(provider: Provider, req: &Request) -> Option<String> {
 
 /// The middleware, mounted on the provider routes only.
 pub async fn apply(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let Some((provider, endpoint)) = classify(req.method(), req.uri().path()) else {
+    let Some((provider, endpoint)) = routes::classify(req.method(), req.uri().path()) else {
         return next.run(req).await;
     };
     let header_value = req
@@ -120,9 +109,8 @@ pub async fn apply(State(state): State<AppState>, mut req: Request, next: Next) 
             .await
         }
     };
-    // Scenarios whose match needs the body: the handler left its facts on the answer.
-    if let Some(body_facts) = response.extensions().get::<Facts>().cloned() {
-        let added = state.scenarios.added_by_body(&selected, &body_facts);
+    // Scenarios the body matched: the handler completed the choice and left them here.
+    if let Some(BodyMatched(added)) = response.extensions_mut().remove::<BodyMatched>() {
         if !added.is_empty() {
             note.scenarios.extend(added.iter().map(|s| s.name.clone()));
             if note.fault.is_none() {
@@ -232,27 +220,16 @@ fn scripted_error(
     message: Option<String>,
 ) -> Response {
     match provider {
-        Provider::Coze => {
-            let mut err = CozeError::internal();
-            err.status = status;
-            if let Some(code) = code {
-                err.code = code;
-            }
-            if let Some(message) = message {
-                err.msg = message;
-            }
-            crate::providers::coze::handlers::error_response(state, err)
-        }
+        Provider::Coze => CozeError::scripted(status, code, message)
+            .answer(state.coze.logids.next())
+            .into_response(),
         Provider::Icu => {
             let kind = error
                 .and_then(|name| IcuErrorKind::ALL.into_iter().find(|k| k.name() == name))
                 .unwrap_or(IcuErrorKind::InternalError);
             let reason = message
                 .unwrap_or_else(|| "the service is temporarily unavailable, please retry".into());
-            let mut response =
-                crate::providers::icu::handlers::error_response(IcuError::new(kind, reason));
-            *response.status_mut() = status;
-            response
+            (status, IcuError::new(kind, reason)).into_response()
         }
     }
 }
@@ -261,55 +238,28 @@ fn scripted_error(
 fn rate_limited(state: &AppState, provider: Provider, limited: &Limited) -> Response {
     let rule = &limited.rule;
     match provider {
-        Provider::Coze => {
-            let code = rule.code.unwrap_or(4020);
-            let msg = if code == 4009 {
-                "The system request limit has been reached. Please retry later."
-            } else {
-                "Your requests per minute (RPM) exceeded the limit. Please retry later."
-            };
-            let mut err = CozeError::internal();
-            err.status = StatusCode::TOO_MANY_REQUESTS;
-            err.code = code;
-            err.msg = msg.to_owned();
-            crate::providers::coze::handlers::error_response(state, err)
-        }
-        Provider::Icu => crate::providers::icu::handlers::error_response(IcuError::new(
+        Provider::Coze => CozeError::rate_limited(rule.code)
+            .answer(state.coze.logids.next())
+            .into_response(),
+        Provider::Icu => IcuError::new(
             IcuErrorKind::RequestLimitExceeded,
             format!("at most {} requests per {} ms", rule.limit, rule.window_ms),
-        )),
+        )
+        .into_response(),
     }
 }
 
 /// An unknown scenario in the header: the provider's bad-request answer.
 fn bad_request(state: &AppState, provider: Provider, msg: String) -> Response {
     match provider {
-        Provider::Coze => {
-            crate::providers::coze::handlers::error_response(state, CozeError::bad_request(msg))
-        }
-        Provider::Icu => crate::providers::icu::handlers::error_response(IcuError::new(
-            IcuErrorKind::InvalidParameter,
-            msg,
-        )),
+        Provider::Coze => CozeError::bad_request(msg)
+            .answer(state.coze.logids.next())
+            .into_response(),
+        Provider::Icu => IcuError::new(IcuErrorKind::InvalidParameter, msg).into_response(),
     }
 }
 
 fn noted(mut response: Response, note: ScenarioNote) -> Response {
     response.extensions_mut().insert(note);
     response
-}
-
-/// The scenarios a handler should honour: those chosen before it ran plus those its body
-/// facts add (for task paths, callback behaviour and identities).
-pub fn for_handler(
-    state: &AppState,
-    selected: Option<&Selected>,
-    facts: &Facts,
-) -> Vec<Arc<Scenario>> {
-    let Some(selected) = selected else {
-        return state.scenarios.added_by_body(&Selected::default(), facts);
-    };
-    let mut all = selected.scenarios.clone();
-    all.extend(state.scenarios.added_by_body(selected, facts));
-    all
 }

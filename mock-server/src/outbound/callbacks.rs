@@ -29,7 +29,7 @@ use tokio::runtime::Handle;
 use tokio::sync::{watch, AcquireError, Semaphore, SemaphorePermit};
 
 use crate::clock::Clock;
-use crate::download::{describe_duration, duration_ms, root_cause, USER_AGENT};
+use crate::outbound::download::{describe_duration, duration_ms, root_cause, USER_AGENT};
 use crate::hosts::HostAllowlist;
 
 /// How many HTTP attempts may be in flight at once, by default.

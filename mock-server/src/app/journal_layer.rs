@@ -1,0 +1,60 @@
+//! The layer that journals every request outside the control API, with the notes the
+//! provider handler and the scenario layer left on the answer.
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::scenario_layer::ScenarioNote;
+use super::state::AppState;
+use crate::stores::journal::{JournalNote, RequestEntry};
+
+/// Middleware that journals every request outside the control API.
+pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if crate::routes::is_admin(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let path = req.uri().path().to_owned();
+    let method = req.method().to_string();
+    let query = req.uri().query().map(str::to_owned);
+    let time_ms = state.clock.now_ms();
+    let mut response = next.run(req).await;
+    // Taken, not cloned: the notes are only for the journal.
+    let note = response
+        .extensions_mut()
+        .remove::<JournalNote>()
+        .unwrap_or_default();
+    let scenario = response
+        .extensions_mut()
+        .remove::<ScenarioNote>()
+        .unwrap_or_default();
+    tracing::debug!(
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        code = note.code,
+        id = note.id.as_deref(),
+        fault = scenario.fault.as_deref(),
+        "answered"
+    );
+    state.journal.push(RequestEntry {
+        seq: 0,
+        time_ms,
+        method,
+        path,
+        query,
+        // A dropped connection answered nothing: status 0.
+        status: if scenario.dropped {
+            0
+        } else {
+            response.status().as_u16()
+        },
+        provider: note.provider,
+        code: note.code,
+        msg: note.msg,
+        id: note.id,
+        scenarios: scenario.scenarios,
+        fault: scenario.fault,
+    });
+    response
+}

@@ -1,0 +1,261 @@
+//! The composition root: the only module that sees every other. It assembles the state from
+//! the settings, builds the one router with the scenario and journal layers, wires
+//! persistence, and runs the server with its background work.
+
+pub mod journal_layer;
+pub mod persist;
+pub mod scenario_layer;
+pub mod server;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+
+use crate::admin;
+use crate::audio::ProbeOptions;
+use crate::clock::{Clock, ClockError};
+use crate::config::Config;
+use crate::hosts::HostAllowlist;
+use crate::http::serve::{self, ServeOptions};
+use crate::outbound::callbacks::{CallbackPolicy, Callbacks};
+use crate::outbound::download::{DownloadPolicy, Downloader};
+use crate::providers;
+use crate::providers::icu::auth::Secrets;
+use crate::providers::icu::recognize::RecognizeSettings;
+use crate::providers::icu::tasks::{EngineSettings, TaskEngine};
+use crate::providers::coze::CozeService;
+use crate::providers::icu::service::{IcuParts, IcuService};
+use crate::ratelimit::RateLimiter;
+use crate::routes;
+use crate::scenarios::library::Library;
+use crate::scenarios::Scenarios;
+use crate::stores::audio_host::AudioHost;
+use crate::stores::journal::Journal;
+use crate::stores::sink::Sink;
+use crate::stores::tokens::TokenPolicy;
+use crate::transcript::FixtureStore;
+use state::{AppState, Parts};
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A fixtures folder that cannot be read or holds a broken file.
+    #[error("fixtures: {0}")]
+    Fixtures(String),
+    /// A tokens file that cannot be read or parsed.
+    #[error("tokens: {0}")]
+    Tokens(String),
+    /// A malformed `--allow-hosts` list.
+    #[error("allow-hosts: {0}")]
+    Hosts(String),
+    /// An icu secrets file that cannot be read or parsed.
+    #[error("icu secrets: {0}")]
+    Secrets(String),
+    /// A scenario file that cannot be read or is broken; the message is `path:line: reason`,
+    /// the form `asr-mock scenarios check` prints.
+    #[error("{0}")]
+    Scenarios(String),
+    /// A state file that cannot be read, is broken, or has another format version.
+    #[error("state file: {0}")]
+    State(String),
+    /// An invalid clock setting.
+    #[error("clock: {0}")]
+    Clock(#[from] ClockError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+}
+
+/// Builds the shared state from settings: clock, fixtures, tokens, stores.
+pub fn build_state(config: &Config) -> Result<AppState, StartError> {
+    let clock = Clock::new(config.clock_mode(), config.clock_start)?;
+    let fixtures = Arc::new(FixtureStore::new());
+    if let Some(dir) = &config.fixtures {
+        fixtures
+            .load_dir(dir)
+            .map_err(|e| StartError::Fixtures(e.to_string()))?;
+    }
+    let mut library =
+        Library::builtin().map_err(|e| StartError::Scenarios(format!("built-in {e}")))?;
+    if let Some(dir) = &config.scenarios {
+        library
+            .load_dir(dir)
+            .map_err(|e| StartError::Scenarios(e.to_string()))?;
+    }
+    let secrets = match &config.icu_secrets {
+        Some(path) => Some(Secrets::load(path).map_err(StartError::Secrets)?),
+        None => None,
+    };
+    let tokens = match &config.tokens {
+        Some(path) => TokenPolicy::load(path).map_err(StartError::Tokens)?,
+        None => TokenPolicy::AnyToken,
+    };
+    let probe = ProbeOptions {
+        pcm: config.pcm_spec(),
+        ..ProbeOptions::default()
+    };
+    let callbacks = Callbacks::new(
+        clock.clone(),
+        CallbackPolicy {
+            attempts: config.callback_attempts.max(1),
+            interval: Duration::from_millis(config.callback_interval_ms),
+            timeout: Duration::from_millis(config.callback_timeout_ms),
+        },
+        config.callback_concurrency.max(1),
+        10_000,
+    );
+    let engine = TaskEngine::new(
+        clock.clone(),
+        EngineSettings {
+            progress: config.progress(),
+            retention_ms: (config.icu_retention_hours.max(0.0) * 3_600_000.0) as i64,
+            capacity: config.icu_task_capacity.max(1),
+            appid: config.icu_appid,
+            empty_result_detail: config.callback_empty_result_detail,
+            seed: config.seed,
+        },
+        callbacks,
+    );
+    let allow = match &config.allow_hosts {
+        Some(list) => Some(HostAllowlist::parse(list).map_err(StartError::Hosts)?),
+        None => None,
+    };
+    engine.callbacks().set_allowlist(allow.clone());
+    let downloader = Downloader::with_allowlist(
+        clock.clone(),
+        DownloadPolicy {
+            timeout: Duration::from_millis(config.download_timeout_ms),
+            max_bytes: config.download_max_bytes,
+        },
+        allow,
+    );
+    let icu = IcuService::new(IcuParts {
+        seed: config.seed,
+        clock: clock.clone(),
+        fixtures: fixtures.clone(),
+        engine,
+        downloader,
+        submit_limit: RateLimiter::new(config.icu_submit_rate, 1000),
+        query_limit: RateLimiter::new(config.icu_query_rate, 1000),
+        recognize: RecognizeSettings {
+            queue_delay_ms: config.icu_queue_delay_ms,
+            speed: config.icu_speed,
+            min_duration_ms: config.icu_min_duration_ms,
+            probe: probe.clone(),
+            ..RecognizeSettings::default()
+        },
+        secrets,
+    });
+    let scenarios = Arc::new(Scenarios::new(config.seed, library));
+    let coze = CozeService::new(
+        config.seed,
+        clock.clone(),
+        tokens,
+        config.coze_model,
+        probe,
+        fixtures.clone(),
+    );
+    let state = AppState::new(Parts {
+        seed: config.seed,
+        clock,
+        journal: Journal::new(config.journal_size),
+        fixtures,
+        coze: Arc::new(coze),
+        icu: Arc::new(icu),
+        audio_host: AudioHost::default(),
+        sink: Sink::default(),
+        scenarios,
+        admin_token: config.admin_token.clone().filter(|t| !t.is_empty()),
+        persist: config.state_file.clone().map(persist::Persist::new),
+    });
+    if let Some(count) = persist::load(&state).map_err(StartError::State)? {
+        tracing::info!(tasks = count, "state restored");
+    }
+    Ok(state)
+}
+
+/// The whole HTTP surface: both providers under the scenario layer, the control API, a
+/// JSON 404, and the journal around all of it.
+pub fn app(state: AppState) -> Router {
+    let providers = Router::new()
+        .merge(providers::coze::router())
+        .merge(providers::icu::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            scenario_layer::apply,
+        ));
+    Router::new()
+        .merge(providers)
+        .merge(admin::router(state.clone()))
+        .fallback(no_such_endpoint)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            journal_layer::record,
+        ))
+        .with_state(state)
+}
+
+async fn no_such_endpoint(uri: Uri) -> impl IntoResponse {
+    let endpoints = [
+        format!("POST {}", routes::COZE_TRANSCRIBE),
+        format!("POST {}", routes::ICU_SUBMIT),
+        format!("GET|POST {}", routes::ICU_QUERY),
+        routes::ADMIN_HEALTH.to_owned(),
+    ];
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({
+            "error": format!("no such endpoint: {}", uri.path()),
+            "endpoints": endpoints,
+        })),
+    )
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.
+/// The task scheduler runs alongside and stops with the server.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let scheduler = tokio::spawn(state.icu.engine.clone().run_scheduler());
+    let callbacks = state.icu.engine.callbacks().clone();
+    let saver = state.persist.is_some().then(|| {
+        persist::resume(&state);
+        tokio::spawn(persist::run_saver(state.clone()))
+    });
+    let served = serve::serve(
+        listener,
+        app(state.clone()),
+        ServeOptions::default(),
+        shutdown,
+    )
+    .await;
+    scheduler.abort();
+    // Deliver what is due, journal what is not: no callback silently disappears.
+    let unfinished = callbacks.shutdown(Duration::from_secs(5)).await;
+    if unfinished > 0 {
+        tracing::warn!(unfinished, "callbacks still in flight at shutdown");
+    }
+    if let Some(saver) = saver {
+        saver.abort();
+        // The last word: what the server and the drained callbacks left.
+        if let Err(e) = persist::save(&state).await {
+            tracing::error!(error = %e, "state not saved at shutdown");
+        }
+    }
+    served
+}
+

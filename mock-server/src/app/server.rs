@@ -1,0 +1,153 @@
+//! [`MockServer`]: the simulator inside a Rust test, started on a free loopback port and
+//! stopped when dropped. It runs exactly what the binary runs.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use super::state::AppState;
+use super::{build_state, run, StartError};
+use crate::clock::Clock;
+use crate::config::{self, Config, CozeModel};
+
+/// A running simulator; dropping it stops the server.
+#[derive(Debug)]
+pub struct MockServer {
+    addr: SocketAddr,
+    state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl MockServer {
+    /// Starts describing a simulator: loopback, a free port, seed 1, real clock.
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder {
+            config: Config {
+                port: 0,
+                ..Config::default()
+            },
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`, the base URL both providers' clients take.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state (clock, journal, fixtures), for tests that drive it directly.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The simulator's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.state.clock
+    }
+
+    /// Stops accepting, finishes in-flight requests, and waits for the server to end.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Configures a [`MockServer`].
+#[derive(Debug, Clone)]
+pub struct MockServerBuilder {
+    config: Config,
+}
+
+impl MockServerBuilder {
+    /// Uses these settings, except the address: the builder keeps its own (loopback, a free
+    /// port unless [`port`](Self::port) says otherwise), so tests never collide on 8080.
+    pub fn config(mut self, config: Config) -> Self {
+        let (host, port) = (self.config.host, self.config.port);
+        self.config = Config {
+            host,
+            port,
+            ..config
+        };
+        self
+    }
+
+    /// The seed behind every random choice.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+
+    /// The port to bind (default 0: a free one).
+    pub fn port(mut self, port: u16) -> Self {
+        self.config.port = port;
+        self
+    }
+
+    /// A manual clock starting at `start_ms` (ms since the Unix epoch), or at
+    /// 2025-01-01T00:00:00Z when `None`.
+    pub fn manual_clock(mut self, start_ms: Option<i64>) -> Self {
+        self.config.clock = config::ClockKind::Manual;
+        self.config.clock_start = start_ms;
+        self
+    }
+
+    /// The Coze model whose format list applies.
+    pub fn coze_model(mut self, model: CozeModel) -> Self {
+        self.config.coze_model = model;
+        self
+    }
+
+    /// Loads transcript fixtures from this folder.
+    pub fn fixtures_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.fixtures = Some(dir.into());
+        self
+    }
+
+    /// Accepts only the tokens listed in this file.
+    pub fn tokens_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.tokens = Some(path.into());
+        self
+    }
+
+    /// Binds and starts serving in the background.
+    pub async fn start(self) -> Result<MockServer, StartError> {
+        let state = build_state(&self.config)?;
+        let addr = SocketAddr::new(self.config.host, self.config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(run(listener, state.clone(), async move {
+            let _ = rx.await;
+        }));
+        Ok(MockServer {
+            addr,
+            state,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+}

@@ -1,0 +1,315 @@
+//! Provider B's operations, free of HTTP: submit a task, examine its audio, resume an
+//! interrupted download, and answer a poll. The handlers, persistence and the benchmark all
+//! go through these, so a task is made one way only.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rand::Rng;
+
+use super::auth::Secrets;
+use super::engine::Engine;
+use super::error::{IcuError, IcuErrorKind};
+use super::params::{Source, SubmitParams};
+use super::recognize::{self, RecognizeSettings};
+use super::tasks::{Outcome, Scripted, SubmitOptions, Task, TaskEngine, TaskSpec, TaskView};
+use crate::clock::Clock;
+use crate::outbound::download::Downloader;
+use crate::ratelimit::RateLimiter;
+use crate::scenarios::format::Scenario;
+use crate::transcript::FixtureStore;
+
+/// What provider B needs: tasks, downloads, rate limits, recognition settings.
+#[derive(Debug)]
+pub struct IcuService {
+    /// Root of TaskIds, queue delays and transcripts.
+    pub seed: u64,
+    /// The one clock.
+    pub clock: Clock,
+    /// Transcripts registered by audio hash (shared with provider A).
+    pub fixtures: Arc<FixtureStore>,
+    /// Tasks, their scheduler and their callbacks.
+    pub engine: TaskEngine,
+    /// Fetches the audio of Url tasks.
+    pub downloader: Downloader,
+    /// Submit requests per second (20 by default).
+    pub submit_limit: RateLimiter,
+    /// Query requests per second (50 by default).
+    pub query_limit: RateLimiter,
+    /// Timing and limits of recognition.
+    pub recognize: RecognizeSettings,
+    /// Strict mode: the secrets signatures are checked against (`None`: anyone may call).
+    pub secrets: Option<Secrets>,
+    /// Ordinal of the next TaskId draw, so ids come from (seed, ordinal).
+    ordinal: AtomicU64,
+}
+
+/// The parts [`IcuService::new`] assembles.
+#[derive(Debug)]
+pub struct IcuParts {
+    /// Root of every random choice.
+    pub seed: u64,
+    /// The one clock.
+    pub clock: Clock,
+    /// Shared transcript fixtures.
+    pub fixtures: Arc<FixtureStore>,
+    /// The task store and scheduler.
+    pub engine: TaskEngine,
+    /// The downloader for Url tasks.
+    pub downloader: Downloader,
+    /// Submit rate window.
+    pub submit_limit: RateLimiter,
+    /// Query rate window.
+    pub query_limit: RateLimiter,
+    /// Recognition timing and limits.
+    pub recognize: RecognizeSettings,
+    /// Strict-mode secrets.
+    pub secrets: Option<Secrets>,
+}
+
+impl IcuService {
+    /// Provider B over these parts.
+    pub fn new(parts: IcuParts) -> Self {
+        IcuService {
+            seed: parts.seed,
+            clock: parts.clock,
+            fixtures: parts.fixtures,
+            engine: parts.engine,
+            downloader: parts.downloader,
+            submit_limit: parts.submit_limit,
+            query_limit: parts.query_limit,
+            recognize: parts.recognize,
+            secrets: parts.secrets,
+            ordinal: AtomicU64::new(0),
+        }
+    }
+
+    /// The ordinal the next TaskId draw will use (for saving).
+    pub fn ordinal(&self) -> u64 {
+        self.ordinal.load(Ordering::Relaxed)
+    }
+
+    /// Continues TaskId draws from a saved ordinal, so ids do not repeat after a restart.
+    pub fn set_ordinal(&self, ordinal: u64) {
+        self.ordinal.store(ordinal, Ordering::Relaxed);
+    }
+
+    /// Forgets tasks, callbacks' journal, rate windows and ordinals.
+    pub fn reset(&self) {
+        self.engine.clear();
+        self.engine.callbacks().clear();
+        self.submit_limit.clear();
+        self.query_limit.clear();
+        self.ordinal.store(0, Ordering::Relaxed);
+    }
+
+    /// Takes a submit out of the submit window, or refuses it as the provider does.
+    pub fn admit_submit(&self) -> Result<(), IcuError> {
+        admit(&self.submit_limit, &self.clock, "submit")
+    }
+
+    /// Takes a query out of the query window, or refuses it as the provider does.
+    pub fn admit_query(&self) -> Result<(), IcuError> {
+        admit(&self.query_limit, &self.clock, "query")
+    }
+
+    /// Accepts a task: draws its TaskId, stores it under the first scenario that scripts a
+    /// path or callbacks, and examines inline audio before answering (so what a poll sees
+    /// is repeatable) or downloads a Url in the background, as the provider does.
+    pub async fn submit(self: &Arc<Self>, params: SubmitParams, scenarios: &[Arc<Scenario>]) -> u64 {
+        let now = self.clock.now_ms();
+        let big_ids = scenarios.iter().any(|s| s.identity.big_task_ids);
+        let task_id = self.next_task_id(big_ids);
+        let queue_until = now + recognize::queue_delay_ms(self.seed, task_id, &self.recognize);
+        let audio_url = match &params.source {
+            Source::Url(url) => Some(url.clone()),
+            Source::Data(_) => None,
+        };
+        let spec = TaskSpec {
+            engine: params.engine.code(),
+            res_text_format: params.res_text_format,
+            audio_url: audio_url.clone(),
+            callback_url: params.callback_url.clone(),
+            options: SubmitOptions {
+                channel_num: params.channel_num,
+                speaker_diarization: params.speaker_diarization,
+                speaker_number: params.speaker_number,
+                filter_dirty: params.filter_dirty,
+                filter_modal: params.filter_modal,
+                convert_num_mode: params.convert_num_mode,
+                filter_punc: params.filter_punc,
+            },
+        };
+        let mut task = Task::new(task_id, now, spec, queue_until);
+        task.script = scenarios.iter().find_map(|s| {
+            let path = s.task.clone()?;
+            Some(Box::new(Scripted::new(s.name.clone(), Arc::new(path), now)))
+        });
+        task.callback_behaviour = scenarios.iter().find_map(|s| {
+            let behaviour = s.callback.clone()?;
+            Some(Box::new((s.name.clone(), Arc::new(behaviour))))
+        });
+        self.engine.insert(task);
+        match audio_url {
+            None => {
+                let outcome = self.examine(params, None).await;
+                self.settle(task_id, outcome, queue_until, now, false);
+            }
+            Some(url) => {
+                let service = self.clone();
+                tokio::spawn(
+                    async move { service.fetch_and_examine(task_id, queue_until, url, params).await },
+                );
+            }
+        }
+        task_id
+    }
+
+    /// Restarts the download of a restored Url task whose fetch a restart interrupted, with
+    /// the options it was submitted with. False when the task cannot be resumed (no Url, an
+    /// engine this build does not know).
+    pub fn resume(self: &Arc<Self>, task: &Task) -> bool {
+        let (Some(url), Some(engine)) = (
+            task.spec.audio_url.clone(),
+            Engine::from_code(task.spec.engine),
+        ) else {
+            return false;
+        };
+        let o = task.spec.options;
+        let params = SubmitParams {
+            engine,
+            channel_num: o.channel_num,
+            res_text_format: task.spec.res_text_format,
+            source: Source::Url(url.clone()),
+            speaker_diarization: o.speaker_diarization,
+            speaker_number: o.speaker_number,
+            callback_url: task.spec.callback_url.clone(),
+            filter_dirty: o.filter_dirty,
+            filter_modal: o.filter_modal,
+            convert_num_mode: o.convert_num_mode,
+            filter_punc: o.filter_punc,
+        };
+        let (service, id, queue_until) = (self.clone(), task.id, task.queue_until_ms);
+        tokio::spawn(async move { service.fetch_and_examine(id, queue_until, url, params).await });
+        true
+    }
+
+    /// What a poll of `task_id` shows (`NoSuchTask` when there is none).
+    pub fn query(&self, task_id: u64) -> Result<TaskView, IcuError> {
+        self.engine
+            .poll(task_id)
+            .ok_or_else(|| IcuError::no_such_task(Some(&task_id.to_string())))
+    }
+
+    async fn fetch_and_examine(
+        self: Arc<Self>,
+        task_id: u64,
+        queue_until: i64,
+        url: String,
+        params: SubmitParams,
+    ) {
+        let fetched = self.downloader.fetch(&url).await;
+        let ready = self.clock.now_ms();
+        let (outcome, download_failed) = match fetched {
+            Ok(bytes) => {
+                let params = SubmitParams {
+                    source: Source::Data(bytes),
+                    ..params
+                };
+                (self.examine(params, url_filename(&url)).await, false)
+            }
+            Err(err) => (
+                Outcome::Failed {
+                    code: recognize::DOWNLOAD_FAILED,
+                    message: err.to_string(),
+                    duration_ms: None,
+                },
+                true,
+            ),
+        };
+        self.settle(task_id, outcome, queue_until, ready, download_failed);
+    }
+
+    /// Plans the task's timeline from its outcome.
+    fn settle(&self, task_id: u64, outcome: Outcome, queue_until: i64, ready: i64, failed: bool) {
+        let plan = recognize::plan(
+            self.seed,
+            task_id,
+            outcome,
+            queue_until,
+            ready,
+            failed,
+            &self.recognize,
+        );
+        self.engine.set_plan(task_id, plan);
+    }
+
+    /// Examines the audio off the async workers: probing decodes it.
+    pub async fn examine(&self, params: SubmitParams, filename: Option<String>) -> Outcome {
+        let seed = self.seed;
+        let fixtures = self.fixtures.clone();
+        let settings = self.recognize.clone();
+        tokio::task::spawn_blocking(move || {
+            let bytes = match &params.source {
+                Source::Data(bytes) => bytes.as_slice(),
+                Source::Url(_) => &[],
+            };
+            recognize::examine(
+                seed,
+                &fixtures,
+                &settings,
+                &params,
+                bytes,
+                filename.as_deref(),
+            )
+        })
+        .await
+        .unwrap_or_else(|_| Outcome::Failed {
+            code: recognize::OTHER_FAILURE,
+            message: "Recognition failed: internal error while examining the audio".into(),
+            duration_ms: None,
+        })
+    }
+
+    /// A uint64 TaskId of realistic size (10–11 digits, like `4000048858` and
+    /// `14149671390`), or above 2^53 under a `huge-task-ids` scenario; drawn from (seed,
+    /// submit ordinal), redrawn in the rare case it is taken.
+    fn next_task_id(&self, big: bool) -> u64 {
+        let range = if big {
+            (1u64 << 53) + 1..1u64 << 63
+        } else {
+            1_000_000_000u64..20_000_000_000u64
+        };
+        loop {
+            let ordinal = self.ordinal.fetch_add(1, Ordering::Relaxed);
+            let mut rng = crate::rng::derive(self.seed, "icu-task-id", &ordinal.to_le_bytes());
+            let id = rng.gen_range(range.clone());
+            if !self.engine.contains(id) {
+                return id;
+            }
+        }
+    }
+}
+
+fn admit(limit: &RateLimiter, clock: &Clock, what: &str) -> Result<(), IcuError> {
+    if limit.try_acquire(clock.now_ms()) {
+        return Ok(());
+    }
+    Err(IcuError::new(
+        IcuErrorKind::RequestLimitExceeded,
+        format!(
+            "too many {what} requests: the limit is {} per second",
+            limit.limit()
+        ),
+    ))
+}
+
+/// The last path segment of a Url, for headerless `.pcm`/`.raw` audio named by extension.
+fn url_filename(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    parsed
+        .path_segments()?
+        .next_back()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
