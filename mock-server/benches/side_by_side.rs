@@ -767,13 +767,12 @@ fn memory_child() -> Result<(), String> {
             insert_task(&state, TASK_ID_BASE + i as u64, &params, &outcome, None);
         }
         state.clock.advance(Duration::from_secs(3600));
-        state.icu.engine.run_due();
+        state.icu.tasks.run_due();
         let ms = t0.elapsed().as_millis();
         let rss_after = rss_bytes();
-        let kept = state.icu.engine.len();
+        let kept = state.icu.tasks.len();
         let finished = state
-            .icu
-            .engine
+            .icu.tasks
             .list(None, usize::MAX)
             .iter()
             .filter(|t| t.status.is_final())
@@ -804,15 +803,14 @@ fn insert_task(
     let settings = &state.icu.recognize;
     let queue_until = now + recognize::queue_delay_ms(state.seed, id, settings);
     let spec = TaskSpec {
-        engine: params.engine.code(),
+        engine: params.engine,
         res_text_format: params.res_text_format,
         audio_url: None,
         callback_url,
         options: Default::default(),
     };
     state
-        .icu
-        .engine
+        .icu.tasks
         .insert(Task::new(id, now, spec, queue_until));
     let own = match outcome {
         // Each task owns its rendered result, as examination gives it (empty ones shared).
@@ -826,7 +824,7 @@ fn insert_task(
         other => other.clone(),
     };
     let plan = recognize::plan(state.seed, id, own, queue_until, now, false, settings);
-    state.icu.engine.set_plan(id, plan);
+    state.icu.tasks.set_plan(id, plan);
 }
 
 fn rss_bytes() -> u64 {
@@ -857,7 +855,7 @@ async fn callbacks(sim: &MockServer, report: &mut Report) -> Result<(), String> 
     let received = Arc::new(AtomicUsize::new(0));
     let (recv_addr, recv_task) = start_receiver(received.clone()).await?;
     let state = sim.state();
-    let engine = &state.icu.engine;
+    let engine = &state.icu.tasks;
     let before: usize = engine
         .callbacks()
         .attempts()
@@ -947,7 +945,7 @@ async fn five_hours(sim: &MockServer, report: &mut Report) -> Result<(), String>
         "SourceType": 0, "Url": url,
     })
     .to_string();
-    let engine = &sim.state().icu.engine;
+    let engine = &sim.state().icu.tasks;
     let mut conn = Conn::new(addr);
     let t0 = Instant::now();
     let answer = conn

@@ -122,8 +122,8 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         "seed": state.seed,
         "now_ms": state.clock.now_ms(),
         "fixtures": state.fixtures.len(),
-        "icu_tasks": state.icu.engine.len(),
-        "callbacks_pending": state.icu.engine.callbacks().pending(),
+        "icu_tasks": state.icu.tasks.len(),
+        "callbacks_pending": state.icu.tasks.callbacks().pending(),
     }))
 }
 

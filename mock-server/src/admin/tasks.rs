@@ -45,7 +45,7 @@ async fn list(
             ))
         })?),
     };
-    let tasks = state.icu.engine.list(status, q.limit.unwrap_or(100));
+    let tasks = state.icu.tasks.list(status, q.limit.unwrap_or(100));
     Ok(Json(json!({ "tasks": tasks })))
 }
 
@@ -62,12 +62,10 @@ async fn inspect(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AdminError> {
     let id = parse_id(&id)?;
-    let (task, status) = state
-        .icu
-        .engine
+    let (task, status) = state.icu.tasks
         .inspect(id)
         .ok_or_else(|| AdminError::not_found(format!("no task {id}")))?;
-    let attempts = state.icu.engine.callbacks().attempts_for(id);
+    let attempts = state.icu.tasks.callbacks().attempts_for(id);
     Ok(Json(json!({
         "task_id": id,
         "status": status,
@@ -118,9 +116,7 @@ async fn transition(
         (_, Some(_)) => return Err(AdminError::bad("code goes only with status failed")),
         _ => None,
     };
-    let status = state
-        .icu
-        .engine
+    let status = state.icu.tasks
         .force(id, target, failure)
         .map_err(|e| match e {
             ForceError::NoSuchTask => AdminError::not_found(format!("no task {id}")),
@@ -140,7 +136,7 @@ async fn callbacks(
     query: QueryResult<CallbacksQuery>,
 ) -> Result<Json<Value>, AdminError> {
     let Query(q) = query.map_err(|e| AdminError::bad(e.body_text()))?;
-    let callbacks = state.icu.engine.callbacks();
+    let callbacks = state.icu.tasks.callbacks();
     let attempts = match q.task_id {
         Some(id) => callbacks.attempts_for(id),
         None => callbacks.attempts(),
@@ -151,7 +147,7 @@ async fn callbacks(
 }
 
 fn settings_view(state: &AppState) -> Value {
-    let engine = state.icu.engine.settings();
+    let engine = state.icu.tasks.settings();
     json!({
         "progress": engine.progress,
         "submit_rate": state.icu.submit_limit.limit(),
@@ -202,7 +198,7 @@ async fn set_settings(
         }
     };
     if let Some(progress) = progress {
-        state.icu.engine.set_progress(progress);
+        state.icu.tasks.set_progress(progress);
     }
     if let Some(rate) = change.submit_rate {
         state.icu.submit_limit.set_limit(rate);

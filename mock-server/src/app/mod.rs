@@ -145,7 +145,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         seed: config.seed,
         clock: clock.clone(),
         fixtures: fixtures.clone(),
-        engine,
+        tasks: engine,
         downloader,
         submit_limit: RateLimiter::new(config.icu_submit_rate, 1000),
         query_limit: RateLimiter::new(config.icu_query_rate, 1000),
@@ -230,8 +230,8 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let scheduler = tokio::spawn(state.icu.engine.clone().run_scheduler());
-    let callbacks = state.icu.engine.callbacks().clone();
+    let scheduler = tokio::spawn(state.icu.tasks.clone().run_scheduler());
+    let callbacks = state.icu.tasks.callbacks().clone();
     let saver = state.persist.is_some().then(|| {
         persist::resume(&state);
         tokio::spawn(persist::run_saver(state.clone()))

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::outbound::callbacks::{CallbackAttempt, SHUTDOWN_UNSENT};
 use crate::stores::journal::RequestEntry;
-use crate::providers::icu::engine::Engine;
+use crate::engine::Engine;
 use crate::scenarios::library::Library;
 use crate::app::state::AppState;
 use crate::providers::icu::tasks::{Plan, Scripted, Status, SubmitOptions, Task, TaskSpec};
@@ -146,7 +146,7 @@ impl TaskRecord {
         TaskRecord {
             id: t.id,
             created_ms: t.created_ms,
-            engine: t.spec.engine.to_owned(),
+            engine: t.spec.engine.code().to_owned(),
             res_text_format: t.spec.res_text_format,
             audio_url: t.spec.audio_url,
             callback_url: t.spec.callback_url,
@@ -170,8 +170,7 @@ impl TaskRecord {
     /// The task again; `Err` for an engine this build does not know.
     fn into_task(self, library: &Library) -> Result<Task, String> {
         let engine = Engine::from_code(&self.engine)
-            .ok_or_else(|| format!("task {} has an unknown engine {:?}", self.id, self.engine))?
-            .code();
+            .ok_or_else(|| format!("task {} has an unknown engine {:?}", self.id, self.engine))?;
         let spec = TaskSpec {
             engine,
             res_text_format: self.res_text_format,
@@ -224,9 +223,9 @@ impl Persist {
 
 fn fingerprint(state: &AppState) -> Fingerprint {
     [
-        state.icu.engine.changes(),
+        state.icu.tasks.changes(),
         state.journal.changes(),
-        state.icu.engine.callbacks().journal_changes(),
+        state.icu.tasks.callbacks().journal_changes(),
         state.clock.generation(),
         state.icu.ordinal(),
         state.coze.logids.ordinal(),
@@ -275,7 +274,7 @@ pub fn load(state: &AppState) -> Result<Option<usize>, String> {
     state.coze.logids.set_ordinal(file.logid_ordinal);
     state.journal.restore(file.journal_seq, file.requests);
 
-    let callbacks = state.icu.engine.callbacks();
+    let callbacks = state.icu.tasks.callbacks();
     // Deliveries whose outcome is known: a final attempt of the original copy, other than
     // the note a shutdown leaves for a delivery it cut short.
     let delivered: std::collections::HashSet<u64> = file
@@ -300,7 +299,7 @@ pub fn load(state: &AppState) -> Result<Option<usize>, String> {
     let library = state.scenarios.library();
     let mut tasks = Vec::with_capacity(file.tasks.len());
     let mut resume = Resume::default();
-    let capacity = state.icu.engine.settings().capacity;
+    let capacity = state.icu.tasks.settings().capacity;
     let skip = file.tasks.len().saturating_sub(capacity);
     for record in file.tasks.into_iter().skip(skip) {
         let task = record
@@ -322,7 +321,7 @@ pub fn load(state: &AppState) -> Result<Option<usize>, String> {
         tasks.push(task);
     }
     let count = tasks.len();
-    state.icu.engine.restore(tasks);
+    state.icu.tasks.restore(tasks);
     *persist.resume.lock() = resume;
     *persist.saved.lock() = Some(fingerprint(state));
     Ok(Some(count))
@@ -338,14 +337,14 @@ pub fn resume(state: &AppState) {
     let resume = std::mem::take(&mut *persist.resume.lock());
     let (mut downloads, mut callbacks) = (0usize, 0usize);
     for id in resume.downloads {
-        if let Some((task, _)) = state.icu.engine.inspect(id) {
+        if let Some((task, _)) = state.icu.tasks.inspect(id) {
             if state.icu.resume(&task) {
                 downloads += 1;
             }
         }
     }
     for id in resume.callbacks {
-        if state.icu.engine.resend_callback(id) {
+        if state.icu.tasks.resend_callback(id) {
             callbacks += 1;
         }
     }
@@ -403,7 +402,7 @@ pub async fn save(state: &AppState) -> Result<SaveReport, SaveError> {
 
 fn snapshot(state: &AppState) -> StateFile {
     let (journal_seq, requests) = state.journal.snapshot();
-    let tasks = state.icu.engine.snapshot();
+    let tasks = state.icu.tasks.snapshot();
     StateFile {
         version: FORMAT_VERSION,
         now_ms: state.clock.now_ms(),
@@ -412,7 +411,7 @@ fn snapshot(state: &AppState) -> StateFile {
         logid_ordinal: state.coze.logids.ordinal(),
         journal_seq,
         requests,
-        callback_attempts: state.icu.engine.callbacks().attempts(),
+        callback_attempts: state.icu.tasks.callbacks().attempts(),
         tasks: tasks.into_iter().map(TaskRecord::from_task).collect(),
     }
 }
@@ -478,7 +477,7 @@ mod tests {
 
     fn task(id: u64, library: &Library) -> Task {
         let spec = TaskSpec {
-            engine: "16k_zh",
+            engine: crate::engine::Engine::Zh16k,
             res_text_format: 2,
             audio_url: Some("http://example.invalid/a.wav".into()),
             callback_url: Some("http://example.invalid/cb".into()),
@@ -522,7 +521,7 @@ mod tests {
         assert!(!dirty(&state), "a fresh state has nothing to save");
         let t = task(42, state.scenarios.library());
         assert!(t.script.is_some() && t.callback_behaviour.is_some());
-        state.icu.engine.insert(t);
+        state.icu.tasks.insert(t);
         state.icu.set_ordinal(9);
         state.clock.advance(Duration::from_millis(1_500));
         assert!(dirty(&state));
@@ -533,8 +532,8 @@ mod tests {
         let restored = crate::build_state(&config(&path)).unwrap();
         assert_eq!(restored.clock.now_ms(), 1_001_500);
         assert_eq!(restored.icu.ordinal(), 9);
-        let (got, _) = restored.icu.engine.inspect(42).unwrap();
-        let (want, _) = state.icu.engine.inspect(42).unwrap();
+        let (got, _) = restored.icu.tasks.inspect(42).unwrap();
+        let (want, _) = state.icu.tasks.inspect(42).unwrap();
         assert_eq!(got.spec, want.spec);
         assert_eq!(got.plan, want.plan);
         assert_eq!((got.polls, got.shown), (want.polls, want.shown));
@@ -551,13 +550,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
         let state = crate::build_state(&config(&path)).unwrap();
-        state.icu.engine.insert(task(7, state.scenarios.library()));
+        state.icu.tasks.insert(task(7, state.scenarios.library()));
         let file = snapshot(&state);
         let mut text = serde_json::to_string(&file).unwrap();
         text = text.replace("slow-queue", "gone-scenario");
         std::fs::write(&path, text).unwrap();
         let restored = crate::build_state(&config(&path)).unwrap();
-        let (got, _) = restored.icu.engine.inspect(7).unwrap();
+        let (got, _) = restored.icu.tasks.inspect(7).unwrap();
         assert!(got.script.is_none());
         assert!(got.plan.is_some());
     }

@@ -1117,7 +1117,7 @@ async fn shutdown_journals_callbacks_that_were_not_yet_due() {
         .await;
     app.advance(10);
     wait_for("first attempt", || receiver.bodies.lock().len() == 1).await;
-    let callbacks = app.server.state().icu.engine.callbacks().clone();
+    let callbacks = app.server.state().icu.tasks.callbacks().clone();
     // The retry waits for the manual clock, which never moves again: shut down now.
     let TestApp { server, .. } = app;
     server.shutdown().await.unwrap();

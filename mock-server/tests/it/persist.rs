@@ -386,5 +386,5 @@ async fn a_graceful_shutdown_saves_and_the_saver_writes_changes() {
         .await
         .unwrap();
     assert_eq!(again.clock().now_ms(), START_MS + 7_000);
-    assert_eq!(again.state().icu.engine.len(), 1);
+    assert_eq!(again.state().icu.tasks.len(), 1);
 }

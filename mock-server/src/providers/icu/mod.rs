@@ -5,7 +5,6 @@
 
 pub mod answer;
 pub mod auth;
-pub mod engine;
 pub mod error;
 pub mod handlers;
 pub mod params;

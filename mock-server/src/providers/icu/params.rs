@@ -34,7 +34,7 @@
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use super::engine::Engine;
+use crate::engine::Engine;
 use super::error::{shorten, IcuError};
 
 /// Decoded `Data` must be under this (5 MB) [seed].

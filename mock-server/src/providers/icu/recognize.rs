@@ -5,7 +5,7 @@
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use super::engine::Engine;
+use crate::engine::Engine;
 use super::params::SubmitParams;
 use super::result::{self, RenderOptions, Speakers};
 use crate::audio::{self, ProbeError, ProbeOptions};

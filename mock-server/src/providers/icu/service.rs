@@ -8,7 +8,6 @@ use std::sync::Arc;
 use rand::Rng;
 
 use super::auth::Secrets;
-use super::engine::Engine;
 use super::error::{IcuError, IcuErrorKind};
 use super::params::{Source, SubmitParams};
 use super::recognize::{self, RecognizeSettings};
@@ -29,7 +28,7 @@ pub struct IcuService {
     /// Transcripts registered by audio hash (shared with provider A).
     pub fixtures: Arc<FixtureStore>,
     /// Tasks, their scheduler and their callbacks.
-    pub engine: TaskEngine,
+    pub tasks: TaskEngine,
     /// Fetches the audio of Url tasks.
     pub downloader: Downloader,
     /// Submit requests per second (20 by default).
@@ -54,7 +53,7 @@ pub struct IcuParts {
     /// Shared transcript fixtures.
     pub fixtures: Arc<FixtureStore>,
     /// The task store and scheduler.
-    pub engine: TaskEngine,
+    pub tasks: TaskEngine,
     /// The downloader for Url tasks.
     pub downloader: Downloader,
     /// Submit rate window.
@@ -74,7 +73,7 @@ impl IcuService {
             seed: parts.seed,
             clock: parts.clock,
             fixtures: parts.fixtures,
-            engine: parts.engine,
+            tasks: parts.tasks,
             downloader: parts.downloader,
             submit_limit: parts.submit_limit,
             query_limit: parts.query_limit,
@@ -96,8 +95,8 @@ impl IcuService {
 
     /// Forgets tasks, callbacks' journal, rate windows and ordinals.
     pub fn reset(&self) {
-        self.engine.clear();
-        self.engine.callbacks().clear();
+        self.tasks.clear();
+        self.tasks.callbacks().clear();
         self.submit_limit.clear();
         self.query_limit.clear();
         self.ordinal.store(0, Ordering::Relaxed);
@@ -126,7 +125,7 @@ impl IcuService {
             Source::Data(_) => None,
         };
         let spec = TaskSpec {
-            engine: params.engine.code(),
+            engine: params.engine,
             res_text_format: params.res_text_format,
             audio_url: audio_url.clone(),
             callback_url: params.callback_url.clone(),
@@ -149,7 +148,7 @@ impl IcuService {
             let behaviour = s.callback.clone()?;
             Some(Box::new((s.name.clone(), Arc::new(behaviour))))
         });
-        self.engine.insert(task);
+        self.tasks.insert(task);
         match audio_url {
             None => {
                 let outcome = self.examine(params, None).await;
@@ -166,15 +165,12 @@ impl IcuService {
     }
 
     /// Restarts the download of a restored Url task whose fetch a restart interrupted, with
-    /// the options it was submitted with. False when the task cannot be resumed (no Url, an
-    /// engine this build does not know).
+    /// the options it was submitted with. False when the task has no Url.
     pub fn resume(self: &Arc<Self>, task: &Task) -> bool {
-        let (Some(url), Some(engine)) = (
-            task.spec.audio_url.clone(),
-            Engine::from_code(task.spec.engine),
-        ) else {
+        let Some(url) = task.spec.audio_url.clone() else {
             return false;
         };
+        let engine = task.spec.engine;
         let o = task.spec.options;
         let params = SubmitParams {
             engine,
@@ -196,7 +192,7 @@ impl IcuService {
 
     /// What a poll of `task_id` shows (`NoSuchTask` when there is none).
     pub fn query(&self, task_id: u64) -> Result<TaskView, IcuError> {
-        self.engine
+        self.tasks
             .poll(task_id)
             .ok_or_else(|| IcuError::no_such_task(Some(&task_id.to_string())))
     }
@@ -241,7 +237,7 @@ impl IcuService {
             failed,
             &self.recognize,
         );
-        self.engine.set_plan(task_id, plan);
+        self.tasks.set_plan(task_id, plan);
     }
 
     /// Examines the audio off the async workers: probing decodes it.
@@ -284,7 +280,7 @@ impl IcuService {
             let ordinal = self.ordinal.fetch_add(1, Ordering::Relaxed);
             let mut rng = crate::rng::derive(self.seed, "icu-task-id", &ordinal.to_le_bytes());
             let id = rng.gen_range(range.clone());
-            if !self.engine.contains(id) {
+            if !self.tasks.contains(id) {
                 return id;
             }
         }

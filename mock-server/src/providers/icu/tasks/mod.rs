@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use crate::engine::Engine;
 use serde::Serialize;
 use tokio::sync::Notify;
 
@@ -598,7 +599,7 @@ pub struct TaskSummary {
     /// When it was submitted.
     pub created_ms: i64,
     /// Its engine.
-    pub engine: &'static str,
+    pub engine: Engine,
     /// Polls answered.
     pub polls: u32,
 }

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use crate::engine::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::providers::icu::wire::SentenceDetail;
@@ -279,8 +280,8 @@ impl Scripted {
 /// The options of a submit that matter after it was accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TaskSpec {
-    /// `EngineModelType` as sent (one of the twelve names; a static string keeps tasks small).
-    pub engine: &'static str,
+    /// `EngineModelType`.
+    pub engine: Engine,
     /// `ResTextFormat`.
     pub res_text_format: u8,
     /// The audio's Url when SourceType was 0 (the callback's `audioUrl`).
@@ -573,7 +574,7 @@ mod tests {
 
     fn task(plan: Option<Plan>) -> Task {
         let spec = TaskSpec {
-            engine: "16k_zh",
+            engine: crate::engine::Engine::Zh16k,
             res_text_format: 0,
             audio_url: None,
             callback_url: None,

@@ -1,10 +1,14 @@
 //! `EngineModelType`: which recogniser a task asks for, and what that implies (language,
-//! telephone or wide-band audio, which options it honours).
+//! telephone or wide-band audio, which options it honours). A leaf, so tasks, scenario
+//! files and the journal all carry this one type (one byte) rather than its name.
+
+use serde::{Deserialize, Serialize};
 
 use crate::transcript::Language;
 
-/// The engines of the seed's parameter table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The engines of the seed's parameter table; serialised as its wire name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum Engine {
     /// `8k_en`: telephone English.
     En8k,
@@ -30,6 +34,19 @@ pub enum Engine {
     Th16k,
     /// `16k_wuu-SH`: Shanghainese.
     WuuSh16k,
+}
+
+impl From<Engine> for &'static str {
+    fn from(engine: Engine) -> Self {
+        engine.code()
+    }
+}
+
+impl TryFrom<String> for Engine {
+    type Error = String;
+    fn try_from(code: String) -> Result<Self, String> {
+        Engine::from_code(&code).ok_or_else(|| format!("unknown EngineModelType {code:?}"))
+    }
 }
 
 impl Engine {
