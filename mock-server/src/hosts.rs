@@ -2,6 +2,17 @@
 //! posts to. Without a list any host is allowed (local work); a shared deployment should
 //! name its hosts (`--allow-hosts`) so the simulator cannot be used to reach elsewhere.
 
+/// Why an allowlist was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostsError {
+    /// No host named.
+    #[error("the host allowlist is empty: name at least one host")]
+    Empty,
+    /// An entry that is not a host.
+    #[error("{0:?} is not a host: write e.g. audio.example.com or 127.0.0.1:9000")]
+    NotAHost(String),
+}
+
 /// A list of allowed hosts: `example.com` (that host, any port), `*.example.com` (its
 /// subdomains), `host:port` (that port only); IP addresses and `localhost` as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,20 +20,18 @@ pub struct HostAllowlist(Vec<String>);
 
 impl HostAllowlist {
     /// Parses a comma-separated list.
-    pub fn parse(list: &str) -> Result<Self, String> {
+    pub fn parse(list: &str) -> Result<Self, HostsError> {
         let entries: Vec<String> = list
             .split(',')
             .map(|e| e.trim().to_ascii_lowercase())
             .filter(|e| !e.is_empty())
             .collect();
         if entries.is_empty() {
-            return Err("the host allowlist is empty: name at least one host".into());
+            return Err(HostsError::Empty);
         }
         for e in &entries {
             if e.contains('/') || e.contains(' ') {
-                return Err(format!(
-                    "{e:?} is not a host: write e.g. audio.example.com or 127.0.0.1:9000"
-                ));
+                return Err(HostsError::NotAHost(e.clone()));
             }
         }
         Ok(HostAllowlist(entries))

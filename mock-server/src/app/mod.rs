@@ -22,7 +22,7 @@ use crate::admin;
 use crate::audio::ProbeOptions;
 use crate::clock::{Clock, ClockError};
 use crate::config::Config;
-use crate::hosts::HostAllowlist;
+use crate::hosts::{HostAllowlist, HostsError};
 use crate::http::serve::{self, ServeOptions};
 use crate::outbound::callbacks::{CallbackPolicy, Callbacks};
 use crate::outbound::download::{DownloadPolicy, Downloader};
@@ -34,34 +34,36 @@ use crate::providers::coze::CozeService;
 use crate::providers::icu::service::{IcuParts, IcuService};
 use crate::ratelimit::RateLimiter;
 use crate::routes;
+use crate::scenarios::format::ScenarioError;
 use crate::scenarios::library::Library;
 use crate::scenarios::Scenarios;
 use crate::stores::audio_host::AudioHost;
 use crate::stores::journal::Journal;
 use crate::stores::sink::Sink;
-use crate::stores::tokens::TokenPolicy;
-use crate::transcript::FixtureStore;
+use crate::stores::tokens::{TokenPolicy, TokensError};
+use crate::transcript::{FixtureError, FixtureStore};
 use state::{AppState, Parts};
 
-/// Why the simulator could not start.
+/// Why the simulator could not start. Each variant keeps the error it came from as its
+/// source, and its message already includes that error's, so printing it once says all.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// A fixtures folder that cannot be read or holds a broken file.
     #[error("fixtures: {0}")]
-    Fixtures(String),
+    Fixtures(#[source] FixtureError),
     /// A tokens file that cannot be read or parsed.
     #[error("tokens: {0}")]
-    Tokens(String),
+    Tokens(#[source] TokensError),
     /// A malformed `--allow-hosts` list.
     #[error("allow-hosts: {0}")]
-    Hosts(String),
+    Hosts(#[source] HostsError),
     /// An icu secrets file that cannot be read or parsed.
     #[error("icu secrets: {0}")]
     Secrets(String),
-    /// A scenario file that cannot be read or is broken; the message is `path:line: reason`,
-    /// the form `asr-mock scenarios check` prints.
+    /// A scenario file that cannot be read or is broken; it reads `path:line: reason`, the
+    /// form `asr-mock scenarios check` prints.
     #[error("{0}")]
-    Scenarios(String),
+    Scenarios(#[source] ScenarioError),
     /// A state file that cannot be read, is broken, or has another format version.
     #[error("state file: {0}")]
     State(String),
@@ -74,6 +76,7 @@ pub enum StartError {
         /// The address asked for.
         addr: SocketAddr,
         /// What the OS said.
+        #[source]
         source: std::io::Error,
     },
 }
@@ -85,14 +88,13 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
     if let Some(dir) = &config.fixtures {
         fixtures
             .load_dir(dir)
-            .map_err(|e| StartError::Fixtures(e.to_string()))?;
+            .map_err(StartError::Fixtures)?;
     }
-    let mut library =
-        Library::builtin().map_err(|e| StartError::Scenarios(format!("built-in {e}")))?;
+    let mut library = Library::builtin().map_err(StartError::Scenarios)?;
     if let Some(dir) = &config.scenarios {
         library
             .load_dir(dir)
-            .map_err(|e| StartError::Scenarios(e.to_string()))?;
+            .map_err(StartError::Scenarios)?;
     }
     let secrets = match &config.icu_secrets {
         Some(path) => Some(Secrets::load(path).map_err(StartError::Secrets)?),

@@ -57,15 +57,42 @@ struct TokenEntry {
     permissions: Vec<String>,
 }
 
+/// Why a tokens file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TokensError {
+    /// The file cannot be read.
+    #[error("{}: cannot read tokens file", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid tokens file.
+    #[error("{}: {reason}", path.display())]
+    Invalid {
+        /// The file.
+        path: std::path::PathBuf,
+        /// `line N: reason`.
+        reason: String,
+    },
+}
+
 impl TokenPolicy {
     /// Reads a tokens file; the error names the file, the line and the reason.
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read tokens file: {e}", path.display()))?;
-        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn load(path: &Path) -> Result<Self, TokensError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TokensError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|reason| TokensError::Invalid {
+            path: path.to_owned(),
+            reason,
+        })
     }
 
-    /// Parses the TOML text of a tokens file.
+    /// Parses the TOML text of a tokens file; the error reads `line N: reason`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let file: TokensFile = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|span| {
