@@ -22,43 +22,10 @@ use futures_util::FutureExt;
 use serde_json::{json, Value};
 
 use crate::fixtures;
+use crate::outcome::{Checked, Outcome};
 use crate::shape;
 use crate::target::Target;
 use crate::wire::{self, Answer};
-
-/// How a check ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// The target behaved as the spec says.
-    Pass,
-    /// It did not: what differed.
-    Fail(String),
-    /// The check cannot be made against this target: why.
-    Skip(String),
-}
-
-impl Outcome {
-    /// `PASS`, `FAIL` or `SKIP`, for tables.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Outcome::Pass => "PASS",
-            Outcome::Fail(_) => "FAIL",
-            Outcome::Skip(_) => "SKIP",
-        }
-    }
-
-    /// The failure or skip reason; `""` for a pass.
-    pub fn detail(&self) -> &str {
-        match self {
-            Outcome::Pass => "",
-            Outcome::Fail(why) | Outcome::Skip(why) => why,
-        }
-    }
-}
-
-/// What a check body returns: `Ok` passes, `Err` carries a failure or a skip (so `?` works
-/// on both).
-pub type Checked = Result<(), Outcome>;
 
 /// A check body.
 pub type CheckFn = for<'a> fn(&'a Target) -> Pin<Box<dyn Future<Output = Checked> + Send + 'a>>;

@@ -22,9 +22,11 @@
 
 pub mod checks;
 pub mod fixtures;
+pub mod outcome;
 pub mod shape;
 pub mod target;
 pub mod wire;
 
-pub use checks::{Check, Outcome};
+pub use checks::Check;
+pub use outcome::Outcome;
 pub use target::{Settings, Target};

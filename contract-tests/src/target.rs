@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use crate::checks::Outcome;
+use crate::outcome::Outcome;
 use crate::wire::{error_chain, Answer};
 
 /// Base URL of the Coze API to check (e.g. `https://api.coze.cn`).
