@@ -7,8 +7,11 @@
 //! # Layout
 //! - [`target`]: what the checks talk to — [`Target::from_env`] starts an in-process
 //!   simulator (manual clock, fixed seed, strict tokens and signatures) unless
-//!   `ASR_CONTRACT_*` variables name other servers; [`target::Control`] is the simulator's
-//!   control API when there is one;
+//!   `ASR_CONTRACT_*` variables name other servers;
+//! - [`control`]: the simulator's control API ([`control::Control`]), when the target has
+//!   one;
+//! - [`outcome`]: how a check ends ([`Outcome`]), the one type the target and the checks
+//!   share;
 //! - [`checks`]: the named checks ([`checks::all`]), each ending in an [`Outcome`];
 //! - [`wire`]: raw HTTP for what the typed client cannot send (no `file` part, a body
 //!   without `EngineModelType`) and for reading bodies byte for byte;
@@ -21,6 +24,7 @@
 //! property tests.
 
 pub mod checks;
+pub mod control;
 pub mod fixtures;
 pub mod outcome;
 pub mod shape;
