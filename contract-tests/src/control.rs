@@ -1,7 +1,7 @@
 //! A hand-built client for asr-mock's control API (`/__admin/`): the checks use it to move
 //! the simulator's clock, force task transitions, host audio and read its journals. It is
-//! apart from [`crate::target`] because it is one thing a target may or may not have, and
-//! it needs nothing of the target's but an HTTP client.
+//! apart from the target because it is one thing a target may or may not have, and it needs
+//! nothing of the target's but an HTTP client (the target holds it; it never looks back).
 
 use std::time::Duration;
 
