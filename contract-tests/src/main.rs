@@ -5,7 +5,8 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use asr_contract::checks::{self, Outcome};
+use asr_contract::checks;
+use asr_contract::outcome::Outcome;
 use asr_contract::target::{self, Settings, Target};
 use clap::Parser;
 

@@ -6,6 +6,9 @@
 //! `AuthFailure.InvalidAuthorization`), so every check runs signed and authenticated exactly
 //! as it would against the real services. Its clock is manual and its seed fixed, so a run
 //! repeats byte for byte.
+//!
+//! A target found to be a simulator also carries its [`Control`] API; the client for that
+//! lives in [`crate::control`].
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,12 +16,12 @@ use std::time::Duration;
 use asr_client::coze::CozeClient;
 use asr_client::icu::{Callback, Credentials, IcuClient};
 use asr_mock::{Config, MockServer};
-use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use crate::checks::Outcome;
-use crate::wire::{error_chain, Answer};
+use crate::control::Control;
+use crate::outcome::Outcome;
+use crate::wire::{error_chain, CALL_TIMEOUT};
 
 /// Base URL of the Coze API to check (e.g. `https://api.coze.cn`).
 pub const ENV_COZE_URL: &str = "ASR_CONTRACT_COZE_URL";
@@ -60,11 +63,6 @@ pub const DEFAULT_CALLBACK_LISTEN: &str = "127.0.0.1:8787";
 pub const DEFAULT_WAIT_SECS: u64 = 300;
 /// Default of [`ENV_POLL_MS`]: gentle on a real provider's 50 queries a second.
 pub const DEFAULT_POLL_MS: u64 = 1000;
-
-/// Deadline of one HTTP call to a target.
-const CALL_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a remote control API may take to answer its health probe.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What to check, as read from the environment or the binary's flags. No URL at all means
 /// the in-process simulator; a URL for one provider only means the other one's checks are
@@ -283,10 +281,7 @@ impl Target {
                 }),
             }),
             callback: CallbackRoute::Loopback,
-            control: Some(Control {
-                base_url: base,
-                http: http.clone(),
-            }),
+            control: Some(Control::new(base, http.clone())),
             wait: Duration::from_secs(DEFAULT_WAIT_SECS),
             poll: Duration::from_millis(DEFAULT_POLL_MS),
             http,
@@ -454,118 +449,6 @@ pub struct CallbackReceiver {
 impl Drop for CallbackReceiver {
     fn drop(&mut self) {
         self.server.abort();
-    }
-}
-
-/// A simulator's control API (`/__admin/`), the same for the in-process and a remote one.
-#[derive(Debug, Clone)]
-pub struct Control {
-    base_url: String,
-    http: reqwest::Client,
-}
-
-impl Control {
-    /// `Some` when `base_url` answers `GET /__admin/health` like asr-mock.
-    async fn probe(http: &reqwest::Client, base_url: &str) -> Option<Control> {
-        let answer = Answer::fetch(
-            http.get(format!("{base_url}/__admin/health"))
-                .timeout(PROBE_TIMEOUT),
-        )
-        .await
-        .ok()?;
-        let health = answer.json().ok()?;
-        (answer.status == 200 && health["status"] == "ok").then(|| Control {
-            base_url: base_url.to_owned(),
-            http: http.clone(),
-        })
-    }
-
-    /// The simulator's base URL.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
-    /// `GET` a control path; the JSON answer of a 2xx.
-    pub async fn get(&self, path: &str) -> Result<Value, String> {
-        self.call(self.http.get(format!("{}{path}", self.base_url)), path)
-            .await
-    }
-
-    /// `POST` JSON to a control path; the JSON answer of a 2xx.
-    pub async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
-        self.call(
-            self.http
-                .post(format!("{}{path}", self.base_url))
-                .json(&body),
-            path,
-        )
-        .await
-    }
-
-    async fn call(&self, request: reqwest::RequestBuilder, path: &str) -> Result<Value, String> {
-        let answer = Answer::fetch(request.timeout(CALL_TIMEOUT)).await?;
-        if !(200..300).contains(&answer.status) {
-            return Err(format!(
-                "control API {path}: HTTP {}: {}",
-                answer.status,
-                answer.body_preview()
-            ));
-        }
-        answer.json()
-    }
-
-    /// Whether the simulator's clock is manual (moves only when told): only then is what a
-    /// poll shows right after a submit certain.
-    pub async fn manual_clock(&self) -> Result<bool, String> {
-        let v = self.get("/__admin/clock").await?;
-        Ok(v["mode"]["mode"] == "manual" || v["mode"] == "manual")
-    }
-
-    /// Moves the simulator's clock forward (tasks, callbacks and rate windows follow).
-    pub async fn advance(&self, ms: u64) -> Result<(), String> {
-        self.post("/__admin/clock/advance", json!({ "ms": ms }))
-            .await
-            .map(drop)
-    }
-
-    /// Changes how icu tasks progress and the rate limits (`/__admin/icu/settings`).
-    pub async fn icu_settings(&self, change: Value) -> Result<Value, String> {
-        self.post("/__admin/icu/settings", change).await
-    }
-
-    /// Forces a task forward (`/__admin/tasks/{id}/transition`).
-    pub async fn transition(&self, task_id: u64, change: Value) -> Result<Value, String> {
-        self.post(&format!("/__admin/tasks/{task_id}/transition"), change)
-            .await
-    }
-
-    /// Every callback attempt for a task (`/__admin/callbacks?task_id=`).
-    pub async fn callback_attempts(&self, task_id: u64) -> Result<Vec<Value>, String> {
-        let v = self
-            .get(&format!("/__admin/callbacks?task_id={task_id}"))
-            .await?;
-        Ok(v["attempts"].as_array().cloned().unwrap_or_default())
-    }
-
-    /// The sequence number of the newest provider request the simulator journaled (0 when
-    /// none): unchanged across a block of code proves it sent nothing.
-    pub async fn last_request_seq(&self) -> Result<u64, String> {
-        let v = self.get("/__admin/requests?limit=1").await?;
-        Ok(v["requests"][0]["seq"].as_u64().unwrap_or(0))
-    }
-
-    /// Hosts `bytes` at `/__admin/audio/{name}` and returns its full URL, for Url tasks.
-    pub async fn host_audio(&self, name: &str, bytes: &[u8]) -> Result<String, String> {
-        let url = format!("{}/__admin/audio/{name}", self.base_url);
-        let answer = Answer::fetch(self.http.put(&url).body(bytes.to_vec())).await?;
-        if !(200..300).contains(&answer.status) {
-            return Err(format!(
-                "hosting {name}: HTTP {}: {}",
-                answer.status,
-                answer.body_preview()
-            ));
-        }
-        Ok(url)
     }
 }
 

@@ -3,6 +3,7 @@
 //! answer byte for byte (status, headers, body) when a check or a snapshot needs the wire.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use asr_client::icu::{sign, Credentials};
 use reqwest::header::HeaderMap;
@@ -14,6 +15,8 @@ pub const COZE_PATH: &str = "/v1/audio/transcriptions";
 pub const ICU_SUBMIT_PATH: &str = "/openapi/asr/voiceToText";
 /// icu's query path.
 pub const ICU_QUERY_PATH: &str = "/openapi/asr/searchResult";
+/// Deadline of one HTTP call to a target (typed clients and control API alike).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A whole answer as it came over the wire.
 #[derive(Debug, Clone)]

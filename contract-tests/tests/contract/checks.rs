@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use asr_contract::checks::{self, Outcome};
+use asr_contract::checks;
+use asr_contract::outcome::Outcome;
 use asr_contract::target::{
     strict_mock_config, Settings, Target, MOCK_SECRET_ID, MOCK_SECRET_KEY, MOCK_TOKEN,
 };
