@@ -810,7 +810,8 @@ fn insert_task(
         options: Default::default(),
     };
     state
-        .icu.tasks
+        .icu
+        .tasks
         .insert(Task::new(id, now, spec, queue_until));
     let own = match outcome {
         // Each task owns its rendered result, as examination gives it (empty ones shared).

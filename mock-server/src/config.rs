@@ -277,16 +277,6 @@ impl Config {
         }
     }
 
-    /// How icu tasks advance: on the clock, or by polls.
-    pub fn progress(&self) -> crate::providers::icu::tasks::Progress {
-        match self.icu_progress {
-            ProgressKind::Time => crate::providers::icu::tasks::Progress::Time,
-            ProgressKind::Polls => crate::providers::icu::tasks::Progress::Polls {
-                per_status: self.icu_polls_per_status.max(1),
-            },
-        }
-    }
-
     /// The format assumed for headerless PCM uploads.
     pub fn pcm_spec(&self) -> PcmSpec {
         PcmSpec {

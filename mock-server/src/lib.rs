@@ -25,15 +25,17 @@ pub mod engine;
 pub mod hosts;
 pub mod http;
 pub mod outbound;
+pub mod persist;
 pub mod providers;
 pub mod ratelimit;
 pub mod rng;
 pub mod routes;
 pub mod scenarios;
+pub mod state;
 pub mod stores;
 pub mod transcript;
 
 pub use app::server::{MockServer, MockServerBuilder};
-pub use app::state::AppState;
 pub use app::{app, build_state, run, StartError};
 pub use config::{Config, CozeModel};
+pub use state::AppState;

@@ -3,7 +3,6 @@
 //! fly (`/__admin/audio/generated/silence.wav?seconds=…`, `…/speechlike.wav?seconds=…`) for
 //! long recordings that would be too big to keep as fixtures.
 
-
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -14,8 +13,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::AdminError;
-use crate::app::state::AppState;
 use crate::audio::synth::wav_8bit;
+use crate::state::AppState;
 use crate::stores::audio_host::MAX_FILE_BYTES;
 
 /// Largest generated file (a 5-hour recording at the default rate is about 18 MB).

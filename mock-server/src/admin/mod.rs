@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::clock::{to_utc, ClockMode};
-use crate::app::state::AppState;
+use crate::state::AppState;
 use crate::transcript::{Fixture, FixtureSentence};
 
 /// Largest control-API body: a fixture may carry a 10 MB upload in base64.
@@ -129,9 +129,9 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
 
 /// Saves the state file now (tests, operators before a planned restart).
 async fn save_state(State(state): State<AppState>) -> Result<Json<Value>, AdminError> {
-    match crate::app::persist::save(&state).await {
+    match crate::persist::save(&state).await {
         Ok(report) => Ok(Json(json!({ "saved": true, "report": report }))),
-        Err(e @ crate::app::persist::SaveError::NotConfigured) => {
+        Err(e @ crate::persist::SaveError::NotConfigured) => {
             Err(AdminError::not_found(e.to_string()))
         }
         Err(e) => Err(AdminError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::{AdminError, AdminJson};
 use crate::scenarios::ScenarioView;
-use crate::app::state::AppState;
+use crate::state::AppState;
 
 /// Routes under `/__admin/scenarios`.
 pub fn router() -> Router<AppState> {

@@ -2,14 +2,13 @@
 //! own: point `CallbackUrl` at `/__admin/sink`; it acknowledges as the provider expects and
 //! keeps what it received (bounded) for `GET /__admin/sink`.
 
-
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::app::state::AppState;
+use crate::state::AppState;
 use crate::stores::sink::Received;
 
 /// `POST /__admin/sink` (receive) and `GET /__admin/sink` (read back).

@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 
 use super::{AdminError, AdminJson};
 use crate::providers::icu::recognize;
-use crate::app::state::AppState;
 use crate::providers::icu::tasks::model::default_message;
 use crate::providers::icu::tasks::{ForceError, Progress, Status};
+use crate::state::AppState;
 
 /// Routes under `/__admin/tasks`, `/__admin/callbacks` and `/__admin/icu`.
 pub fn router() -> Router<AppState> {
@@ -62,7 +62,9 @@ async fn inspect(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AdminError> {
     let id = parse_id(&id)?;
-    let (task, status) = state.icu.tasks
+    let (task, status) = state
+        .icu
+        .tasks
         .inspect(id)
         .ok_or_else(|| AdminError::not_found(format!("no task {id}")))?;
     let attempts = state.icu.tasks.callbacks().attempts_for(id);
@@ -116,7 +118,9 @@ async fn transition(
         (_, Some(_)) => return Err(AdminError::bad("code goes only with status failed")),
         _ => None,
     };
-    let status = state.icu.tasks
+    let status = state
+        .icu
+        .tasks
         .force(id, target, failure)
         .map_err(|e| match e {
             ForceError::NoSuchTask => AdminError::not_found(format!("no task {id}")),

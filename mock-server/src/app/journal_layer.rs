@@ -6,7 +6,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::scenario_layer::ScenarioNote;
-use super::state::AppState;
+use crate::state::AppState;
 use crate::stores::journal::{JournalNote, RequestEntry};
 
 /// Middleware that journals every request outside the control API.

@@ -3,10 +3,8 @@
 //! persistence, and runs the server with its background work.
 
 pub mod journal_layer;
-pub mod persist;
 pub mod scenario_layer;
 pub mod server;
-pub mod state;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,28 +19,29 @@ use tokio::net::TcpListener;
 use crate::admin;
 use crate::audio::ProbeOptions;
 use crate::clock::{Clock, ClockError};
-use crate::config::Config;
+use crate::config::{Config, ProgressKind};
 use crate::hosts::{HostAllowlist, HostsError};
 use crate::http::serve::{self, ServeOptions};
 use crate::outbound::callbacks::{CallbackPolicy, Callbacks};
 use crate::outbound::download::{DownloadPolicy, Downloader};
+use crate::persist;
 use crate::providers;
+use crate::providers::coze::CozeService;
 use crate::providers::icu::auth::Secrets;
 use crate::providers::icu::recognize::RecognizeSettings;
-use crate::providers::icu::tasks::{EngineSettings, TaskEngine};
-use crate::providers::coze::CozeService;
 use crate::providers::icu::service::{IcuParts, IcuService};
+use crate::providers::icu::tasks::{EngineSettings, Progress, TaskEngine};
 use crate::ratelimit::RateLimiter;
 use crate::routes;
 use crate::scenarios::format::ScenarioError;
 use crate::scenarios::library::Library;
 use crate::scenarios::Scenarios;
+use crate::state::{AppState, Parts};
 use crate::stores::audio_host::AudioHost;
 use crate::stores::journal::Journal;
 use crate::stores::sink::Sink;
 use crate::stores::tokens::{TokenPolicy, TokensError};
 use crate::transcript::{FixtureError, FixtureStore};
-use state::{AppState, Parts};
 
 /// Why the simulator could not start. Each variant keeps the error it came from as its
 /// source, and its message already includes that error's, so printing it once says all.
@@ -86,15 +85,11 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
     let clock = Clock::new(config.clock_mode(), config.clock_start)?;
     let fixtures = Arc::new(FixtureStore::new());
     if let Some(dir) = &config.fixtures {
-        fixtures
-            .load_dir(dir)
-            .map_err(StartError::Fixtures)?;
+        fixtures.load_dir(dir).map_err(StartError::Fixtures)?;
     }
     let mut library = Library::builtin().map_err(StartError::Scenarios)?;
     if let Some(dir) = &config.scenarios {
-        library
-            .load_dir(dir)
-            .map_err(StartError::Scenarios)?;
+        library.load_dir(dir).map_err(StartError::Scenarios)?;
     }
     let secrets = match &config.icu_secrets {
         Some(path) => Some(Secrets::load(path).map_err(StartError::Secrets)?),
@@ -121,7 +116,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
     let engine = TaskEngine::new(
         clock.clone(),
         EngineSettings {
-            progress: config.progress(),
+            progress: progress(config),
             retention_ms: (config.icu_retention_hours.max(0.0) * 3_600_000.0) as i64,
             capacity: config.icu_task_capacity.max(1),
             appid: config.icu_appid,
@@ -186,6 +181,16 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         tracing::info!(tasks = count, "state restored");
     }
     Ok(state)
+}
+
+/// How icu tasks advance: on the clock, or by polls.
+fn progress(config: &Config) -> Progress {
+    match config.icu_progress {
+        ProgressKind::Time => Progress::Time,
+        ProgressKind::Polls => Progress::Polls {
+            per_status: config.icu_polls_per_status.max(1),
+        },
+    }
 }
 
 /// The whole HTTP surface: both providers under the scenario layer, the control API, a
@@ -260,4 +265,3 @@ pub async fn run(
     }
     served
 }
-

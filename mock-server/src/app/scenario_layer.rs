@@ -9,7 +9,6 @@ use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::state::AppState;
 use crate::http::faults;
 use crate::http::serve::ConnectionControl;
 use crate::providers::coze::error::CozeError;
@@ -18,6 +17,7 @@ use crate::routes::{self, Provider};
 use crate::scenarios::chosen::BodyMatched;
 use crate::scenarios::format::FaultAction;
 use crate::scenarios::{Facts, Firing, Limited, Selected, HEADER};
+use crate::state::AppState;
 
 /// What the journal records of scenarios for one request.
 #[derive(Debug, Clone, Default)]

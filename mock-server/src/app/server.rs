@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::state::AppState;
 use super::{build_state, run, StartError};
 use crate::clock::Clock;
 use crate::config::{self, Config, CozeModel};
+use crate::state::AppState;
 
 /// A running simulator; dropping it stops the server.
 #[derive(Debug)]

@@ -29,8 +29,8 @@ use tokio::runtime::Handle;
 use tokio::sync::{watch, AcquireError, Semaphore, SemaphorePermit};
 
 use crate::clock::Clock;
-use crate::outbound::download::{describe_duration, duration_ms, root_cause, USER_AGENT};
 use crate::hosts::HostAllowlist;
+use crate::outbound::download::{describe_duration, duration_ms, root_cause, USER_AGENT};
 
 /// How many HTTP attempts may be in flight at once, by default.
 pub const DEFAULT_CONCURRENCY: usize = 32;

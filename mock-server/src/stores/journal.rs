@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::routes::Provider;
 
-
 /// What a provider handler adds to its response for the journal (via response extensions).
 #[derive(Debug, Clone, Default)]
 pub struct JournalNote {

@@ -56,7 +56,11 @@ impl IntoResponse for CozeAnswer {
                     msg: err.msg,
                     detail,
                 };
-                ((err.status, Json(body)).into_response(), err.code, Some(msg))
+                (
+                    (err.status, Json(body)).into_response(),
+                    err.code,
+                    Some(msg),
+                )
             }
         };
         if let Ok(value) = HeaderValue::from_str(&logid) {

@@ -34,8 +34,8 @@
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use crate::engine::Engine;
 use super::error::{shorten, IcuError};
+use crate::engine::Engine;
 
 /// Decoded `Data` must be under this (5 MB) [seed].
 pub const MAX_DATA_BYTES: usize = 5 * 1024 * 1024;

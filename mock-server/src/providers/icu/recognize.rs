@@ -5,10 +5,10 @@
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use crate::engine::Engine;
 use super::params::SubmitParams;
 use super::result::{self, RenderOptions, Speakers};
 use crate::audio::{self, ProbeError, ProbeOptions};
+use crate::engine::Engine;
 use crate::providers::icu::tasks::{Outcome, Plan, TaskResult};
 use crate::transcript::filters::{self, Filters};
 use crate::transcript::{self, FixtureStore, GenerateInput};

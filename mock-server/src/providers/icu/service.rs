@@ -115,7 +115,11 @@ impl IcuService {
     /// Accepts a task: draws its TaskId, stores it under the first scenario that scripts a
     /// path or callbacks, and examines inline audio before answering (so what a poll sees
     /// is repeatable) or downloads a Url in the background, as the provider does.
-    pub async fn submit(self: &Arc<Self>, params: SubmitParams, scenarios: &[Arc<Scenario>]) -> u64 {
+    pub async fn submit(
+        self: &Arc<Self>,
+        params: SubmitParams,
+        scenarios: &[Arc<Scenario>],
+    ) -> u64 {
         let now = self.clock.now_ms();
         let big_ids = scenarios.iter().any(|s| s.identity.big_task_ids);
         let task_id = self.next_task_id(big_ids);
@@ -156,9 +160,11 @@ impl IcuService {
             }
             Some(url) => {
                 let service = self.clone();
-                tokio::spawn(
-                    async move { service.fetch_and_examine(task_id, queue_until, url, params).await },
-                );
+                tokio::spawn(async move {
+                    service
+                        .fetch_and_examine(task_id, queue_until, url, params)
+                        .await
+                });
             }
         }
         task_id
@@ -186,7 +192,11 @@ impl IcuService {
             filter_punc: o.filter_punc,
         };
         let (service, id, queue_until) = (self.clone(), task.id, task.queue_until_ms);
-        tokio::spawn(async move { service.fetch_and_examine(id, queue_until, url, params).await });
+        tokio::spawn(async move {
+            service
+                .fetch_and_examine(id, queue_until, url, params)
+                .await
+        });
         true
     }
 

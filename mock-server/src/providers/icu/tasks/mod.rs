@@ -13,8 +13,8 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
 use crate::engine::Engine;
+use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::Notify;
 
@@ -22,8 +22,8 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use crate::outbound::callbacks::{CallbackForm, CallbackPolicy, Callbacks, DeliveryPlan};
 use crate::clock::Clock;
+use crate::outbound::callbacks::{CallbackForm, CallbackPolicy, Callbacks, DeliveryPlan};
 use crate::scenarios::format::CallbackBehaviour;
 pub use model::{
     Outcome, Plan, Progress, Scripted, Status, SubmitOptions, Task, TaskResult, TaskSpec,

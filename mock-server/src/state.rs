@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
-use super::persist::Persist;
 use crate::clock::Clock;
+use crate::persist::Persist;
 use crate::providers::coze::CozeService;
 use crate::providers::icu::IcuService;
 use crate::scenarios::Scenarios;
@@ -23,7 +23,7 @@ use crate::transcript::FixtureStore;
 #[derive(Debug, Clone)]
 pub struct AppState(Arc<Parts>);
 
-/// Everything the handlers share, as [`build_state`](super::build_state) assembles it.
+/// Everything the handlers share, as the composition root (`app::build_state`) assembles it.
 #[derive(Debug)]
 pub struct Parts {
     /// Root of every random choice.

@@ -9,50 +9,30 @@
 //! request handling waits only for the clone. The file holds what the bounded stores hold,
 //! no more.
 
+mod handle;
+
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
-use crate::outbound::callbacks::{CallbackAttempt, SHUTDOWN_UNSENT};
-use crate::stores::journal::RequestEntry;
 use crate::engine::Engine;
-use crate::scenarios::library::Library;
-use crate::app::state::AppState;
+use crate::outbound::callbacks::{CallbackAttempt, SHUTDOWN_UNSENT};
 use crate::providers::icu::tasks::{Plan, Scripted, Status, SubmitOptions, Task, TaskSpec};
+use crate::scenarios::library::Library;
+use crate::state::AppState;
+use crate::stores::journal::RequestEntry;
+pub use handle::Persist;
+use handle::{Fingerprint, Resume};
 
 /// The format this build writes and reads; a file with another version is refused.
 pub const FORMAT_VERSION: u32 = 1;
 
 /// How often the saver looks for changes, in real time.
 const SAVE_INTERVAL: Duration = Duration::from_secs(1);
-
-/// The change counters of everything saved: equal counters, nothing new to save.
-type Fingerprint = [u64; 6];
-
-/// Where and how state is saved; lives in the shared state.
-#[derive(Debug)]
-pub struct Persist {
-    path: PathBuf,
-    /// The counters as of the last save (or load).
-    saved: Mutex<Option<Fingerprint>>,
-    /// One write at a time (held by the blocking writer), so an older snapshot never
-    /// replaces a newer one and two writers never share `PATH.tmp`.
-    writing: Arc<tokio::sync::Mutex<()>>,
-    /// What the first `run` after a load must restart: Url downloads and callbacks.
-    resume: Mutex<Resume>,
-}
-
-/// Work a restart interrupted, found while loading.
-#[derive(Debug, Default)]
-struct Resume {
-    downloads: Vec<u64>,
-    callbacks: Vec<u64>,
-}
 
 /// What a save wrote.
 #[derive(Debug, Clone, Serialize)]
@@ -201,23 +181,6 @@ impl TaskRecord {
             Some(Box::new((name, Arc::new(behaviour))))
         });
         Ok(task)
-    }
-}
-
-impl Persist {
-    /// Persistence to `path` (nothing is read or written yet).
-    pub fn new(path: PathBuf) -> Self {
-        Persist {
-            path,
-            saved: Mutex::new(None),
-            writing: Arc::new(tokio::sync::Mutex::new(())),
-            resume: Mutex::new(Resume::default()),
-        }
-    }
-
-    /// The state file.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 
