@@ -4,6 +4,7 @@
 mod admin;
 mod coze;
 mod icu;
+mod layers;
 mod persist;
 mod robust;
 mod scenarios;
