@@ -10,8 +10,7 @@ use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::format::{Endpoint, FaultAction, Provider, Scenario};
-use super::{Facts, Firing, Limited, Selected, HEADER};
+use super::{Endpoint, Facts, FaultAction, Firing, Limited, Provider, Scenario, Selected, HEADER};
 use crate::faults;
 use crate::providers::coze::error::CozeError;
 use crate::providers::icu::error::{IcuError, IcuErrorKind};

@@ -23,7 +23,7 @@ use rand::Rng;
 
 use crate::callbacks::{CallbackForm, CallbackPolicy, Callbacks, DeliveryPlan};
 use crate::clock::Clock;
-use crate::scenarios::format::CallbackBehaviour;
+use crate::scenarios::CallbackBehaviour;
 pub use model::{
     Outcome, Plan, Progress, Scripted, Status, SubmitOptions, Task, TaskResult, TaskSpec,
 };

@@ -20,8 +20,7 @@ use super::recognize;
 use super::wire::{QueryResponse, SubmitData, SubmitResponse, TaskData, MSG_OK};
 use crate::body::DrainableBody;
 use crate::journal::JournalNote;
-use crate::scenarios::format::Provider;
-use crate::scenarios::{middleware, Facts, Selected};
+use crate::scenarios::{middleware, Facts, Provider, Selected};
 use crate::state::AppState;
 use crate::tasks::{Outcome, Scripted, SubmitOptions, Task, TaskSpec};
 
