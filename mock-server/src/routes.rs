@@ -4,7 +4,9 @@
 
 use axum::http::Method;
 
-pub use crate::scenarios::format::{Endpoint, Provider};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
 
 /// Coze `POST /v1/audio/transcriptions` (and, later, its WebSocket upgrade).
 pub const COZE_TRANSCRIBE: &str = "/v1/audio/transcriptions";
@@ -20,6 +22,88 @@ pub const ICU_PREFIX: &str = "/openapi/";
 pub const ADMIN_PREFIX: &str = "/__admin";
 /// The control API's health check, named by the 404 answer.
 pub const ADMIN_HEALTH: &str = "/__admin/health";
+
+/// Which provider a scenario (or one of its parts) concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// Provider A, synchronous transcription.
+    Coze,
+    /// Provider B, asynchronous tasks.
+    Icu,
+}
+
+impl Provider {
+    /// The name used in files and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Coze => "coze",
+            Provider::Icu => "icu",
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The endpoint a fault or rate limit acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Endpoint {
+    /// Coze `POST /v1/audio/transcriptions`.
+    Transcribe,
+    /// icu `POST /openapi/asr/voiceToText`.
+    Submit,
+    /// icu `/openapi/asr/searchResult`.
+    Query,
+    /// Every provider endpoint (faults only).
+    Any,
+}
+
+impl Endpoint {
+    /// The name used in files and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Transcribe => "transcribe",
+            Endpoint::Submit => "submit",
+            Endpoint::Query => "query",
+            Endpoint::Any => "any",
+        }
+    }
+
+    /// The provider that serves this endpoint (`None` for `Any`).
+    pub fn provider(self) -> Option<Provider> {
+        match self {
+            Endpoint::Transcribe => Some(Provider::Coze),
+            Endpoint::Submit | Endpoint::Query => Some(Provider::Icu),
+            Endpoint::Any => None,
+        }
+    }
+
+    /// The endpoint a request path belongs to, if it is one the simulator serves.
+    pub fn for_path(path: &str) -> Option<Endpoint> {
+        match path {
+            COZE_TRANSCRIBE => Some(Endpoint::Transcribe),
+            ICU_SUBMIT => Some(Endpoint::Submit),
+            ICU_QUERY => Some(Endpoint::Query),
+            _ => None,
+        }
+    }
+
+    /// Whether a fault declared for `self` acts on a request to `request`.
+    pub fn covers(self, request: Endpoint) -> bool {
+        self == Endpoint::Any || self == request
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// axum's catch-all under a prefix (`/v1/{*rest}`).
 pub fn catch_all(prefix: &str) -> String {

@@ -15,7 +15,7 @@ use crate::providers::coze::error::CozeError;
 use crate::providers::icu::error::{IcuError, IcuErrorKind};
 use crate::routes::{self, Provider};
 use crate::scenarios::chosen::BodyMatched;
-use crate::scenarios::format::FaultAction;
+use crate::scenarios::FaultAction;
 use crate::scenarios::{Facts, Firing, Limited, Selected, HEADER};
 use crate::state::AppState;
 

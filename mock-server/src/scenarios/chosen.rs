@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::format::Scenario;
+use super::Scenario;
 use super::{Facts, Scenarios, Selected};
 
 /// The complete choice for one request.

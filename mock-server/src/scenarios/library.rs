@@ -9,7 +9,8 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::format::{self, Scenario, ScenarioError, ScenarioSource};
+use super::parse::parse_with_name_line;
+use super::{Scenario, ScenarioError, ScenarioSource};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_scenarios.rs"));
 
@@ -30,7 +31,7 @@ impl Library {
         let mut scenarios: BTreeMap<String, Arc<Scenario>> = BTreeMap::new();
         for (file, text) in BUILTIN {
             let source = ScenarioSource::Builtin((*file).to_owned());
-            let (scenario, line) = format::parse_with_name_line(text, source)?;
+            let (scenario, line) = parse_with_name_line(text, source)?;
             if let Some(first) = scenarios.get(&scenario.name) {
                 return Err(duplicate(&scenario, line, &first.source.path_label()));
             }
@@ -217,14 +218,14 @@ fn load_file(path: &Path) -> Result<(Scenario, usize), ScenarioError> {
         )));
     }
     let text = String::from_utf8(bytes).map_err(|_| fail("not UTF-8 text".to_owned()))?;
-    format::parse_with_name_line(&text, ScenarioSource::File(path.to_path_buf()))
+    parse_with_name_line(&text, ScenarioSource::File(path.to_path_buf()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenarios::format::{
-        Endpoint, FaultAction, Provider, ScriptOutcome, StepEnd, StepStatus, Trigger,
+    use crate::scenarios::{
+        parse, Endpoint, FaultAction, Provider, ScriptOutcome, StepEnd, StepStatus, Trigger,
     };
 
     fn builtin(name: &str) -> Arc<Scenario> {
@@ -248,7 +249,7 @@ mod tests {
     fn every_builtin_parses_and_is_named_after_its_file() {
         assert!(BUILTIN.len() >= 30, "{} built-ins", BUILTIN.len());
         for (file, text) in BUILTIN {
-            let s = format::parse(text, ScenarioSource::Builtin((*file).to_owned()))
+            let s = parse(text, ScenarioSource::Builtin((*file).to_owned()))
                 .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(format!("{}.toml", s.name), *file);
             assert!(

@@ -13,8 +13,8 @@ use base64::Engine as _;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
-use asr_mock::scenarios::format::{ScriptOutcome, StepEnd, StepStatus};
 use asr_mock::scenarios::library::Library;
+use asr_mock::scenarios::{ScriptOutcome, StepEnd, StepStatus};
 
 use crate::support::{fixture, silent_wav, TestApp};
 

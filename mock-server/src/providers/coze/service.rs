@@ -9,7 +9,7 @@ use super::logid::Logids;
 use crate::audio::{self, ProbeOptions};
 use crate::clock::Clock;
 use crate::config::CozeModel;
-use crate::scenarios::format::Scenario;
+use crate::scenarios::Scenario;
 use crate::stores::tokens::{AuthOutcome, TokenPolicy, CREATE_TRANSCRIPTION};
 use crate::transcript::filters::{self, Filters};
 use crate::transcript::{self, FixtureStore, GenerateInput, Language};

@@ -95,7 +95,7 @@ async fn submit_inner(
             Source::Data(bytes) => Some(Sha256::digest(bytes).into()),
             Source::Url(_) => None,
         },
-        engine: Some(params.engine.code().to_owned()),
+        engine: Some(params.engine),
         ..Facts::default()
     };
     let chosen = chosen::complete(scenarios, selected, &facts);

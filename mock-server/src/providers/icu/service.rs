@@ -15,7 +15,7 @@ use super::tasks::{Outcome, Scripted, SubmitOptions, Task, TaskEngine, TaskSpec,
 use crate::clock::Clock;
 use crate::outbound::download::Downloader;
 use crate::ratelimit::RateLimiter;
-use crate::scenarios::format::Scenario;
+use crate::scenarios::Scenario;
 use crate::transcript::FixtureStore;
 
 /// What provider B needs: tasks, downloads, rate limits, recognition settings.

@@ -24,7 +24,7 @@ use rand::Rng;
 
 use crate::clock::Clock;
 use crate::outbound::callbacks::{CallbackForm, CallbackPolicy, Callbacks, DeliveryPlan};
-use crate::scenarios::format::CallbackBehaviour;
+use crate::scenarios::CallbackBehaviour;
 pub use model::{
     Outcome, Plan, Progress, Scripted, Status, SubmitOptions, Task, TaskResult, TaskSpec,
 };

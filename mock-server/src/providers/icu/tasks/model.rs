@@ -12,7 +12,7 @@ use crate::engine::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::providers::icu::wire::SentenceDetail;
-use crate::scenarios::format::{CallbackBehaviour, ScriptOutcome, StepEnd, StepStatus, TaskScript};
+use crate::scenarios::{CallbackBehaviour, ScriptOutcome, StepEnd, StepStatus, TaskScript};
 
 /// The four statuses of the provider, in the order a task moves through them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -570,7 +570,7 @@ pub fn default_message(code: i64) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenarios::format::Step;
+    use crate::scenarios::Step;
 
     fn task(plan: Option<Plan>) -> Task {
         let spec = TaskSpec {
