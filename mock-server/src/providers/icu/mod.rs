@@ -5,6 +5,7 @@ pub mod auth;
 pub mod engine;
 pub mod error;
 pub mod handlers;
+pub mod limits;
 pub mod params;
 pub mod recognize;
 pub mod result;
