@@ -16,7 +16,7 @@ use super::auth;
 use super::engine::Engine;
 use super::error::{IcuError, IcuErrorKind};
 use super::limits::MAX_SUBMIT_BODY;
-use super::params::{self, Source, SubmitParams};
+use super::params::{self, RawParams, Source, SubmitParams};
 use super::recognize;
 use super::wire::{QueryResponse, SubmitData, SubmitResponse, TaskData, MSG_OK};
 use crate::body::DrainableBody;
@@ -92,9 +92,10 @@ async fn submit_inner(
         ));
     }
     let bytes = read_limited(headers, body).await?;
-    check_signature(state, headers, None, &bytes)?;
-    let params = params::parse_submit(content_type(headers), &bytes)?;
+    let raw = RawParams::from_body(content_type(headers), &bytes);
     drop(bytes);
+    check_signature(state, headers, raw.as_ref().ok())?;
+    let params = params::parse_submit(&raw?)?;
     let known = facts.insert(Facts {
         provider: Some(Provider::Icu),
         path: "/openapi/asr/voiceToText".into(),
@@ -346,23 +347,25 @@ async fn query_get(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let parsed = check_signature(&state, &headers, query.as_deref(), b"")
-        .and_then(|()| params::parse_task_id_query(query.as_deref()));
+    let raw = RawParams::from_query(query.as_deref());
+    let parsed = check_signature(&state, &headers, raw.as_ref().ok())
+        .and_then(|()| params::parse_task_id(&raw?));
     answer_query(&state, parsed)
 }
 
-/// In strict mode, refuses a request whose signature does not verify.
-fn check_signature(
+/// In strict mode, refuses a request whose signature does not verify. `parts` are the
+/// request's decoded parameters, query string first. A part that could not be decoded signs
+/// nothing; its decoding error is answered only once the signature passes, like any other
+/// parameter error.
+fn check_signature<'a>(
     state: &AppState,
     headers: &HeaderMap,
-    query: Option<&str>,
-    body: &[u8],
+    parts: impl IntoIterator<Item = &'a RawParams>,
 ) -> Result<(), IcuError> {
     let Some(secrets) = &state.icu.secrets else {
         return Ok(());
     };
-    let params = auth::request_params(query, content_type(headers), body);
-    auth::verify(secrets, headers, &params)
+    auth::verify(secrets, headers, &auth::request_params(parts))
 }
 
 async fn query_post(
@@ -373,13 +376,18 @@ async fn query_post(
 ) -> Response {
     let body = DrainableBody::new(body);
     // The id may come in the body (JSON or form) or, as with GET, in the query string.
+    let has_query = query.is_some();
+    let query = RawParams::from_query(query.as_deref());
     let parsed = match read_limited(&headers, &body).await {
-        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) && query.is_some() => {
-            check_signature(&state, &headers, query.as_deref(), &bytes)
-                .and_then(|()| params::parse_task_id_query(query.as_deref()))
+        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) && has_query => {
+            check_signature(&state, &headers, query.as_ref().ok())
+                .and_then(|()| params::parse_task_id(&query?))
         }
-        Ok(bytes) => check_signature(&state, &headers, query.as_deref(), &bytes)
-            .and_then(|()| params::parse_task_id_body(content_type(&headers), &bytes)),
+        Ok(bytes) => {
+            let raw = RawParams::from_body(content_type(&headers), &bytes);
+            let parts = query.as_ref().ok().into_iter().chain(raw.as_ref().ok());
+            check_signature(&state, &headers, parts).and_then(|()| params::parse_task_id(&raw?))
+        }
         Err(err) => {
             body.drain(MAX_SUBMIT_BODY as u64).await;
             Err(err)
