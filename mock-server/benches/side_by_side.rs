@@ -42,7 +42,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use asr_mock::config::ClockKind;
-use asr_mock::providers::icu::params::{self, SubmitParams};
+use asr_mock::providers::icu::params::{self, RawParams, SubmitParams};
 use asr_mock::providers::icu::recognize;
 use asr_mock::providers::icu::tasks::{Outcome, Plan, Scripted, Task, TaskResult, TaskSpec};
 use asr_mock::{AppState, Config, MockServer};
@@ -747,7 +747,8 @@ fn memory_child() -> Result<(), String> {
         };
         let state = asr_mock::build_state(&config).map_err(|e| e.to_string())?;
         let body = submit_body("8k_zh", &wav, None);
-        let params = params::parse_submit(Some("application/json"), body.as_bytes())
+        let params = RawParams::from_body(Some("application/json"), body.as_bytes())
+            .and_then(|raw| params::parse_submit(&raw))
             .map_err(|e| e.to_string())?;
         let outcome = recognize::examine(
             state.seed,
@@ -864,10 +865,11 @@ async fn callbacks(sim: &MockServer, report: &mut Report) -> Result<(), String> 
         .filter(|a| a.acknowledged)
         .count();
     let silence = silence_8k_1s();
-    let params = params::parse_submit(
+    let params = RawParams::from_body(
         Some("application/json"),
         submit_body("8k_zh", &silence, None).as_bytes(),
     )
+    .and_then(|raw| params::parse_submit(&raw))
     .map_err(|e| e.to_string())?;
     let outcome = recognize::examine(
         state.seed,

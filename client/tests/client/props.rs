@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use asr_client::icu::{
     format_result, parse_callback, parse_result, sign, Engine, Segment, Source, SubmitRequest,
 };
-use asr_mock::providers::icu::params::parse_submit;
+use asr_mock::providers::icu::params::{parse_submit, RawParams};
 use proptest::prelude::*;
 
 fn segment() -> impl Strategy<Value = Segment> {
@@ -141,7 +141,8 @@ proptest! {
     #[test]
     fn local_validation_agrees_with_the_simulator(req in request()) {
         let body = serde_json::to_vec(&req.to_params()).unwrap_or_default();
-        let server = parse_submit(Some("application/json;charset=utf-8"), &body);
+        let server = RawParams::from_body(Some("application/json;charset=utf-8"), &body)
+            .and_then(|raw| parse_submit(&raw));
         match (req.validate(), server) {
             (Ok(()), Ok(_)) => {}
             (Err(local), Err(remote)) => prop_assert!(
@@ -159,7 +160,8 @@ fn data_size_limit_agrees_with_the_simulator() {
     for len in [5 * 1024 * 1024 - 1, 5 * 1024 * 1024] {
         let req = SubmitRequest::new(Engine::Zh16k, Source::Data(vec![0xff; len]));
         let body = serde_json::to_vec(&req.to_params()).unwrap_or_default();
-        let server = parse_submit(Some("application/json"), &body);
+        let server = RawParams::from_body(Some("application/json"), &body)
+            .and_then(|raw| parse_submit(&raw));
         assert_eq!(req.validate().is_ok(), server.is_ok(), "{len} bytes");
     }
 }

@@ -17,7 +17,6 @@
 //! duplicates, drops); every journal entry of such a delivery names its scenario.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::fmt::Write as _;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -121,53 +120,12 @@ pub struct CallbackForm {
 }
 
 impl CallbackForm {
-    /// The form body, byte for byte as the seed's example.
+    /// The form body, byte for byte as the seed's example: the fields in declaration order,
+    /// `None`s left out, `*-._` and ASCII alphanumerics kept, space as `+`, every other byte
+    /// as upper-case `%XX`.
     pub fn encode(&self) -> String {
-        let code = self.code.to_string();
-        let request_id = self.request_id.to_string();
-        let appid = self.appid.to_string();
-        let projectid = self.projectid.to_string();
-        let mut fields: Vec<(&str, &str)> = vec![
-            ("code", &code),
-            ("requestId", &request_id),
-            ("appid", &appid),
-            ("projectid", &projectid),
-        ];
-        if let Some(url) = &self.audio_url {
-            fields.push(("audioUrl", url));
-        }
-        fields.push(("text", &self.text));
-        fields.push(("audioTime", &self.audio_time));
-        fields.push(("message", &self.message));
-        if let Some(detail) = &self.result_detail {
-            fields.push(("resultDetail", detail));
-        }
-        let mut out = String::new();
-        for (i, (name, value)) in fields.into_iter().enumerate() {
-            if i > 0 {
-                out.push('&');
-            }
-            form_encode_into(name, &mut out);
-            out.push('=');
-            form_encode_into(value, &mut out);
-        }
-        out
-    }
-}
-
-/// application/x-www-form-urlencoded escaping: ASCII letters, digits and `*-._` stay, space
-/// becomes `+`, every other byte of the UTF-8 text becomes `%XX` (upper-case hex, as the seed).
-fn form_encode_into(value: &str, out: &mut String) {
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
-                out.push(char::from(byte));
-            }
-            b' ' => out.push('+'),
-            _ => {
-                let _ = write!(out, "%{byte:02X}");
-            }
-        }
+        serde_urlencoded::to_string(self)
+            .expect("a flat struct of numbers and strings always encodes as a form")
     }
 }
 

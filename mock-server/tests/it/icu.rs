@@ -1018,6 +1018,7 @@ async fn the_built_in_sink_receives_and_acknowledges_callbacks() {
 #[tokio::test]
 async fn strict_mode_checks_the_signature() {
     use asr_mock::providers::icu::auth::{request_params, sign};
+    use asr_mock::providers::icu::params::RawParams;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("secrets.toml");
     std::fs::write(
@@ -1040,7 +1041,10 @@ async fn strict_mode_checks_the_signature() {
     let date = "2025-01-01 08:00:00";
     let signed = |key: &str, raw: &[u8], query: Option<&str>| {
         sign(
-            &request_params(query, Some("application/json"), raw),
+            &request_params([
+                &RawParams::from_query(query).unwrap(),
+                &RawParams::from_body(Some("application/json"), raw).unwrap(),
+            ]),
             "AKIDtest",
             key,
             date,
@@ -1090,7 +1094,7 @@ async fn strict_mode_checks_the_signature() {
         .header(
             "Sign",
             sign(
-                &request_params(Some(&query), None, b""),
+                &request_params([&RawParams::from_query(Some(&query)).unwrap()]),
                 "AKIDtest",
                 "s3cret",
                 date,

@@ -20,9 +20,11 @@ use axum::http::HeaderMap;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
+use serde_json::Value;
 use sha1::Sha1;
 
 use super::error::IcuError;
+use super::params::RawParams;
 
 /// Secret keys by secret id.
 #[derive(Debug, Clone, Default)]
@@ -111,37 +113,21 @@ pub fn sign(
     base64::engine::general_purpose::STANDARD.encode(hex)
 }
 
-/// The parameters a request signs: the query string's and the body's (JSON object values
-/// as text; numbers as written; `null` dropped), later ones winning.
-pub fn request_params(
-    query: Option<&str>,
-    content_type: Option<&str>,
-    body: &[u8],
+/// The parameters a request signs, from its decoded parts (query string, then body; a later
+/// part wins): JSON values as text, numbers as written, `null` dropped.
+pub fn request_params<'a>(
+    parts: impl IntoIterator<Item = &'a RawParams>,
 ) -> BTreeMap<String, String> {
     let mut params = BTreeMap::new();
-    if let Some(q) = query {
-        params.extend(url::form_urlencoded::parse(q.as_bytes()).into_owned());
-    }
-    let trimmed = body
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .map(|i| &body[i..]);
-    let is_json = content_type
-        .map(|ct| ct.to_ascii_lowercase().starts_with("application/json"))
-        .unwrap_or_else(|| trimmed.is_some_and(|b| b.first() == Some(&b'{')));
-    if is_json {
-        if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(body) {
-            for (k, v) in map {
-                let text = match v {
-                    serde_json::Value::Null => continue,
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                params.insert(k, text);
-            }
+    for part in parts {
+        for (name, value) in part.iter() {
+            let text = match value {
+                Value::Null => continue,
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            params.insert(name.to_owned(), text);
         }
-    } else if !body.is_empty() {
-        params.extend(url::form_urlencoded::parse(body).into_owned());
     }
     params
 }
@@ -201,18 +187,18 @@ mod tests {
 
     #[test]
     fn params_from_json_form_and_query_agree() {
-        let json = request_params(
-            None,
+        let json = request_params([&RawParams::from_body(
             Some("application/json"),
             br#"{"ChannelNum":1,"EngineModelType":"16k_zh","CallbackUrl":null}"#,
-        );
-        let form = request_params(
-            None,
+        )
+        .unwrap()]);
+        let form = request_params([&RawParams::from_body(
             Some("application/x-www-form-urlencoded"),
             b"ChannelNum=1&EngineModelType=16k_zh",
-        );
+        )
+        .unwrap()]);
         assert_eq!(json, form);
-        let query = request_params(Some("TaskId=5"), None, b"");
+        let query = request_params([&RawParams::from_query(Some("TaskId=5")).unwrap()]);
         assert_eq!(query["TaskId"], "5");
     }
 

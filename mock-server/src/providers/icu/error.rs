@@ -163,7 +163,7 @@ impl IcuError {
             IcuErrorKind::VoiceDataTooLong,
             format!(
                 "the request body is over {limit} bytes; Data must decode to under {} MB",
-                super::params::MAX_DATA_BYTES / (1024 * 1024)
+                super::limits::MAX_DATA_BYTES / (1024 * 1024)
             ),
         )
     }

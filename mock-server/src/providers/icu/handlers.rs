@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 use super::answer;
 use super::auth;
 use super::error::{IcuError, IcuErrorKind};
-use super::params::{self, Source, MAX_SUBMIT_BODY};
+use super::limits::MAX_SUBMIT_BODY;
+use super::params::{self, RawParams, Source};
 use super::service::IcuService;
 use crate::http::body::DrainableBody;
 use crate::routes::{self, Provider};
@@ -81,9 +82,10 @@ async fn submit_inner(
 ) -> Result<u64, IcuError> {
     icu.admit_submit()?;
     let bytes = read_limited(headers, body).await?;
-    check_signature(icu, headers, None, &bytes)?;
-    let params = params::parse_submit(content_type(headers), &bytes)?;
+    let raw = RawParams::from_body(content_type(headers), &bytes);
     drop(bytes);
+    check_signature(icu, headers, raw.as_ref().ok())?;
+    let params = params::parse_submit(&raw?)?;
     let facts = Facts {
         provider: Some(Provider::Icu),
         path: routes::ICU_SUBMIT.into(),
@@ -144,18 +146,19 @@ fn content_type(headers: &HeaderMap) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
-/// In strict mode, refuses a request whose signature does not verify.
-fn check_signature(
+/// In strict mode, refuses a request whose signature does not verify. `parts` are the
+/// request's decoded parameters, query string first. A part that could not be decoded signs
+/// nothing; its decoding error is answered only once the signature passes, like any other
+/// parameter error.
+fn check_signature<'a>(
     icu: &IcuService,
     headers: &HeaderMap,
-    query: Option<&str>,
-    body: &[u8],
+    parts: impl IntoIterator<Item = &'a RawParams>,
 ) -> Result<(), IcuError> {
     let Some(secrets) = &icu.secrets else {
         return Ok(());
     };
-    let params = auth::request_params(query, content_type(headers), body);
-    auth::verify(secrets, headers, &params)
+    auth::verify(secrets, headers, &auth::request_params(parts))
 }
 
 async fn query_get(
@@ -163,8 +166,9 @@ async fn query_get(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let parsed = check_signature(&icu, &headers, query.as_deref(), b"")
-        .and_then(|()| params::parse_task_id_query(query.as_deref()));
+    let raw = RawParams::from_query(query.as_deref());
+    let parsed = check_signature(&icu, &headers, raw.as_ref().ok())
+        .and_then(|()| params::parse_task_id(&raw?));
     answer_query(&icu, parsed)
 }
 
@@ -176,13 +180,18 @@ async fn query_post(
 ) -> Response {
     let body = DrainableBody::new(body);
     // The id may come in the body (JSON or form) or, as with GET, in the query string.
+    let has_query = query.is_some();
+    let query = RawParams::from_query(query.as_deref());
     let parsed = match read_limited(&headers, &body).await {
-        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) && query.is_some() => {
-            check_signature(&icu, &headers, query.as_deref(), &bytes)
-                .and_then(|()| params::parse_task_id_query(query.as_deref()))
+        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) && has_query => {
+            check_signature(&icu, &headers, query.as_ref().ok())
+                .and_then(|()| params::parse_task_id(&query?))
         }
-        Ok(bytes) => check_signature(&icu, &headers, query.as_deref(), &bytes)
-            .and_then(|()| params::parse_task_id_body(content_type(&headers), &bytes)),
+        Ok(bytes) => {
+            let raw = RawParams::from_body(content_type(&headers), &bytes);
+            let parts = query.as_ref().ok().into_iter().chain(raw.as_ref().ok());
+            check_signature(&icu, &headers, parts).and_then(|()| params::parse_task_id(&raw?))
+        }
         Err(err) => {
             body.drain(MAX_SUBMIT_BODY as u64).await;
             Err(err)

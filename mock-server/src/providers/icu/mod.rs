@@ -7,6 +7,7 @@ pub mod answer;
 pub mod auth;
 pub mod error;
 pub mod handlers;
+pub mod limits;
 pub mod params;
 pub mod recognize;
 pub mod result;
