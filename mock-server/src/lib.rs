@@ -38,6 +38,7 @@ pub mod body;
 pub mod callbacks;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod download;
 pub mod faults;
 pub mod hosts;

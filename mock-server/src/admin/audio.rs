@@ -5,6 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use super::AdminError;
+use crate::control::types::{AudioFile, AudioFiles, GenerateQuery};
+use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -12,11 +15,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use parking_lot::Mutex;
-use serde::Deserialize;
-use serde_json::json;
-
-use super::AdminError;
-use crate::state::AppState;
 
 /// Largest file one may upload.
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
@@ -89,21 +87,21 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_FILE_BYTES))
 }
 
-async fn list(State(state): State<AppState>) -> Json<serde_json::Value> {
-    let files: Vec<_> = state
+async fn list(State(state): State<AppState>) -> Json<AudioFiles> {
+    let files = state
         .audio_host
         .list()
         .into_iter()
-        .map(|(name, size)| json!({ "name": name, "bytes": size, "url": format!("/__admin/audio/{name}") }))
+        .map(|(name, size)| AudioFile::new(name, size))
         .collect();
-    Json(json!({ "files": files }))
+    Json(AudioFiles { files })
 }
 
 async fn upload(
     State(state): State<AppState>,
     Path(name): Path<String>,
     body: Bytes,
-) -> Result<(StatusCode, Json<serde_json::Value>), AdminError> {
+) -> Result<(StatusCode, Json<AudioFile>), AdminError> {
     if name.is_empty() || name.contains('/') || name == "generated" {
         return Err(AdminError::bad(
             "name the file with one path segment, e.g. /__admin/audio/call.wav",
@@ -111,10 +109,7 @@ async fn upload(
     }
     let size = body.len();
     state.audio_host.put(&name, body).map_err(AdminError::bad)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "name": name, "bytes": size, "url": format!("/__admin/audio/{name}") })),
-    ))
+    Ok((StatusCode::CREATED, Json(AudioFile::new(name, size))))
 }
 
 async fn fetch(State(state): State<AppState>, Path(name): Path<String>) -> Response {
@@ -139,19 +134,6 @@ async fn remove(
             "no hosted audio called {name:?}"
         )))
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GenerateQuery {
-    /// Length in seconds.
-    seconds: f64,
-    /// Sample rate (default 1000 Hz: tiny files even for hours of audio).
-    #[serde(default)]
-    rate: Option<u32>,
-    /// Channels (default 1).
-    #[serde(default)]
-    channels: Option<u16>,
 }
 
 /// `silence.wav` (digital silence) or `speechlike.wav` (bursts of tone with pauses, which
