@@ -328,6 +328,15 @@ impl MockServer {
         &self.state
     }
 
+    /// A client for this simulator's control API (carrying its admin token, if any).
+    pub fn control(&self) -> control::Control {
+        let control = control::Control::new(self.base_url());
+        match &self.state.admin_token {
+            Some(token) => control.with_token(token.clone()),
+            None => control,
+        }
+    }
+
     /// The simulator's clock.
     pub fn clock(&self) -> &Clock {
         &self.state.clock
