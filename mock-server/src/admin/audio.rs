@@ -5,9 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use super::AdminError;
-use crate::control::types::{AudioFile, AudioFiles, GenerateQuery};
-use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -15,6 +12,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use parking_lot::Mutex;
+
+use super::AdminError;
+use crate::control::types::{AudioFile, AudioFiles, GenerateQuery};
+use crate::state::AppState;
 
 /// Largest file one may upload.
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;

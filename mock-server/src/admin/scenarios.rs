@@ -1,14 +1,15 @@
 //! Control API for scenarios: list them with what is active, activate one for every request
 //! or for one token, deactivate.
 
-use super::{AdminError, AdminJson};
-use crate::control::types::{Activation, Active, ScenarioList};
-use crate::scenarios::ScenarioView;
-use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+
+use super::{AdminError, AdminJson};
+use crate::control::types::{Activation, Active, ScenarioList};
+use crate::scenarios::ScenarioView;
+use crate::state::AppState;
 
 /// Routes under `/__admin/scenarios`.
 pub fn router() -> Router<AppState> {

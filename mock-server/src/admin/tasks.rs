@@ -1,6 +1,10 @@
 //! Control API for provider B: list, inspect and force tasks; read callback attempts; change
 //! how tasks progress and the rate limits.
 
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
 use super::{AdminError, AdminJson};
 use crate::control::types::{
     CallbackLog, CallbacksQuery, IcuSettings, SettingsChange, SettingsChangeBody, TaskDetail,
@@ -10,9 +14,6 @@ use crate::providers::icu::recognize;
 use crate::state::AppState;
 use crate::tasks::model::default_message;
 use crate::tasks::{ForceError, Status};
-use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 
 /// Routes under `/__admin/tasks`, `/__admin/callbacks` and `/__admin/icu`.
 pub fn router() -> Router<AppState> {
