@@ -21,6 +21,7 @@ pub mod app;
 pub mod audio;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod engine;
 pub mod hosts;
 pub mod http;

@@ -9,11 +9,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
 
 use super::AdminError;
 use crate::audio::synth::wav_8bit;
+use crate::control::types::{AudioFile, AudioFiles, GenerateQuery};
 use crate::state::AppState;
 use crate::stores::audio_host::MAX_FILE_BYTES;
 
@@ -32,21 +31,21 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_FILE_BYTES))
 }
 
-async fn list(State(state): State<AppState>) -> Json<serde_json::Value> {
-    let files: Vec<_> = state
+async fn list(State(state): State<AppState>) -> Json<AudioFiles> {
+    let files = state
         .audio_host
         .list()
         .into_iter()
-        .map(|(name, size)| json!({ "name": name, "bytes": size, "url": format!("/__admin/audio/{name}") }))
+        .map(|(name, size)| AudioFile::new(name, size))
         .collect();
-    Json(json!({ "files": files }))
+    Json(AudioFiles { files })
 }
 
 async fn upload(
     State(state): State<AppState>,
     Path(name): Path<String>,
     body: Bytes,
-) -> Result<(StatusCode, Json<serde_json::Value>), AdminError> {
+) -> Result<(StatusCode, Json<AudioFile>), AdminError> {
     if name.is_empty() || name.contains('/') || name == "generated" {
         return Err(AdminError::bad(
             "name the file with one path segment, e.g. /__admin/audio/call.wav",
@@ -54,10 +53,7 @@ async fn upload(
     }
     let size = body.len();
     state.audio_host.put(&name, body).map_err(AdminError::bad)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "name": name, "bytes": size, "url": format!("/__admin/audio/{name}") })),
-    ))
+    Ok((StatusCode::CREATED, Json(AudioFile::new(name, size))))
 }
 
 async fn fetch(State(state): State<AppState>, Path(name): Path<String>) -> Response {
@@ -82,19 +78,6 @@ async fn remove(
             "no hosted audio called {name:?}"
         )))
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GenerateQuery {
-    /// Length in seconds.
-    seconds: f64,
-    /// Sample rate (default 1000 Hz: tiny files even for hours of audio).
-    #[serde(default)]
-    rate: Option<u32>,
-    /// Channels (default 1).
-    #[serde(default)]
-    channels: Option<u16>,
 }
 
 /// `silence.wav` (digital silence) or `speechlike.wav` (bursts of tone with pauses, which

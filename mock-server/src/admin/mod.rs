@@ -14,13 +14,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::clock::{to_utc, ClockMode};
+use crate::clock::to_utc;
+use crate::control::types::{
+    Advance, ClockChange, ClockChangeBody, ClockView, ErrorBody, FixtureAdded, FixtureInfo,
+    Fixtures, Health, NewFixture, Requests, RequestsQuery, ResetDone, Saved,
+};
 use crate::state::AppState;
-use crate::transcript::{Fixture, FixtureSentence};
+use crate::transcript::Fixture;
 
 /// Largest control-API body: a fixture may carry a 10 MB upload in base64.
 const MAX_ADMIN_BODY: usize = 20 * 1024 * 1024;
@@ -100,7 +102,7 @@ impl AdminError {
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1 }))).into_response()
+        (self.0, Json(ErrorBody { error: self.1 })).into_response()
     }
 }
 
@@ -115,22 +117,25 @@ impl From<JsonRejection> for AdminError {
 #[from_request(via(axum::Json), rejection(AdminError))]
 pub struct AdminJson<T>(pub T);
 
-async fn health(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({
-        "status": "ok",
-        "version": env!("CARGO_PKG_VERSION"),
-        "seed": state.seed,
-        "now_ms": state.clock.now_ms(),
-        "fixtures": state.fixtures.len(),
-        "icu_tasks": state.icu.tasks.len(),
-        "callbacks_pending": state.icu.tasks.callbacks().pending(),
-    }))
+async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        seed: state.seed,
+        now_ms: state.clock.now_ms(),
+        fixtures: state.fixtures.len(),
+        icu_tasks: state.icu.tasks.len(),
+        callbacks_pending: state.icu.tasks.callbacks().pending(),
+    })
 }
 
 /// Saves the state file now (tests, operators before a planned restart).
-async fn save_state(State(state): State<AppState>) -> Result<Json<Value>, AdminError> {
+async fn save_state(State(state): State<AppState>) -> Result<Json<Saved>, AdminError> {
     match crate::persist::save(&state).await {
-        Ok(report) => Ok(Json(json!({ "saved": true, "report": report }))),
+        Ok(report) => Ok(Json(Saved {
+            saved: true,
+            report: report.into(),
+        })),
         Err(e @ crate::persist::SaveError::NotConfigured) => {
             Err(AdminError::not_found(e.to_string()))
         }
@@ -138,25 +143,19 @@ async fn save_state(State(state): State<AppState>) -> Result<Json<Value>, AdminE
     }
 }
 
-async fn reset(State(state): State<AppState>) -> Json<Value> {
+async fn reset(State(state): State<AppState>) -> Json<ResetDone> {
     state.reset();
-    Json(json!({ "reset": true }))
-}
-
-#[derive(Debug, Deserialize)]
-struct RequestsQuery {
-    /// How many of the newest entries to return (default 100).
-    limit: Option<usize>,
+    Json(ResetDone { reset: true })
 }
 
 async fn requests(
     State(state): State<AppState>,
     query: Result<Query<RequestsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Requests>, AdminError> {
     let Query(query) = query.map_err(|e| AdminError::bad(e.body_text()))?;
-    Ok(Json(
-        json!({ "requests": state.journal.recent(query.limit.unwrap_or(100)) }),
-    ))
+    Ok(Json(Requests {
+        requests: state.journal.recent(query.limit.unwrap_or(100)),
+    }))
 }
 
 async fn clear_requests(State(state): State<AppState>) -> StatusCode {
@@ -164,43 +163,24 @@ async fn clear_requests(State(state): State<AppState>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-#[derive(Debug, Serialize)]
-struct FixtureView {
-    sha256: String,
-    source: String,
-    #[serde(flatten)]
-    fixture: Fixture,
-}
-
-async fn list_fixtures(State(state): State<AppState>) -> Json<Value> {
-    let fixtures: Vec<FixtureView> = state
+async fn list_fixtures(State(state): State<AppState>) -> Json<Fixtures> {
+    let fixtures = state
         .fixtures
         .list()
         .into_iter()
-        .map(|(sha256, fixture, source)| FixtureView {
+        .map(|(sha256, fixture, source)| FixtureInfo {
             sha256,
             source: source.to_string(),
             fixture,
         })
         .collect();
-    Json(json!({ "fixtures": fixtures }))
-}
-
-/// A fixture to register: the audio named by its SHA-256 or given whole in base64.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewFixture {
-    sha256: Option<String>,
-    audio_base64: Option<String>,
-    text: String,
-    #[serde(default)]
-    sentences: Option<Vec<FixtureSentence>>,
+    Json(Fixtures { fixtures })
 }
 
 async fn add_fixture(
     State(state): State<AppState>,
     AdminJson(new): AdminJson<NewFixture>,
-) -> Result<(StatusCode, Json<Value>), AdminError> {
+) -> Result<(StatusCode, Json<FixtureAdded>), AdminError> {
     let sha: [u8; 32] = match (&new.sha256, &new.audio_base64) {
         (Some(hex_sha), None) => {
             let bytes = hex::decode(hex_sha.trim())
@@ -231,61 +211,37 @@ async fn add_fixture(
         .map_err(|e| AdminError::bad(e.to_string()))?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "sha256": hex::encode(sha) })),
+        Json(FixtureAdded {
+            sha256: hex::encode(sha),
+        }),
     ))
 }
 
-fn clock_view(state: &AppState) -> Value {
+fn clock_view(state: &AppState) -> ClockView {
     let now_ms = state.clock.now_ms();
-    json!({
-        "now_ms": now_ms,
-        "now": to_utc(now_ms).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "mode": state.clock.mode(),
-    })
+    ClockView {
+        now_ms,
+        now: to_utc(now_ms).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        mode: state.clock.mode(),
+    }
 }
 
-async fn clock(State(state): State<AppState>) -> Json<Value> {
+async fn clock(State(state): State<AppState>) -> Json<ClockView> {
     Json(clock_view(&state))
-}
-
-/// A clock change: a new mode and/or a new time (never backwards).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClockChange {
-    /// `{"mode":"manual"}`, `{"mode":"real"}` or `{"mode":"scaled","factor":100}`.
-    #[serde(default)]
-    mode: Option<String>,
-    #[serde(default)]
-    factor: Option<f64>,
-    /// New simulated time, ms since the Unix epoch.
-    #[serde(default)]
-    now_ms: Option<i64>,
 }
 
 async fn set_clock(
     State(state): State<AppState>,
-    AdminJson(change): AdminJson<ClockChange>,
-) -> Result<Json<Value>, AdminError> {
-    let mode = match (change.mode.as_deref(), change.factor) {
-        (None, None) => None,
-        (Some("real"), None) => Some(ClockMode::Real),
-        (Some("manual"), None) => Some(ClockMode::Manual),
-        (Some("scaled"), Some(factor)) => Some(ClockMode::Scaled { factor }),
-        (Some("scaled"), None) => return Err(AdminError::bad("mode scaled needs a factor")),
-        (Some(other), _) if !["real", "manual"].contains(&other) => {
-            return Err(AdminError::bad(format!(
-                "unknown clock mode {other:?}: use real, scaled or manual"
-            )))
-        }
-        _ => return Err(AdminError::bad("factor goes only with mode scaled")),
-    };
+    AdminJson(body): AdminJson<ClockChangeBody>,
+) -> Result<Json<ClockView>, AdminError> {
+    let change = ClockChange::try_from(body).map_err(AdminError::bad)?;
     if let Some(ms) = change.now_ms {
         state
             .clock
             .set(ms)
             .map_err(|e| AdminError::bad(e.to_string()))?;
     }
-    if let Some(mode) = mode {
+    if let Some(mode) = change.mode {
         state
             .clock
             .set_mode(mode)
@@ -294,20 +250,10 @@ async fn set_clock(
     Ok(Json(clock_view(&state)))
 }
 
-/// How far to move the clock: `{"ms": 1500}` or `{"seconds": 3600}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Advance {
-    #[serde(default)]
-    ms: Option<u64>,
-    #[serde(default)]
-    seconds: Option<f64>,
-}
-
 async fn advance_clock(
     State(state): State<AppState>,
     AdminJson(by): AdminJson<Advance>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<ClockView>, AdminError> {
     let duration = match (by.ms, by.seconds) {
         (Some(ms), None) => std::time::Duration::from_millis(ms),
         (None, Some(s)) if s.is_finite() && s >= 0.0 => std::time::Duration::from_secs_f64(s),

@@ -5,10 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::{AdminError, AdminJson};
+use crate::control::types::{Activation, Active, ScenarioList};
 use crate::scenarios::ScenarioView;
 use crate::state::AppState;
 
@@ -20,46 +19,41 @@ pub fn router() -> Router<AppState> {
         .route("/__admin/scenarios/deactivate", post(deactivate))
 }
 
-async fn list(State(state): State<AppState>) -> Json<Value> {
-    let scenarios: Vec<ScenarioView> = state
+async fn list(State(state): State<AppState>) -> Json<ScenarioList> {
+    let scenarios = state
         .scenarios
         .library()
         .list()
         .iter()
-        .map(|s| ScenarioView::from(s.as_ref()))
+        .map(|s| ScenarioView::from(s.as_ref()).into())
         .collect();
-    let (global, by_token) = state.scenarios.active();
-    Json(json!({
-        "scenarios": scenarios,
-        "active": { "global": global, "by_token": by_token },
-    }))
+    Json(ScenarioList {
+        scenarios,
+        active: active(&state),
+    })
 }
 
-/// `{"name": "flaky-gateway"}` or `{"name": "…", "token": "pat_x"}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Activation {
-    name: String,
-    #[serde(default)]
-    token: Option<String>,
+/// What is activated now.
+fn active(state: &AppState) -> Active {
+    let (global, by_token) = state.scenarios.active();
+    Active { global, by_token }
 }
 
 async fn activate(
     State(state): State<AppState>,
     AdminJson(a): AdminJson<Activation>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Active>, AdminError> {
     state
         .scenarios
         .activate(&a.name, a.token.as_deref())
         .map_err(|e| AdminError::not_found(e.to_string()))?;
-    let (global, by_token) = state.scenarios.active();
-    Ok(Json(json!({ "global": global, "by_token": by_token })))
+    Ok(Json(active(&state)))
 }
 
 async fn deactivate(
     State(state): State<AppState>,
     AdminJson(a): AdminJson<Activation>,
-) -> Result<(StatusCode, Json<Value>), AdminError> {
+) -> Result<(StatusCode, Json<Active>), AdminError> {
     if !state.scenarios.deactivate(&a.name, a.token.as_deref()) {
         return Err(AdminError::not_found(format!(
             "scenario {:?} is not active{}",
@@ -69,9 +63,5 @@ async fn deactivate(
                 .unwrap_or_default()
         )));
     }
-    let (global, by_token) = state.scenarios.active();
-    Ok((
-        StatusCode::OK,
-        Json(json!({ "global": global, "by_token": by_token })),
-    ))
+    Ok((StatusCode::OK, Json(active(&state))))
 }

@@ -6,8 +6,9 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde::Serialize;
 
+use crate::control::types::SinkLog;
 use crate::state::AppState;
 use crate::stores::sink::Received;
 
@@ -20,7 +21,7 @@ async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Json<Value> {
+) -> Json<Ack> {
     state.sink.push(Received {
         time_ms: state.clock.now_ms(),
         content_type: headers
@@ -29,11 +30,23 @@ async fn receive(
             .map(str::to_owned),
         body: String::from_utf8_lossy(&body).into_owned(),
     });
-    Json(json!({ "code": 0, "message": "success" }))
+    Json(Ack {
+        code: 0,
+        message: "success",
+    })
 }
 
-async fn list(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "received": state.sink.list() }))
+/// The acknowledgement the provider's callbacks expect from a receiver.
+#[derive(Debug, Serialize)]
+struct Ack {
+    code: i64,
+    message: &'static str,
+}
+
+async fn list(State(state): State<AppState>) -> Json<SinkLog> {
+    Json(SinkLog {
+        received: state.sink.list(),
+    })
 }
 
 async fn clear(State(state): State<AppState>) -> StatusCode {

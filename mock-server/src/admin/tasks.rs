@@ -4,13 +4,15 @@
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::{AdminError, AdminJson};
+use crate::control::types::{
+    CallbackLog, CallbacksQuery, IcuSettings, SettingsChange, SettingsChangeBody, TaskDetail,
+    Tasks, TasksQuery, TasksQueryBody, Transition, TransitionBody, Transitioned,
+};
 use crate::providers::icu::recognize;
 use crate::providers::icu::tasks::model::default_message;
-use crate::providers::icu::tasks::{ForceError, Progress, Status};
+use crate::providers::icu::tasks::{ForceError, Status};
 use crate::state::AppState;
 
 /// Routes under `/__admin/tasks`, `/__admin/callbacks` and `/__admin/icu`.
@@ -23,30 +25,18 @@ pub fn router() -> Router<AppState> {
         .route("/__admin/icu/settings", get(settings).post(set_settings))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    status: Option<String>,
-    limit: Option<usize>,
-}
-
 type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
 
 async fn list(
     State(state): State<AppState>,
-    query: QueryResult<ListQuery>,
-) -> Result<Json<Value>, AdminError> {
-    let Query(q) = query.map_err(|e| AdminError::bad(e.body_text()))?;
-    let status = match q.status.as_deref() {
-        None => None,
-        Some(s) => Some(Status::parse(s).ok_or_else(|| {
-            AdminError::bad(format!(
-                "unknown status {s:?}: use waiting, doing, success or failed"
-            ))
-        })?),
-    };
-    let tasks = state.icu.tasks.list(status, q.limit.unwrap_or(100));
-    Ok(Json(json!({ "tasks": tasks })))
+    query: QueryResult<TasksQueryBody>,
+) -> Result<Json<Tasks>, AdminError> {
+    let Query(body) = query.map_err(|e| AdminError::bad(e.body_text()))?;
+    let q = TasksQuery::try_from(body).map_err(AdminError::bad)?;
+    let tasks = state.icu.tasks.list(q.status, q.limit.unwrap_or(100));
+    Ok(Json(Tasks {
+        tasks: tasks.into_iter().map(Into::into).collect(),
+    }))
 }
 
 fn parse_id(id: &str) -> Result<u64, AdminError> {
@@ -60,7 +50,7 @@ fn parse_id(id: &str) -> Result<u64, AdminError> {
 async fn inspect(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<TaskDetail>, AdminError> {
     let id = parse_id(&id)?;
     let (task, status) = state
         .icu
@@ -68,37 +58,22 @@ async fn inspect(
         .inspect(id)
         .ok_or_else(|| AdminError::not_found(format!("no task {id}")))?;
     let attempts = state.icu.tasks.callbacks().attempts_for(id);
-    Ok(Json(json!({
-        "task_id": id,
-        "status": status,
-        "task": task,
-        "callbacks": attempts,
-    })))
-}
-
-/// `{"status": "doing" | "success" | "failed", "code": 10001, "message": "…"}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Transition {
-    status: String,
-    #[serde(default)]
-    code: Option<i64>,
-    #[serde(default)]
-    message: Option<String>,
+    Ok(Json(TaskDetail {
+        task_id: id,
+        status,
+        task: task.into(),
+        callbacks: attempts,
+    }))
 }
 
 async fn transition(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    AdminJson(t): AdminJson<Transition>,
-) -> Result<Json<Value>, AdminError> {
+    AdminJson(body): AdminJson<TransitionBody>,
+) -> Result<Json<Transitioned>, AdminError> {
     let id = parse_id(&id)?;
-    let target = Status::parse(&t.status).ok_or_else(|| {
-        AdminError::bad(format!(
-            "unknown status {:?}: use doing, success or failed",
-            t.status
-        ))
-    })?;
+    let t = Transition::try_from(body).map_err(AdminError::bad)?;
+    let target = t.status;
     let failure = match (target, t.code) {
         (Status::Failed, Some(code)) if (10000..=10007).contains(&code) => Some((
             code,
@@ -126,82 +101,49 @@ async fn transition(
             ForceError::NoSuchTask => AdminError::not_found(format!("no task {id}")),
             ForceError::Refused(why) => AdminError::conflict(why),
         })?;
-    Ok(Json(json!({ "task_id": id, "status": status })))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CallbacksQuery {
-    task_id: Option<u64>,
+    Ok(Json(Transitioned {
+        task_id: id,
+        status,
+    }))
 }
 
 async fn callbacks(
     State(state): State<AppState>,
     query: QueryResult<CallbacksQuery>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<CallbackLog>, AdminError> {
     let Query(q) = query.map_err(|e| AdminError::bad(e.body_text()))?;
     let callbacks = state.icu.tasks.callbacks();
     let attempts = match q.task_id {
         Some(id) => callbacks.attempts_for(id),
         None => callbacks.attempts(),
     };
-    Ok(Json(
-        json!({ "attempts": attempts, "pending": callbacks.pending() }),
-    ))
+    Ok(Json(CallbackLog {
+        attempts,
+        pending: callbacks.pending(),
+    }))
 }
 
-fn settings_view(state: &AppState) -> Value {
+fn settings_view(state: &AppState) -> IcuSettings {
     let engine = state.icu.tasks.settings();
-    json!({
-        "progress": engine.progress,
-        "submit_rate": state.icu.submit_limit.limit(),
-        "query_rate": state.icu.query_limit.limit(),
-        "retention_ms": engine.retention_ms,
-        "capacity": engine.capacity,
-    })
+    IcuSettings {
+        progress: engine.progress,
+        submit_rate: state.icu.submit_limit.limit(),
+        query_rate: state.icu.query_limit.limit(),
+        retention_ms: engine.retention_ms,
+        capacity: engine.capacity,
+    }
 }
 
-async fn settings(State(state): State<AppState>) -> Json<Value> {
+async fn settings(State(state): State<AppState>) -> Json<IcuSettings> {
     Json(settings_view(&state))
-}
-
-/// `{"progress": "time"}`, `{"progress": "polls", "polls_per_status": 2}`,
-/// `{"submit_rate": 0}` (0 switches a limit off), `{"query_rate": 50}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SettingsChange {
-    #[serde(default)]
-    progress: Option<String>,
-    #[serde(default)]
-    polls_per_status: Option<u32>,
-    #[serde(default)]
-    submit_rate: Option<u32>,
-    #[serde(default)]
-    query_rate: Option<u32>,
 }
 
 async fn set_settings(
     State(state): State<AppState>,
-    AdminJson(change): AdminJson<SettingsChange>,
-) -> Result<Json<Value>, AdminError> {
-    let progress = match (change.progress.as_deref(), change.polls_per_status) {
-        (None, None) => None,
-        (Some("time"), None) => Some(Progress::Time),
-        (Some("polls"), n) => Some(Progress::Polls {
-            per_status: n.unwrap_or(1).max(1),
-        }),
-        (Some("time"), Some(_)) | (None, Some(_)) => {
-            return Err(AdminError::bad(
-                "polls_per_status goes only with progress polls",
-            ))
-        }
-        (Some(other), _) => {
-            return Err(AdminError::bad(format!(
-                "unknown progress {other:?}: use time or polls"
-            )))
-        }
-    };
-    if let Some(progress) = progress {
+    AdminJson(body): AdminJson<SettingsChangeBody>,
+) -> Result<Json<IcuSettings>, AdminError> {
+    let change = SettingsChange::try_from(body).map_err(AdminError::bad)?;
+    if let Some(progress) = change.progress {
         state.icu.tasks.set_progress(progress);
     }
     if let Some(rate) = change.submit_rate {

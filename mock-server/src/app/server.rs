@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use super::{build_state, run, StartError};
 use crate::clock::Clock;
 use crate::config::{self, Config, CozeModel};
+use crate::control::Control;
 use crate::state::AppState;
 
 /// A running simulator; dropping it stops the server.
@@ -45,6 +46,15 @@ impl MockServer {
     /// The shared state (clock, journal, fixtures), for tests that drive it directly.
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// A client for this simulator's control API (carrying its admin token, if any).
+    pub fn control(&self) -> Control {
+        let control = Control::new(self.base_url());
+        match &self.state.admin_token {
+            Some(token) => control.with_token(token.clone()),
+            None => control,
+        }
     }
 
     /// The simulator's clock.

@@ -3,13 +3,13 @@
 use std::collections::VecDeque;
 
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Bodies kept, newest last.
 const CAPACITY: usize = 1000;
 
 /// One received callback.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Received {
     /// Simulated ms it arrived.
     pub time_ms: i64,

@@ -1,9 +1,11 @@
 //! The control API: health, reset, journal, fixtures, clock.
 
-use base64::Engine;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use asr_mock::control::types::{Advance, CallbacksQuery, ClockChange, NewFixture, RequestsQuery};
+use asr_mock::control::types::{ClockMode, Provider};
+use asr_mock::control::Control;
 use asr_mock::MockServer;
 
 use crate::support::{fixture, TestApp, START_MS};
@@ -11,10 +13,10 @@ use crate::support::{fixture, TestApp, START_MS};
 #[tokio::test]
 async fn health_reports_seed_and_clock() {
     let app = TestApp::start().await;
-    let health = app.admin_get("/__admin/health").await;
-    assert_eq!(health["status"], "ok");
-    assert_eq!(health["seed"], 1);
-    assert_eq!(health["now_ms"], START_MS);
+    let health = app.control.health().await.unwrap();
+    assert_eq!(health.status, "ok");
+    assert_eq!(health.seed, 1);
+    assert_eq!(health.now_ms, START_MS);
 }
 
 #[tokio::test]
@@ -25,32 +27,26 @@ async fn a_fixture_registered_by_hash_or_audio_wins() {
     assert_ne!(generated.text(), "你好呀");
 
     let sha = hex::encode(Sha256::digest(&wav));
-    let (status, body) = app
-        .admin_post(
-            "/__admin/fixtures",
-            json!({"sha256": sha, "text": "你好呀"}),
-        )
-        .await;
-    assert_eq!((status, body["sha256"].as_str()), (201, Some(sha.as_str())));
+    let added = app
+        .control
+        .add_fixture(&NewFixture::by_sha256(&sha, "你好呀"))
+        .await
+        .expect("201 Created");
+    assert_eq!(added.sha256, sha);
     assert_eq!(app.transcribe("a.wav", wav.clone()).await.text(), "你好呀");
 
     let mp3 = fixture("speech-cmn.mp3");
-    let b64 = base64::engine::general_purpose::STANDARD.encode(&mp3);
-    let (status, _) = app
-        .admin_post(
-            "/__admin/fixtures",
-            json!({"audio_base64": b64, "text": "Hello there."}),
-        )
-        .await;
-    assert_eq!(status, 201);
+    app.control
+        .add_fixture(&NewFixture::by_audio(&mp3, "Hello there."))
+        .await
+        .expect("201 Created");
     assert_eq!(app.transcribe("b.mp3", mp3).await.text(), "Hello there.");
 
-    let listed = app.admin_get("/__admin/fixtures").await;
-    assert_eq!(listed["fixtures"].as_array().unwrap().len(), 2);
+    let listed = app.control.fixtures().await.unwrap();
+    assert_eq!(listed.fixtures.len(), 2);
 
     // A reset forgets API fixtures: generated text is back.
-    let (status, _) = app.admin_post("/__admin/reset", json!({})).await;
-    assert_eq!(status, 200);
+    assert!(app.control.reset().await.unwrap().reset);
     assert_eq!(app.transcribe("a.wav", wav).await.text(), generated.text());
 }
 
@@ -93,18 +89,21 @@ async fn a_broken_fixtures_folder_stops_start_up_with_the_path() {
 #[tokio::test]
 async fn bad_fixture_requests_get_a_clear_error() {
     let app = TestApp::start().await;
+    let fixture = |sha256: Option<&str>, audio_base64: Option<&str>| NewFixture {
+        sha256: sha256.map(str::to_owned),
+        audio_base64: audio_base64.map(str::to_owned),
+        text: "x".into(),
+        sentences: None,
+    };
     for body in [
-        json!({"text": "x"}),
-        json!({"sha256": "abc", "text": "x"}),
-        json!({"audio_base64": "!!!", "text": "x"}),
-        json!({"sha256": "00", "audio_base64": "AA==", "text": "x"}),
+        fixture(None, None),
+        fixture(Some("abc"), None),
+        fixture(None, Some("!!!")),
+        fixture(Some("00"), Some("AA==")),
     ] {
-        let (status, answer) = app.admin_post("/__admin/fixtures", body.clone()).await;
-        assert_eq!(status, 400, "{body}");
-        assert!(
-            answer["error"].as_str().is_some_and(|e| !e.is_empty()),
-            "{answer}"
-        );
+        let err = app.control.add_fixture(&body).await.unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{body:?}");
+        assert!(err.message().is_some_and(|e| !e.is_empty()), "{err}");
     }
     let res = app
         .http
@@ -124,32 +123,27 @@ async fn the_journal_records_provider_answers() {
     let app = TestApp::start().await;
     let ok = app.transcribe("a.wav", fixture("speech-cmn-16k.wav")).await;
     app.transcribe("e.wav", Vec::new()).await;
-    let journal = app.admin_get("/__admin/requests?limit=10").await;
-    let entries = journal["requests"].as_array().unwrap();
+    let entries = app
+        .control
+        .requests(RequestsQuery { limit: Some(10) })
+        .await
+        .unwrap()
+        .requests;
     assert_eq!(
         entries.len(),
         2,
-        "control-API calls are not journaled: {journal}"
+        "control-API calls are not journaled: {entries:?}"
     );
-    assert_eq!(entries[0]["path"], "/v1/audio/transcriptions");
-    assert_eq!(entries[0]["provider"], "coze");
-    assert_eq!(entries[0]["code"], 0);
-    assert_eq!(entries[0]["id"].as_str(), ok.logid_header.as_deref());
-    assert_eq!(entries[1]["code"], 4300);
-    assert_eq!(entries[1]["status"], 400);
-    assert_eq!(entries[1]["time_ms"], START_MS);
+    assert_eq!(entries[0].path, "/v1/audio/transcriptions");
+    assert_eq!(entries[0].provider, Some(Provider::Coze));
+    assert_eq!(entries[0].code, Some(0));
+    assert_eq!(entries[0].id.as_deref(), ok.logid_header.as_deref());
+    assert_eq!(entries[1].code, Some(4300));
+    assert_eq!(entries[1].status, 400);
+    assert_eq!(entries[1].time_ms, START_MS);
 
-    let res = app
-        .http
-        .delete(app.url("/__admin/requests"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
-    assert!(app.admin_get("/__admin/requests").await["requests"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    app.control.clear_requests().await.expect("204 No Content");
+    assert!(app.journal().await.is_empty());
 }
 
 #[tokio::test]
@@ -167,56 +161,55 @@ async fn the_journal_is_bounded() {
     for _ in 0..5 {
         app.transcribe("e.wav", Vec::new()).await;
     }
-    let entries = app.admin_get("/__admin/requests").await["requests"]
-        .as_array()
-        .unwrap()
-        .clone();
-    assert_eq!(
-        entries
-            .iter()
-            .map(|e| e["seq"].as_u64().unwrap())
-            .collect::<Vec<_>>(),
-        [3, 4, 5]
-    );
+    let entries = app.journal().await;
+    assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4, 5]);
 }
 
 #[tokio::test]
 async fn the_clock_can_be_read_moved_and_switched() {
     let app = TestApp::start().await;
+    assert_eq!(app.control.clock().await.unwrap().mode, ClockMode::Manual);
+    let clock = app
+        .control
+        .advance_clock(Advance::seconds(90.0))
+        .await
+        .unwrap();
+    assert_eq!(clock.now_ms, START_MS + 90_000);
+    assert_eq!(clock.now, "2025-01-01T00:01:30.000Z");
+    let to = |now_ms| ClockChange {
+        now_ms: Some(now_ms),
+        ..ClockChange::default()
+    };
+    let clock = app.control.set_clock(to(START_MS + 3_600_000)).await;
+    assert_eq!(clock.unwrap().now_ms, START_MS + 3_600_000);
+    let err = app.control.set_clock(to(START_MS)).await.unwrap_err();
     assert_eq!(
-        app.admin_get("/__admin/clock").await["mode"]["mode"],
-        "manual"
+        err.status().map(|s| s.as_u16()),
+        Some(400),
+        "backwards refused: {err}"
     );
-    let (status, clock) = app
-        .admin_post("/__admin/clock/advance", json!({"seconds": 90}))
-        .await;
-    assert_eq!(
-        (status, clock["now_ms"].as_i64()),
-        (200, Some(START_MS + 90_000))
-    );
-    assert_eq!(clock["now"], "2025-01-01T00:01:30.000Z");
-    let (status, clock) = app
-        .admin_post("/__admin/clock", json!({"now_ms": START_MS + 3_600_000}))
-        .await;
-    assert_eq!(
-        (status, clock["now_ms"].as_i64()),
-        (200, Some(START_MS + 3_600_000))
-    );
-    let (status, err) = app
-        .admin_post("/__admin/clock", json!({"now_ms": START_MS}))
-        .await;
-    assert_eq!(status, 400, "backwards refused: {err}");
-    let (status, clock) = app
-        .admin_post("/__admin/clock", json!({"mode": "scaled", "factor": 60.0}))
-        .await;
-    assert_eq!((status, &clock["mode"]["mode"]), (200, &json!("scaled")));
-    for bad in [
-        json!({"mode": "fast"}),
-        json!({"mode": "scaled"}),
-        json!({"mode": "scaled", "factor": -1.0}),
-    ] {
-        let (status, _) = app.admin_post("/__admin/clock", bad.clone()).await;
-        assert_eq!(status, 400, "{bad}");
+    let scaled = ClockChange {
+        mode: Some(ClockMode::Scaled { factor: 60.0 }),
+        ..ClockChange::default()
+    };
+    let clock = app.control.set_clock(scaled).await.unwrap();
+    assert!(matches!(clock.mode, ClockMode::Scaled { .. }), "{clock:?}");
+    let backwards_speed = ClockChange {
+        mode: Some(ClockMode::Scaled { factor: -1.0 }),
+        ..ClockChange::default()
+    };
+    let err = app.control.set_clock(backwards_speed).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err}");
+    // Raw bodies: modes the typed request cannot even express.
+    for bad in [json!({"mode": "fast"}), json!({"mode": "scaled"})] {
+        let res = app
+            .http
+            .post(app.url("/__admin/clock"))
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{bad}");
     }
 }
 
@@ -243,23 +236,18 @@ async fn an_admin_token_guards_the_control_api_but_not_the_data_plane() {
             .manual_clock(Some(START_MS)),
     )
     .await;
-    let res = app
-        .http
-        .get(app.url("/__admin/requests"))
-        .send()
+    let anonymous = Control::new(app.server.base_url());
+    let err = anonymous
+        .requests(RequestsQuery::default())
         .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
-    let body: serde_json::Value = res.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("admin token"));
-    let res = app
-        .http
-        .get(app.url("/__admin/requests"))
-        .bearer_auth("s3cret")
-        .send()
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    assert!(err.message().unwrap().contains("admin token"), "{err}");
+    // The server's own client carries the token as a bearer token.
+    app.control
+        .requests(RequestsQuery::default())
         .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+        .expect("200 with the token");
     let res = app
         .http
         .get(app.url("/__admin/clock"))
@@ -269,24 +257,11 @@ async fn an_admin_token_guards_the_control_api_but_not_the_data_plane() {
         .unwrap();
     assert_eq!(res.status(), 200);
     // Health, hosted audio and the callback sink stay open for the simulator's own traffic.
-    assert_eq!(
-        app.http
-            .get(app.url("/__admin/health"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let res = app
-        .http
-        .put(app.url("/__admin/audio/a.wav"))
-        .bearer_auth("s3cret")
-        .body(fixture("speech-cmn-16k.wav"))
-        .send()
+    anonymous.health().await.expect("health needs no token");
+    app.control
+        .upload_audio("a.wav", fixture("speech-cmn-16k.wav"))
         .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
+        .expect("201 Created");
     assert_eq!(
         app.http
             .get(app.url("/__admin/audio/a.wav"))
@@ -306,15 +281,8 @@ async fn an_admin_token_guards_the_control_api_but_not_the_data_plane() {
             .status(),
         200
     );
-    assert_eq!(
-        app.http
-            .get(app.url("/__admin/sink"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    let err = anonymous.sink().await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
 }
 
 #[tokio::test]
@@ -329,15 +297,13 @@ async fn an_allowlist_limits_downloads_and_callbacks() {
             .manual_clock(Some(START_MS)),
     )
     .await;
-    app.http
-        .put(app.url("/__admin/audio/a.wav"))
-        .body(fixture("speech-cmn-16k.wav"))
-        .send()
+    app.control
+        .upload_audio("a.wav", fixture("speech-cmn-16k.wav"))
         .await
         .unwrap();
     let body = json!({
         "EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 0, "SourceType": 0,
-        "Url": app.url("/__admin/audio/a.wav"), "CallbackUrl": app.url("/__admin/sink"),
+        "Url": app.control.audio_url("a.wav"), "CallbackUrl": app.url("/__admin/sink"),
     });
     let res = app
         .http
@@ -372,28 +338,26 @@ async fn an_allowlist_limits_downloads_and_callbacks() {
             .contains("allowlist"),
         "{done}"
     );
+    let all = CallbacksQuery::default();
     for _ in 0..100 {
-        if !app.admin_get("/__admin/callbacks").await["attempts"]
-            .as_array()
+        if !app
+            .control
+            .callbacks(all)
+            .await
             .unwrap()
+            .attempts
             .is_empty()
         {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let attempts = app.admin_get("/__admin/callbacks").await;
+    let attempts = app.control.callbacks(all).await.unwrap().attempts;
     assert!(
-        attempts["attempts"][0]["error"]
-            .as_str()
-            .unwrap()
-            .contains("allowlist"),
-        "{attempts}"
+        attempts[0].error.as_deref().unwrap().contains("allowlist"),
+        "{attempts:?}"
     );
-    assert!(app.admin_get("/__admin/sink").await["received"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    assert!(app.control.sink().await.unwrap().received.is_empty());
     let err = MockServer::builder()
         .config(asr_mock::Config {
             allow_hosts: Some(" , ".into()),

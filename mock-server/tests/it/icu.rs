@@ -13,6 +13,8 @@ use parking_lot::Mutex;
 use serde_json::{json, Value};
 
 use asr_mock::audio::synth::wav_8bit;
+use asr_mock::control::types::{SettingsChange, TasksQuery, Transition};
+use asr_mock::providers::icu::tasks::{Outcome, Plan, Progress, Status};
 
 use crate::support::{fixture, silent_wav, TestApp};
 
@@ -103,12 +105,20 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(50)).await;
             // While the audio is still downloading (no plan yet), moving the clock would
             // only run the download's own timeout out.
-            let detail = self.admin_get(&format!("/__admin/tasks/{task_id}")).await;
-            if !detail["task"]["plan"].is_null() {
+            let detail = self.control.task(task_id).await.expect("the task");
+            if detail.task.plan.is_some() {
                 self.advance(3600);
             }
         }
         panic!("task {task_id} never ended");
+    }
+}
+
+/// The failure code a task's plan ends with, if it fails.
+fn failure_code(plan: &Option<Plan>) -> Option<i64> {
+    match plan.as_ref().map(|p| &p.outcome) {
+        Some(Outcome::Failed { code, .. }) => Some(*code),
+        _ => None,
     }
 }
 
@@ -343,9 +353,12 @@ async fn validation_errors_name_the_field_in_the_icu_envelope() {
         "InvalidParameterValue.ErrorVoicedataTooLong",
     );
     // Nothing was created by any of these.
-    assert!(app.admin_get("/__admin/tasks").await["tasks"]
-        .as_array()
+    assert!(app
+        .control
+        .tasks(TasksQuery::default())
+        .await
         .unwrap()
+        .tasks
         .is_empty());
 }
 
@@ -432,13 +445,11 @@ async fn unknown_and_expired_tasks_are_no_such_task() {
 #[tokio::test]
 async fn poll_count_progress_ignores_the_clock() {
     let app = TestApp::start().await;
-    let (status, _) = app
-        .admin_post(
-            "/__admin/icu/settings",
-            json!({"progress": "polls", "polls_per_status": 2}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let polls = SettingsChange {
+        progress: Some(Progress::Polls { per_status: 2 }),
+        ..SettingsChange::default()
+    };
+    app.control.set_icu_settings(polls).await.unwrap();
     let id = app
         .submit_ok(&data_body(
             &fixture("speech-cmn-16k.wav"),
@@ -470,8 +481,8 @@ async fn failures_come_from_real_audio() {
         assert_eq!(done["data"]["Result"], "");
         let msg = done["data"]["ErrorMsg"].as_str().unwrap();
         assert!(!msg.is_empty());
-        let detail = app.admin_get(&format!("/__admin/tasks/{id}")).await;
-        assert_eq!(detail["task"]["plan"]["outcome"]["code"], code, "{detail}");
+        let detail = app.control.task(id).await.unwrap();
+        assert_eq!(failure_code(&detail.task.plan), Some(code), "{detail:?}");
     }
     // ChannelNum 2 on 8k_zh with mono audio: track count mismatch.
     let id = app
@@ -482,23 +493,19 @@ async fn failures_come_from_real_audio() {
         ))
         .await;
     app.finish(id).await;
-    let detail = app.admin_get(&format!("/__admin/tasks/{id}")).await;
-    assert_eq!(detail["task"]["plan"]["outcome"]["code"], 10006);
+    let detail = app.control.task(id).await.unwrap();
+    assert_eq!(failure_code(&detail.task.plan), Some(10006));
 }
 
 #[tokio::test]
 async fn url_tasks_are_really_downloaded() {
     let app = TestApp::start().await;
     // Hosted by the simulator itself.
-    let res = app
-        .http
-        .put(app.url("/__admin/audio/call.wav"))
-        .body(fixture("speech-cmn-16k.wav"))
-        .send()
+    app.control
+        .upload_audio("call.wav", fixture("speech-cmn-16k.wav"))
         .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let url = app.url("/__admin/audio/call.wav");
+        .expect("201 Created");
+    let url = app.control.audio_url("call.wav");
     let body = url_body(&url);
     let id = app.submit_ok(&body).await;
     let done = app.finish(id).await;
@@ -522,7 +529,7 @@ async fn url_tasks_are_really_downloaded() {
         .local_addr()
         .unwrap();
     for url in [
-        app.url("/__admin/audio/missing.wav"),
+        app.control.audio_url("missing.wav"),
         format!("http://{closed}/a.wav"),
     ] {
         let body = url_body(&url);
@@ -536,8 +543,8 @@ async fn url_tasks_are_really_downloaded() {
                 .starts_with("Failed to download audio file!"),
             "{done}"
         );
-        let detail = app.admin_get(&format!("/__admin/tasks/{id}")).await;
-        assert_eq!(detail["task"]["plan"]["outcome"]["code"], 10007);
+        let detail = app.control.task(id).await.unwrap();
+        assert_eq!(failure_code(&detail.task.plan), Some(10007));
     }
 }
 
@@ -565,8 +572,8 @@ async fn a_five_hour_recording_completes_at_once_under_the_manual_clock() {
     let body = url_body(&url);
     let id = app.submit_ok(&body).await;
     app.finish(id).await;
-    let detail = app.admin_get(&format!("/__admin/tasks/{id}")).await;
-    assert_eq!(detail["task"]["plan"]["outcome"]["code"], 10003);
+    let detail = app.control.task(id).await.unwrap();
+    assert_eq!(failure_code(&detail.task.plan), Some(10003));
 }
 
 /// A callback receiver that answers each attempt from a script, recording bodies.
@@ -644,18 +651,12 @@ async fn a_callback_is_retried_after_a_failed_attempt() {
     app.advance(5);
     wait_for("second attempt", || receiver.bodies.lock().len() == 2).await;
 
-    let attempts = app
-        .admin_get(&format!("/__admin/callbacks?task_id={id}"))
-        .await;
-    let attempts = attempts["attempts"].as_array().unwrap();
+    let attempts = app.callback_attempts(id).await;
     assert_eq!(attempts.len(), 2);
-    assert_eq!(attempts[0]["acknowledged"], false);
-    assert_eq!(attempts[0]["status"], 500);
-    assert_eq!(attempts[1]["acknowledged"], true);
-    assert_eq!(
-        attempts[1]["time_ms"].as_i64().unwrap() - attempts[0]["time_ms"].as_i64().unwrap(),
-        5000
-    );
+    assert!(!attempts[0].acknowledged);
+    assert_eq!(attempts[0].status, Some(500));
+    assert!(attempts[1].acknowledged);
+    assert_eq!(attempts[1].time_ms - attempts[0].time_ms, 5000);
 
     let body = receiver.bodies.lock()[1].clone();
     let fields = form_fields(&body);
@@ -698,7 +699,7 @@ async fn a_callback_is_retried_after_a_failed_attempt() {
 async fn failed_url_tasks_call_back_with_their_code_and_audio_url() {
     let app = TestApp::start().await;
     let (cb, receiver) = start_receiver(0).await;
-    let url = app.url("/__admin/audio/nothing-here.wav");
+    let url = app.control.audio_url("nothing-here.wav");
     let mut body = url_body(&url);
     body["CallbackUrl"] = json!(cb);
     let id = app.submit_ok(&body).await;
@@ -731,10 +732,11 @@ async fn rate_limits_are_enforced_on_the_clock_and_can_be_switched_off() {
         assert_eq!(app.poll(last).await["code"], 0);
     }
     assert_icu_error(&app.poll(last).await, "RequestLimitExceeded");
-    let (status, _) = app
-        .admin_post("/__admin/icu/settings", json!({"query_rate": 0}))
-        .await;
-    assert_eq!(status, 200);
+    let unlimited = SettingsChange {
+        query_rate: Some(0),
+        ..SettingsChange::default()
+    };
+    app.control.set_icu_settings(unlimited).await.unwrap();
     for _ in 0..100 {
         assert_eq!(app.poll(last).await["code"], 0);
     }
@@ -743,10 +745,11 @@ async fn rate_limits_are_enforced_on_the_clock_and_can_be_switched_off() {
 #[tokio::test]
 async fn mandarin_filters_visibly_change_the_text() {
     let app = TestApp::start().await;
-    let (status, _) = app
-        .admin_post("/__admin/icu/settings", json!({"submit_rate": 0}))
-        .await;
-    assert_eq!(status, 200);
+    let unlimited = SettingsChange {
+        submit_rate: Some(0),
+        ..SettingsChange::default()
+    };
+    app.control.set_icu_settings(unlimited).await.unwrap();
     // 60 s of speech-like audio: enough for dirty words, modal particles and numbers.
     let audio = wav_8bit(8000, 1, 8000 * 60, true);
     let result_for = |extra: Value| {
@@ -865,23 +868,19 @@ async fn tasks_can_be_listed_inspected_and_forced() {
             json!({"CallbackUrl": cb}),
         ))
         .await;
-    let list = app.admin_get("/__admin/tasks?status=waiting").await;
-    assert_eq!(list["tasks"][0]["task_id"].as_u64(), Some(id));
-    let (status, _) = app
-        .admin_post(
-            &format!("/__admin/tasks/{id}/transition"),
-            json!({"status": "doing"}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let waiting = TasksQuery {
+        status: Some(Status::Waiting),
+        limit: None,
+    };
+    let list = app.control.tasks(waiting).await.unwrap();
+    assert_eq!(list.tasks[0].task_id, id);
+    let doing = Transition::to(Status::Doing);
+    app.control.transition(id, doing.clone()).await.unwrap();
     assert_eq!(app.status(id).await, 1);
-    let (status, _) = app
-        .admin_post(
-            &format!("/__admin/tasks/{id}/transition"),
-            json!({"status": "failed", "code": 10001, "message": "engine overloaded"}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    app.control
+        .transition(id, Transition::fail(10001, "engine overloaded"))
+        .await
+        .unwrap();
     let done = app.poll(id).await;
     assert_eq!(done["data"]["Status"], 3);
     assert_eq!(done["data"]["ErrorMsg"], "engine overloaded");
@@ -891,17 +890,10 @@ async fn tasks_can_be_listed_inspected_and_forced() {
     .await;
     assert!(receiver.bodies.lock()[0].starts_with("code=10001&"));
     // Backwards or after the end: refused.
-    let (status, err) = app
-        .admin_post(
-            &format!("/__admin/tasks/{id}/transition"),
-            json!({"status": "doing"}),
-        )
-        .await;
-    assert_eq!(status, 409, "{err}");
-    let (status, _) = app
-        .admin_post("/__admin/tasks/1/transition", json!({"status": "doing"}))
-        .await;
-    assert_eq!(status, 404);
+    let err = app.control.transition(id, doing.clone()).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(409), "{err}");
+    let err = app.control.transition(1, doing).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404), "{err}");
 }
 
 #[tokio::test]
@@ -993,26 +985,19 @@ async fn the_built_in_sink_receives_and_acknowledges_callbacks() {
         .await;
     app.advance(10);
     for _ in 0..200 {
-        if !app.admin_get("/__admin/sink").await["received"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-        {
+        if !app.control.sink().await.unwrap().received.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let received = app.admin_get("/__admin/sink").await;
-    let first = &received["received"][0];
-    assert_eq!(first["content_type"], "application/x-www-form-urlencoded");
-    assert!(first["body"]
-        .as_str()
-        .unwrap()
-        .starts_with(&format!("code=0&requestId={id}&")));
-    let attempts = app
-        .admin_get(&format!("/__admin/callbacks?task_id={id}"))
-        .await;
-    assert_eq!(attempts["attempts"][0]["acknowledged"], true);
+    let received = app.control.sink().await.unwrap().received;
+    let first = &received[0];
+    assert_eq!(
+        first.content_type.as_deref(),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert!(first.body.starts_with(&format!("code=0&requestId={id}&")));
+    assert!(app.callback_attempts(id).await[0].acknowledged);
 }
 
 #[tokio::test]

@@ -32,7 +32,7 @@ const RULES: &[(&str, &[&str])] = &[
         "persist",
         &["state", "providers", "stores", "outbound", "scenarios"],
     ),
-    ("control", &["stores", "providers", "scenarios", "outbound"]),
+    ("control", &["stores", "providers", "scenarios", "outbound", "persist"]),
     (
         "admin",
         &[

@@ -14,6 +14,10 @@ use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
+use asr_mock::control::types::RequestEntry;
+use asr_mock::control::types::{Advance, RequestsQuery};
+use asr_mock::control::Control;
+
 use crate::support::{fixture, START_MS};
 
 const SUBMIT: &str = "/openapi/asr/voiceToText";
@@ -24,6 +28,7 @@ struct Proc {
     child: Child,
     base: String,
     http: reqwest::Client,
+    control: Control,
 }
 
 impl Proc {
@@ -52,6 +57,7 @@ impl Proc {
             .to_owned();
         Proc {
             child,
+            control: Control::new(&base),
             base,
             http: reqwest::Client::new(),
         }
@@ -94,14 +100,16 @@ impl Proc {
     }
 
     async fn advance_ms(&self, ms: u64) {
-        let (status, body) = self
-            .post("/__admin/clock/advance", json!({ "ms": ms }))
-            .await;
-        assert_eq!(status, 200, "{body}");
+        self.control.advance_clock(Advance::ms(ms)).await.unwrap();
     }
 
     async fn now_ms(&self) -> i64 {
-        self.get("/__admin/clock").await["now_ms"].as_i64().unwrap()
+        self.control.clock().await.unwrap().now_ms
+    }
+
+    async fn journal(&self) -> Vec<RequestEntry> {
+        let all = RequestsQuery::default();
+        self.control.requests(all).await.unwrap().requests
     }
 
     /// SIGKILL: no shutdown, no final save.
@@ -161,9 +169,8 @@ async fn a_killed_server_restarts_with_its_tasks_journal_and_clock() {
     first.advance_ms(123).await;
     let clock_before = first.now_ms().await;
     assert_eq!(clock_before, START_MS + 123);
-    let (status, saved) = first.post("/__admin/state/save", json!({})).await;
-    assert_eq!(status, 200, "{saved}");
-    assert_eq!(saved["report"]["tasks"], 1);
+    let saved = first.control.save_state().await.unwrap();
+    assert_eq!(saved.report.tasks, 1);
     first.kill();
 
     let second = Proc::start(&["--state-file", file_arg], dir.path());
@@ -172,13 +179,8 @@ async fn a_killed_server_restarts_with_its_tasks_journal_and_clock() {
         clock_before,
         "the clock is where it was"
     );
-    let journal = second.get("/__admin/requests").await;
-    let paths: Vec<&str> = journal["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["path"].as_str().unwrap())
-        .collect();
+    let journal = second.journal().await;
+    let paths: Vec<&str> = journal.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(
         paths,
         [SUBMIT, QUERY],
@@ -187,8 +189,7 @@ async fn a_killed_server_restarts_with_its_tasks_journal_and_clock() {
     let after = second.poll(id).await;
     assert_eq!(after["TaskId"], id);
     assert_eq!(after["StatusStr"], "waiting");
-    let journal = second.get("/__admin/requests").await;
-    assert_eq!(journal["requests"][2]["seq"], 3, "numbering continues");
+    assert_eq!(second.journal().await[2].seq, 3, "numbering continues");
 
     second.advance_ms(60_000).await;
     assert_eq!(second.poll(id).await["StatusStr"], "success");
@@ -253,8 +254,7 @@ async fn a_download_cut_short_by_a_crash_is_restarted() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(*hits.lock(), 1, "the download started");
-    let (status, _) = first.post("/__admin/state/save", json!({})).await;
-    assert_eq!(status, 200);
+    first.control.save_state().await.unwrap();
     first.kill();
     let _ = release.send(true);
 
@@ -321,9 +321,9 @@ async fn without_a_state_file_nothing_is_written() {
             "SourceType": 1, "Data": b64(&fixture("speech-cmn-16k.wav")),
         }))
         .await;
-    let (status, body) = server.post("/__admin/state/save", json!({})).await;
-    assert_eq!(status, 404, "{body}");
-    assert!(body["error"].as_str().unwrap().contains("--state-file"));
+    let err = server.control.save_state().await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404), "{err}");
+    assert!(err.message().unwrap().contains("--state-file"), "{err}");
     // Longer than the saver's interval.
     tokio::time::sleep(Duration::from_millis(1_300)).await;
     server.kill();
@@ -386,5 +386,5 @@ async fn a_graceful_shutdown_saves_and_the_saver_writes_changes() {
         .await
         .unwrap();
     assert_eq!(again.clock().now_ms(), START_MS + 7_000);
-    assert_eq!(again.state().icu.tasks.len(), 1);
+    assert_eq!(again.control().health().await.unwrap().icu_tasks, 1);
 }

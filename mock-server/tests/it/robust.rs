@@ -7,6 +7,8 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use asr_mock::control::types::Advance;
+use asr_mock::control::Control;
 use asr_mock::http::serve::{serve, ServeOptions};
 use asr_mock::{app, build_state, Config};
 
@@ -138,6 +140,7 @@ async fn memory_stays_flat_under_a_long_mixed_load() {
         "0",
     ]);
     let http = reqwest::Client::new();
+    let control = Control::new(&child.base);
     let url = |path: &str| format!("{}{path}", child.base);
     let wav = fixture("speech-cmn-16k.wav");
     let data = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &wav);
@@ -174,25 +177,14 @@ async fn memory_stays_flat_under_a_long_mixed_load() {
                     .await
                     .unwrap();
             }
-            http.post(url("/__admin/clock/advance"))
-                .json(&json!({"seconds": 20}))
-                .send()
-                .await
-                .unwrap();
+            control.advance_clock(Advance::seconds(20.0)).await.unwrap();
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
         samples.push(rss_kb(child.process.id()));
-        let health: serde_json::Value = http
-            .get(url("/__admin/health"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let health = control.health().await.unwrap();
         assert!(
-            health["icu_tasks"].as_u64().unwrap() <= 300,
-            "the task store is bounded: {health}"
+            health.icu_tasks <= 300,
+            "the task store is bounded: {health:?}"
         );
     }
     // Two rounds fill the bounded stores; four more rounds must not keep adding memory.

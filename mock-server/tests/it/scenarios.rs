@@ -13,6 +13,8 @@ use base64::Engine as _;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
+use asr_mock::control::types::{Activation, SettingsChange, Transition};
+use asr_mock::providers::icu::tasks::Status;
 use asr_mock::scenarios::library::Library;
 use asr_mock::scenarios::{ScriptOutcome, StepEnd, StepStatus};
 
@@ -225,13 +227,10 @@ async fn walk_task_path(app: &TestApp, name: &str, header: bool, body: Value) ->
         ScriptOutcome::Stuck => {
             app.advance_ms(48 * 3600 * 1000);
             assert_eq!(app.status_of(id).await, 1, "{name}: stuck in doing");
-            let (status, _) = app
-                .admin_post(
-                    &format!("/__admin/tasks/{id}/transition"),
-                    json!({"status": "success"}),
-                )
-                .await;
-            assert_eq!(status, 200);
+            app.control
+                .transition(id, Transition::to(Status::Success))
+                .await
+                .unwrap();
             assert_eq!(app.status_of(id).await, 2, "{name}: ends when told");
         }
     }
@@ -328,20 +327,18 @@ async fn scripted_task_paths_and_outcomes() {
 async fn a_match_rule_selects_without_a_header() {
     let app = TestApp::start().await;
     // The simulator hosts the audio; the Url carries the marker the built-in matches on.
-    app.http
-        .put(app.url("/__admin/audio/asr-mock-download-failure.wav"))
-        .body(fixture("speech-cmn-16k.wav"))
-        .send()
+    let name = "asr-mock-download-failure.wav";
+    app.control
+        .upload_audio(name, fixture("speech-cmn-16k.wav"))
         .await
         .unwrap();
-    let url = app.url("/__admin/audio/asr-mock-download-failure.wav");
+    let url = app.control.audio_url(name);
     let body = json!({"EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 0, "SourceType": 0, "Url": url});
     let id = walk_task_path(&app, "match-url-download-failure", false, body).await;
     let done = app.query_json(None, id).await;
     assert_eq!(done["data"]["ErrorMsg"], "音频下载失败");
-    let journal = app.admin_get("/__admin/requests").await;
-    let submit = &journal["requests"][0];
-    assert_eq!(submit["scenarios"], json!(["match-url-download-failure"]));
+    let journal = app.journal().await;
+    assert_eq!(journal[0].scenarios, ["match-url-download-failure"]);
     // An ordinary Url is untouched.
     let plain = app.submit_id(None, &speech_body(json!({}))).await;
     app.advance_ms(10_000);
@@ -380,17 +377,15 @@ async fn callback_retry_duplicate_and_never() {
     );
     app.advance_ms(5_000);
     wait_bodies(&r, 1).await;
-    let attempts = app
-        .admin_get(&format!("/__admin/callbacks?task_id={retry}"))
-        .await;
-    let attempts = attempts["attempts"].as_array().unwrap().clone();
+    let attempts = app.callback_attempts(retry).await;
     assert_eq!(attempts.len(), 2);
-    assert!(attempts[0]["error"]
-        .as_str()
+    assert!(attempts[0]
+        .error
+        .as_deref()
         .unwrap()
         .contains("simulated failure"));
-    assert_eq!(attempts[0]["scenario"], "callback-retry");
-    assert_eq!(attempts[1]["acknowledged"], true);
+    assert_eq!(attempts[0].scenario.as_deref(), Some("callback-retry"));
+    assert!(attempts[1].acknowledged);
 
     r.bodies.lock().clear();
     let dup = app.submit_id(Some("callback-duplicate"), &body).await;
@@ -405,13 +400,8 @@ async fn callback_retry_duplicate_and_never() {
     app.advance_ms(60_000);
     settle().await;
     assert!(r.bodies.lock().is_empty());
-    let attempts = app
-        .admin_get(&format!("/__admin/callbacks?task_id={never}"))
-        .await;
-    assert!(attempts["attempts"][0]["error"]
-        .as_str()
-        .unwrap()
-        .contains("dropped"));
+    let attempts = app.callback_attempts(never).await;
+    assert!(attempts[0].error.as_deref().unwrap().contains("dropped"));
     assert_eq!(app.status_of(never).await, 2, "polling still works");
 }
 
@@ -482,10 +472,11 @@ async fn rate_limited_polling() {
 /// Which of 40 queries failed with 502 under flaky-gateway.
 async fn flaky_failures(seed: u64) -> Vec<usize> {
     let app = TestApp::seeded(seed).await;
-    let (status, _) = app
-        .admin_post("/__admin/icu/settings", json!({"query_rate": 0}))
-        .await;
-    assert_eq!(status, 200);
+    let unlimited = SettingsChange {
+        query_rate: Some(0),
+        ..SettingsChange::default()
+    };
+    app.control.set_icu_settings(unlimited).await.unwrap();
     let id = app.submit_id(None, &speech_body(json!({}))).await;
     let mut failed = Vec::new();
     for i in 0..40 {
@@ -524,13 +515,13 @@ async fn connection_reset_on_the_first_submit_only() {
     assert!(first.is_err(), "no answer: {first:?}");
     let second = app.submit_as(s, &speech_body(json!({}))).await;
     assert_eq!(json_of(&second)["code"], 0);
-    let journal = app.admin_get("/__admin/requests").await;
-    let entry = &journal["requests"][0];
-    assert_eq!(entry["status"], 0);
-    assert_eq!(entry["scenarios"], json!(["connection-reset-on-submit"]));
+    let journal = app.journal().await;
+    let entry = &journal[0];
+    assert_eq!(entry.status, 0);
+    assert_eq!(entry.scenarios, ["connection-reset-on-submit"]);
     assert!(
-        entry["fault"].as_str().unwrap().contains("reset"),
-        "{entry}"
+        entry.fault.as_deref().unwrap().contains("reset"),
+        "{entry:?}"
     );
 }
 
@@ -752,24 +743,18 @@ async fn coze_slow_answer_waits_on_the_clock() {
         }
     }
     assert_eq!(pending.await.unwrap()["code"], 0);
-    let journal = app.admin_get("/__admin/requests").await;
-    assert!(journal["requests"][0]["fault"]
-        .as_str()
-        .unwrap()
-        .contains("latency"));
+    let journal = app.journal().await;
+    assert!(journal[0].fault.as_deref().unwrap().contains("latency"));
 }
 
 #[tokio::test]
 async fn activation_globally_and_per_token() {
     let app = TestApp::start().await;
     let wav = fixture("speech-cmn-16k.wav");
-    let (status, _) = app
-        .admin_post(
-            "/__admin/scenarios/activate",
-            json!({"name": "coze-invalid-token", "token": "pat_ci"}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    app.control
+        .activate(&Activation::for_token("coze-invalid-token", "pat_ci"))
+        .await
+        .unwrap();
     assert_eq!(
         json_of(
             &app.transcribe_as(None, "pat_ci", "a.wav", wav.clone())
@@ -785,13 +770,8 @@ async fn activation_globally_and_per_token() {
         0
     );
 
-    let (status, _) = app
-        .admin_post(
-            "/__admin/scenarios/activate",
-            json!({"name": "coze-missing-permission"}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let missing_permission = Activation::global("coze-missing-permission");
+    app.control.activate(&missing_permission).await.unwrap();
     assert_eq!(
         json_of(
             &app.transcribe_as(None, "pat_dev", "a.wav", wav.clone())
@@ -799,24 +779,12 @@ async fn activation_globally_and_per_token() {
         )["code"],
         4101
     );
-    let listed = app.admin_get("/__admin/scenarios").await;
-    assert_eq!(
-        listed["active"]["global"],
-        json!(["coze-missing-permission"])
-    );
-    assert_eq!(
-        listed["active"]["by_token"]["pat_ci"],
-        json!(["coze-invalid-token"])
-    );
-    assert_eq!(listed["scenarios"].as_array().unwrap().len(), TESTED.len());
+    let listed = app.control.scenarios().await.unwrap();
+    assert_eq!(listed.active.global, ["coze-missing-permission"]);
+    assert_eq!(listed.active.by_token["pat_ci"], ["coze-invalid-token"]);
+    assert_eq!(listed.scenarios.len(), TESTED.len());
 
-    let (status, _) = app
-        .admin_post(
-            "/__admin/scenarios/deactivate",
-            json!({"name": "coze-missing-permission"}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    app.control.deactivate(&missing_permission).await.unwrap();
     assert_eq!(
         json_of(
             &app.transcribe_as(None, "pat_dev", "a.wav", wav.clone())
@@ -824,12 +792,14 @@ async fn activation_globally_and_per_token() {
         )["code"],
         0
     );
-    let (status, _) = app
-        .admin_post("/__admin/scenarios/activate", json!({"name": "nope"}))
-        .await;
-    assert_eq!(status, 404);
+    let err = app
+        .control
+        .activate(&Activation::global("nope"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404), "{err}");
     // A reset forgets activations.
-    app.admin_post("/__admin/reset", json!({})).await;
+    app.control.reset().await.unwrap();
     assert_eq!(
         json_of(&app.transcribe_as(None, "pat_ci", "a.wav", wav).await)["code"],
         0

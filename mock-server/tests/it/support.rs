@@ -2,6 +2,10 @@
 
 use std::path::PathBuf;
 
+use asr_mock::control::types::CallbackAttempt;
+use asr_mock::control::types::RequestEntry;
+use asr_mock::control::types::{CallbacksQuery, RequestsQuery};
+use asr_mock::control::Control;
 use asr_mock::{CozeModel, MockServer, MockServerBuilder};
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
@@ -9,10 +13,11 @@ use serde_json::Value;
 /// 2025-01-01T00:00:00Z: manual clocks in tests start here.
 pub const START_MS: i64 = 1_735_689_600_000;
 
-/// A running simulator plus an HTTP client aimed at it.
+/// A running simulator plus an HTTP client and a control-API client aimed at it.
 pub struct TestApp {
     pub server: MockServer,
     pub http: reqwest::Client,
+    pub control: Control,
 }
 
 /// A parsed answer: status, the logid header, the JSON body and its raw bytes.
@@ -45,6 +50,7 @@ impl TestApp {
     pub async fn with(builder: MockServerBuilder) -> TestApp {
         let server = builder.start().await.expect("simulator starts");
         TestApp {
+            control: server.control(),
             server,
             http: reqwest::Client::new(),
         }
@@ -82,29 +88,18 @@ impl TestApp {
         Answer::read(req.send().await.expect("request sent")).await
     }
 
-    /// GETs a control-API path and parses the JSON.
-    pub async fn admin_get(&self, path: &str) -> Value {
-        let res = self
-            .http
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("admin get");
-        assert!(res.status().is_success(), "GET {path}: {}", res.status());
-        res.json().await.expect("admin json")
+    /// The request journal (the newest 100 entries), oldest first.
+    pub async fn journal(&self) -> Vec<RequestEntry> {
+        let all = RequestsQuery::default();
+        self.control.requests(all).await.unwrap().requests
     }
 
-    /// POSTs JSON to a control-API path; returns status and body.
-    pub async fn admin_post(&self, path: &str, body: Value) -> (u16, Value) {
-        let res = self
-            .http
-            .post(self.url(path))
-            .json(&body)
-            .send()
-            .await
-            .expect("admin post");
-        let status = res.status().as_u16();
-        (status, res.json().await.expect("admin json"))
+    /// The callback attempts of one task.
+    pub async fn callback_attempts(&self, task_id: u64) -> Vec<CallbackAttempt> {
+        let query = CallbacksQuery {
+            task_id: Some(task_id),
+        };
+        self.control.callbacks(query).await.unwrap().attempts
     }
 }
 
