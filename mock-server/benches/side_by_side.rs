@@ -42,9 +42,9 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use asr_mock::config::ClockKind;
-use asr_mock::providers::icu::params::{self, RawParams, SubmitParams};
-use asr_mock::providers::icu::recognize;
-use asr_mock::providers::icu::tasks::{Outcome, Plan, Scripted, Task, TaskResult, TaskSpec};
+use asr_mock::testing::recognize;
+use asr_mock::testing::{parse_submit, RawParams, SubmitParams};
+use asr_mock::testing::{Outcome, Plan, Scripted, Task, TaskResult, TaskSpec};
 use asr_mock::{AppState, Config, MockServer};
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -197,7 +197,7 @@ async fn in_runtimes(server_rt: Handle, report: &mut Report) -> Result<(), Strin
 
     // A finished task to poll: 5 s of speech-like audio, so Result has some text.
     let mut conn = Conn::new(sim_addr);
-    let speech = asr_mock::audio::synth::wav_8bit(8000, 1, 8000 * 5, true);
+    let speech = asr_mock::testing::wav_8bit(8000, 1, 8000 * 5, true);
     let answer = conn
         .request(&post_request(
             sim_addr,
@@ -731,7 +731,7 @@ fn memory_child() -> Result<(), String> {
         .and_then(|n| n.parse().ok())
         .unwrap_or(MEMORY_TASKS);
     let wav = match variant.as_str() {
-        "speech60s" => asr_mock::audio::synth::wav_8bit(8000, 1, 8000 * 60, true),
+        "speech60s" => asr_mock::testing::wav_8bit(8000, 1, 8000 * 60, true),
         _ => silence_8k_1s(),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -748,7 +748,7 @@ fn memory_child() -> Result<(), String> {
         let state = asr_mock::build_state(&config).map_err(|e| e.to_string())?;
         let body = submit_body("8k_zh", &wav, None);
         let params = RawParams::from_body(Some("application/json"), body.as_bytes())
-            .and_then(|raw| params::parse_submit(&raw))
+            .and_then(|raw| parse_submit(&raw))
             .map_err(|e| e.to_string())?;
         let outcome = recognize::examine(
             state.seed,
@@ -869,7 +869,7 @@ async fn callbacks(sim: &MockServer, report: &mut Report) -> Result<(), String> 
         Some("application/json"),
         submit_body("8k_zh", &silence, None).as_bytes(),
     )
-    .and_then(|raw| params::parse_submit(&raw))
+    .and_then(|raw| parse_submit(&raw))
     .map_err(|e| e.to_string())?;
     let outcome = recognize::examine(
         state.seed,

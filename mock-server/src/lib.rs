@@ -16,27 +16,45 @@
 //! [`StartError`], and the typed control-API client in [`control`]. ARCHITECTURE.md maps the
 //! modules behind it and the rules for which may import which.
 
-pub mod admin;
-pub mod app;
-pub mod audio;
-pub mod clock;
+pub(crate) mod admin;
+pub(crate) mod app;
+pub(crate) mod audio;
+pub(crate) mod clock;
 pub mod config;
 pub mod control;
-pub mod engine;
-pub mod hosts;
-pub mod http;
-pub mod outbound;
-pub mod persist;
-pub mod providers;
-pub mod ratelimit;
-pub mod rng;
-pub mod routes;
-pub mod scenarios;
-pub mod state;
-pub mod stores;
-pub mod transcript;
+pub(crate) mod engine;
+pub(crate) mod hosts;
+pub(crate) mod http;
+pub(crate) mod outbound;
+pub(crate) mod persist;
+pub(crate) mod providers;
+pub(crate) mod ratelimit;
+pub(crate) mod rng;
+pub(crate) mod routes;
+pub(crate) mod scenarios;
+pub(crate) mod state;
+pub(crate) mod stores;
+pub(crate) mod transcript;
 
+pub use app::cli::scenarios_command;
 pub use app::server::{MockServer, MockServerBuilder};
 pub use app::{app, build_state, run, StartError};
 pub use config::{Config, CozeModel};
 pub use state::AppState;
+
+/// What the workspace's own tests and benchmarks reach for below the public face: the
+/// server's parsers (so the client's property tests can compare against them), the accept
+/// loop with custom options, audio synthesis and seeded randomness. Not a stable API.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::audio::synth::wav_8bit;
+    pub use crate::http::serve::{serve, ServeOptions};
+    pub use crate::persist::FORMAT_VERSION;
+    pub use crate::providers::icu::auth::{request_params, sign};
+    pub use crate::providers::icu::params::{parse_submit, RawParams, SubmitParams};
+    pub use crate::providers::icu::recognize;
+    pub use crate::providers::icu::tasks::{Outcome, Plan, Scripted, Task, TaskResult, TaskSpec};
+    pub use crate::rng::derive;
+    pub use crate::scenarios::library::Library;
+    pub use crate::scenarios::{ScriptOutcome, StepEnd, StepStatus};
+}

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use asr_client::icu::{
     format_result, parse_callback, parse_result, sign, Engine, Segment, Source, SubmitRequest,
 };
-use asr_mock::providers::icu::params::{parse_submit, RawParams};
+use asr_mock::testing::{parse_submit, RawParams};
 use proptest::prelude::*;
 
 fn segment() -> impl Strategy<Value = Segment> {

@@ -2,6 +2,7 @@
 //! the settings, builds the one router with the scenario and journal layers, wires
 //! persistence, and runs the server with its background work.
 
+pub mod cli;
 pub mod journal_layer;
 pub mod scenario_layer;
 pub mod server;
@@ -111,7 +112,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
             timeout: Duration::from_millis(config.callback_timeout_ms),
         },
         config.callback_concurrency.max(1),
-        10_000,
+        crate::outbound::callbacks::DEFAULT_JOURNAL_CAPACITY,
     );
     let engine = TaskEngine::new(
         clock.clone(),

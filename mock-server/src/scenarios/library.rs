@@ -224,9 +224,10 @@ fn load_file(path: &Path) -> Result<(Scenario, usize), ScenarioError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenarios::{
-        parse, Endpoint, FaultAction, Provider, ScriptOutcome, StepEnd, StepStatus, Trigger,
+    use crate::scenarios::model::{
+        Endpoint, FaultAction, Provider, ScriptOutcome, StepEnd, StepStatus, Trigger,
     };
+    use crate::scenarios::parse::parse;
 
     fn builtin(name: &str) -> Arc<Scenario> {
         Library::builtin()

@@ -14,15 +14,9 @@ pub mod select;
 #[cfg(test)]
 mod tests;
 
-pub use describe::describe_action;
 pub use model::{
-    CallbackBehaviour, Endpoint, Fault, FaultAction, Identity, Latency, Match, Provider,
-    RateLimitRule, Scenario, ScenarioSource, ScriptOutcome, Step, StepEnd, StepStatus, TaskScript,
-    Trigger, ICU_ERROR_CLASSES, MAX_CALLBACK_REPEATS, MAX_FAULTS, MAX_GARBAGE_BYTES,
-    MAX_LATENCY_MS, MAX_NAME_CHARS, MAX_RATE_LIMITS, MAX_SCRIPT_MS, MAX_STEPS, PATH_QUERY,
-    PATH_SUBMIT, PATH_TRANSCRIBE,
+    CallbackBehaviour, FaultAction, Scenario, ScenarioSource, ScriptOutcome, StepEnd, StepStatus,
+    TaskScript,
 };
-pub use parse::{parse, ScenarioError};
-pub use select::{
-    Facts, Firing, Limited, ScenarioView, Scenarios, Selected, UnknownScenario, HEADER,
-};
+pub use parse::ScenarioError;
+pub use select::{Facts, Firing, Limited, ScenarioView, Scenarios, Selected, HEADER};

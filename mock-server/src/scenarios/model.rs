@@ -26,10 +26,7 @@ pub const MAX_STEPS: usize = 64;
 /// Most callback attempts, failing attempts or duplicates a file may ask for.
 pub const MAX_CALLBACK_REPEATS: u32 = 100;
 
-pub use crate::routes::{
-    Endpoint, Provider, COZE_TRANSCRIBE as PATH_TRANSCRIBE, ICU_QUERY as PATH_QUERY,
-    ICU_SUBMIT as PATH_SUBMIT,
-};
+pub use crate::routes::{Endpoint, Provider};
 
 /// The icu error classes a `status` fault may name with `error` (Tencent's names, as the icu
 /// envelope's `msg` starts with them).
@@ -467,11 +464,17 @@ mod tests {
     #[test]
     fn endpoints_know_their_provider_and_path() {
         assert_eq!(
-            Endpoint::for_path(PATH_TRANSCRIBE),
+            Endpoint::for_path(crate::routes::COZE_TRANSCRIBE),
             Some(Endpoint::Transcribe)
         );
-        assert_eq!(Endpoint::for_path(PATH_SUBMIT), Some(Endpoint::Submit));
-        assert_eq!(Endpoint::for_path(PATH_QUERY), Some(Endpoint::Query));
+        assert_eq!(
+            Endpoint::for_path(crate::routes::ICU_SUBMIT),
+            Some(Endpoint::Submit)
+        );
+        assert_eq!(
+            Endpoint::for_path(crate::routes::ICU_QUERY),
+            Some(Endpoint::Query)
+        );
         assert_eq!(Endpoint::for_path("/__admin/health"), None);
         assert_eq!(Endpoint::Transcribe.provider(), Some(Provider::Coze));
         assert_eq!(Endpoint::Query.provider(), Some(Provider::Icu));

@@ -43,6 +43,7 @@ impl fmt::Display for ScenarioError {
 }
 
 /// Parses and validates one scenario file.
+#[cfg(test)]
 pub fn parse(text: &str, source: ScenarioSource) -> Result<Scenario, ScenarioError> {
     parse_with_name_line(text, source).map(|(scenario, _)| scenario)
 }

@@ -5,11 +5,13 @@ mod refused;
 
 use std::path::PathBuf;
 
-use super::{
-    describe_action, parse, CallbackBehaviour, Endpoint, Fault, FaultAction, Identity, Latency,
-    Match, Provider, RateLimitRule, Scenario, ScenarioError, ScenarioSource, ScriptOutcome, Step,
-    StepEnd, StepStatus, TaskScript, Trigger, ICU_ERROR_CLASSES,
+use super::describe::describe_action;
+use super::model::{
+    CallbackBehaviour, Endpoint, Fault, FaultAction, Identity, Latency, Match, Provider,
+    RateLimitRule, Scenario, ScenarioSource, ScriptOutcome, Step, StepEnd, StepStatus, TaskScript,
+    Trigger, ICU_ERROR_CLASSES,
 };
+use super::parse::{parse, ScenarioError};
 
 const HEAD: &str = "name = \"t\"\ndescription = \"d\"\n";
 

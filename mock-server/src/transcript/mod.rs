@@ -32,10 +32,7 @@ mod numbers;
 mod split;
 mod timing;
 
-pub use fixtures::{
-    Fixture, FixtureError, FixtureSentence, FixtureSource, FixtureStore, MAX_API_FIXTURES,
-    MAX_DIR_FIXTURES,
-};
+pub use fixtures::{Fixture, FixtureError, FixtureSentence, FixtureStore};
 pub use generate::generate;
 
 /// A spoken language, as the providers' engines name them (`16k_zh`, `16k_en`, `16k_ca`,

@@ -12,9 +12,9 @@ use base64::Engine as _;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
-use asr_mock::audio::synth::wav_8bit;
+use asr_mock::control::types::{Outcome, Plan, Progress, Status};
 use asr_mock::control::types::{SettingsChange, TasksQuery, Transition};
-use asr_mock::providers::icu::tasks::{Outcome, Plan, Progress, Status};
+use asr_mock::testing::wav_8bit;
 
 use crate::support::{fixture, silent_wav, TestApp};
 
@@ -1002,8 +1002,8 @@ async fn the_built_in_sink_receives_and_acknowledges_callbacks() {
 
 #[tokio::test]
 async fn strict_mode_checks_the_signature() {
-    use asr_mock::providers::icu::auth::{request_params, sign};
-    use asr_mock::providers::icu::params::RawParams;
+    use asr_mock::testing::RawParams;
+    use asr_mock::testing::{request_params, sign};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("secrets.toml");
     std::fs::write(

@@ -32,7 +32,10 @@ const RULES: &[(&str, &[&str])] = &[
         "persist",
         &["state", "providers", "stores", "outbound", "scenarios"],
     ),
-    ("control", &["stores", "providers", "scenarios", "outbound", "persist"]),
+    (
+        "control",
+        &["stores", "providers", "scenarios", "outbound", "persist"],
+    ),
     (
         "admin",
         &[

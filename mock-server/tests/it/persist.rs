@@ -370,7 +370,7 @@ async fn a_graceful_shutdown_saves_and_the_saver_writes_changes() {
     server.clock().advance(Duration::from_secs(7));
     server.shutdown().await.unwrap();
     let saved: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    assert_eq!(saved["version"], asr_mock::persist::FORMAT_VERSION);
+    assert_eq!(saved["version"], asr_mock::testing::FORMAT_VERSION);
     assert_eq!(
         saved["now_ms"],
         START_MS + 7_000,

@@ -9,7 +9,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use asr_mock::control::types::Advance;
 use asr_mock::control::Control;
-use asr_mock::http::serve::{serve, ServeOptions};
+use asr_mock::testing::{serve, ServeOptions};
 use asr_mock::{app, build_state, Config};
 
 use crate::support::fixture;
@@ -208,7 +208,7 @@ async fn mangled_multipart_uploads_get_the_coze_envelope() {
     let mut valid = b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\n".to_vec();
     valid.extend_from_slice(&wav);
     valid.extend_from_slice(b"\r\n--XyZ--\r\n");
-    let mut rng = asr_mock::rng::derive(7, "multipart-fuzz", b"");
+    let mut rng = asr_mock::testing::derive(7, "multipart-fuzz", b"");
     let mut bodies: Vec<Vec<u8>> = (0..valid.len())
         .step_by(37)
         .map(|n| valid[..n].to_vec())

@@ -13,10 +13,10 @@ use base64::Engine as _;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
+use asr_mock::control::types::Status;
 use asr_mock::control::types::{Activation, SettingsChange, Transition};
-use asr_mock::providers::icu::tasks::Status;
-use asr_mock::scenarios::library::Library;
-use asr_mock::scenarios::{ScriptOutcome, StepEnd, StepStatus};
+use asr_mock::testing::Library;
+use asr_mock::testing::{ScriptOutcome, StepEnd, StepStatus};
 
 use crate::support::{fixture, silent_wav, TestApp};
 

@@ -1,7 +1,9 @@
 //! Every file the parser refuses, with the line and reason it gives.
 
 use super::{err, fault, ok, parse_file, rejects, HEAD};
-use crate::scenarios::{CallbackBehaviour, Latency, ScriptOutcome, StepEnd, MAX_FAULTS, MAX_STEPS};
+use crate::scenarios::model::{
+    CallbackBehaviour, Latency, ScriptOutcome, StepEnd, MAX_FAULTS, MAX_STEPS,
+};
 
 #[test]
 fn unknown_keys_are_refused_everywhere() {

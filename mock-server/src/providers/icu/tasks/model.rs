@@ -570,7 +570,7 @@ pub fn default_message(code: i64) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenarios::Step;
+    use crate::scenarios::model::Step;
 
     fn task(plan: Option<Plan>) -> Task {
         let spec = TaskSpec {
