@@ -2,7 +2,7 @@
 //! an embedded default, so `asr-mock` with no arguments is a working simulator.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -305,6 +305,62 @@ fn parse_rfc3339(s: &str) -> Result<i64, String> {
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|d| d.timestamp_millis())
         .map_err(|e| format!("not an RFC 3339 time ({e}); example: 2025-01-01T08:00:00+08:00"))
+}
+
+/// A settings file (tokens, icu secrets) that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsFileError {
+    /// The file cannot be read.
+    #[error("{}: cannot read {what}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What kind of file (`tokens file`, `secrets file`).
+        what: &'static str,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("{}: {reason}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// `line N: reason`, or what the content breaks.
+        reason: String,
+    },
+}
+
+/// Reads a settings file with `parse` (which takes the text and answers `line N: reason`).
+pub fn read_settings_file<T>(
+    path: &Path,
+    what: &'static str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, SettingsFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SettingsFileError::Read {
+        path: path.to_owned(),
+        what,
+        source,
+    })?;
+    parse(&text).map_err(|reason| SettingsFileError::Invalid {
+        path: path.to_owned(),
+        reason,
+    })
+}
+
+/// Deserialises TOML text; an error reads `line N: reason`.
+pub fn from_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    toml::from_str(text).map_err(|e| match e.span() {
+        Some(span) => {
+            let line = text.as_bytes()[..span.start.min(text.len())]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
+            format!("line {line}: {}", e.message())
+        }
+        None => e.message().to_owned(),
+    })
 }
 
 #[cfg(test)]

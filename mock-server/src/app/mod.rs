@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use crate::admin;
 use crate::audio::ProbeOptions;
 use crate::clock::{Clock, ClockError};
-use crate::config::{Config, ProgressKind};
+use crate::config::{Config, ProgressKind, SettingsFileError};
 use crate::hosts::{HostAllowlist, HostsError};
 use crate::http::serve::{self, ServeOptions};
 use crate::outbound::callbacks::{CallbackPolicy, Callbacks};
@@ -41,7 +41,7 @@ use crate::state::{AppState, Parts};
 use crate::stores::audio_host::AudioHost;
 use crate::stores::journal::Journal;
 use crate::stores::sink::Sink;
-use crate::stores::tokens::{TokenPolicy, TokensError};
+use crate::stores::tokens::TokenPolicy;
 use crate::transcript::{FixtureError, FixtureStore};
 
 /// Why the simulator could not start. Each variant keeps the error it came from as its
@@ -53,13 +53,13 @@ pub enum StartError {
     Fixtures(#[source] FixtureError),
     /// A tokens file that cannot be read or parsed.
     #[error("tokens: {0}")]
-    Tokens(#[source] TokensError),
+    Tokens(#[source] SettingsFileError),
     /// A malformed `--allow-hosts` list.
     #[error("allow-hosts: {0}")]
     Hosts(#[source] HostsError),
     /// An icu secrets file that cannot be read or parsed.
     #[error("icu secrets: {0}")]
-    Secrets(String),
+    Secrets(#[source] SettingsFileError),
     /// A scenario file that cannot be read or is broken; it reads `path:line: reason`, the
     /// form `asr-mock scenarios check` prints.
     #[error("{0}")]

@@ -19,6 +19,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::config::{from_toml, read_settings_file, SettingsFileError};
+
 /// The permission Coze requires for `POST /v1/audio/transcriptions`.
 pub const CREATE_TRANSCRIPTION: &str = "createTranscription";
 
@@ -57,56 +59,15 @@ struct TokenEntry {
     permissions: Vec<String>,
 }
 
-/// Why a tokens file was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum TokensError {
-    /// The file cannot be read.
-    #[error("{}: cannot read tokens file", path.display())]
-    Read {
-        /// The file.
-        path: std::path::PathBuf,
-        /// What the OS said.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not a valid tokens file.
-    #[error("{}: {reason}", path.display())]
-    Invalid {
-        /// The file.
-        path: std::path::PathBuf,
-        /// `line N: reason`.
-        reason: String,
-    },
-}
-
 impl TokenPolicy {
     /// Reads a tokens file; the error names the file, the line and the reason.
-    pub fn load(path: &Path) -> Result<Self, TokensError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TokensError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&text).map_err(|reason| TokensError::Invalid {
-            path: path.to_owned(),
-            reason,
-        })
+    pub fn load(path: &Path) -> Result<Self, SettingsFileError> {
+        read_settings_file(path, "tokens file", Self::parse)
     }
 
     /// Parses the TOML text of a tokens file; the error reads `line N: reason`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let file: TokensFile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|span| {
-                text.as_bytes()[..span.start.min(text.len())]
-                    .iter()
-                    .filter(|b| **b == b'\n')
-                    .count()
-                    + 1
-            });
-            match line {
-                Some(line) => format!("line {line}: {}", e.message()),
-                None => e.message().to_string(),
-            }
-        })?;
+        let file: TokensFile = from_toml(text)?;
         let mut map = HashMap::new();
         for entry in file.tokens {
             if entry.token.trim().is_empty() {

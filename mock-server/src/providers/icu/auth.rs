@@ -25,6 +25,7 @@ use sha1::Sha1;
 
 use super::error::IcuError;
 use super::params::RawParams;
+use crate::config::{from_toml, read_settings_file, SettingsFileError};
 
 /// Secret keys by secret id.
 #[derive(Debug, Clone, Default)]
@@ -46,25 +47,13 @@ struct SecretEntry {
 
 impl Secrets {
     /// Reads a secrets file; the error names the file, line and reason.
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read secrets file: {e}", path.display()))?;
-        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn load(path: &Path) -> Result<Self, SettingsFileError> {
+        read_settings_file(path, "secrets file", Self::parse)
     }
 
     /// Parses the TOML text of a secrets file.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let file: SecretsFile = toml::from_str(text).map_err(|e| match e.span() {
-            Some(span) => {
-                let line = text.as_bytes()[..span.start.min(text.len())]
-                    .iter()
-                    .filter(|b| **b == b'\n')
-                    .count()
-                    + 1;
-                format!("line {line}: {}", e.message())
-            }
-            None => e.message().to_owned(),
-        })?;
+        let file: SecretsFile = from_toml(text)?;
         let mut map = HashMap::new();
         for entry in file.secrets {
             if entry.secret_id.is_empty() || entry.secret_key.is_empty() {
