@@ -2,11 +2,11 @@
 
 use std::net::SocketAddr;
 
-use axum::body::Bytes;
 use base64::Engine as _;
+use hyper::header::AUTHORIZATION;
 use serde_json::{json, Value};
 
-use crate::client::post_request;
+use crate::client::Req;
 
 const BOUNDARY: &str = "----side-by-side-7d2f0c";
 
@@ -63,18 +63,18 @@ pub(crate) fn submit_body(engine: &str, wav: &[u8], callback: Option<&str>) -> S
 }
 
 /// Provider A's upload: one `file` field, as the Coze SDKs send it.
-pub(crate) fn upload_request(addr: SocketAddr, wav: &[u8]) -> Bytes {
+pub(crate) fn upload_request(addr: SocketAddr, wav: &[u8]) -> Req {
     let mut body = format!(
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"tone.wav\"\r\nContent-Type: audio/wav\r\n\r\n"
     )
     .into_bytes();
     body.extend_from_slice(wav);
     body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-    post_request(
+    Req::post(
         addr,
         "/v1/audio/transcriptions",
         &format!("multipart/form-data; boundary={BOUNDARY}"),
-        "Authorization: Bearer pat_side_by_side\r\n",
-        &body,
+        body,
     )
+    .header(AUTHORIZATION, "Bearer pat_side_by_side")
 }

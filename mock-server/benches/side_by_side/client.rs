@@ -1,209 +1,168 @@
-//! A minimal keep-alive HTTP/1.1 client for the load generator.
+//! The load generator's HTTP/1.1 client: hyper's own client connection
+//! (`hyper::client::conn::http1`), one keep-alive connection per concurrent worker, each
+//! request built once and sent many times.
+//!
+//! Kept light on purpose: on a small machine the generator shares the CPU with both servers,
+//! and a heavy client (a pool, retries, redirects, proxies) would take CPU from them and so
+//! flatten the ratio between the cheap floor and the simulator. This layer does only the
+//! HTTP/1.1 framing; a request is cloned from reference-counted parts.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE, HOST};
+use hyper::{HeaderMap, Method, Request, Uri};
+use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// One keep-alive HTTP/1.1 connection, reconnecting after an error or `Connection: close`.
-pub(crate) struct Conn {
-    addr: SocketAddr,
-    stream: Option<TcpStream>,
-    buf: Vec<u8>,
+/// A request built once and sent many times (method, path, headers and body).
+#[derive(Debug, Clone)]
+pub(crate) struct Req {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
 }
 
+impl Req {
+    pub(crate) fn get(addr: SocketAddr, path: &str) -> Self {
+        Req::new(Method::GET, addr, path, Bytes::new())
+    }
+
+    pub(crate) fn post(
+        addr: SocketAddr,
+        path: &str,
+        content_type: &str,
+        body: impl Into<Bytes>,
+    ) -> Self {
+        Req::new(Method::POST, addr, path, body.into()).header(CONTENT_TYPE, content_type)
+    }
+
+    pub(crate) fn header(mut self, name: HeaderName, value: &str) -> Self {
+        self.headers.insert(name, header_value(value));
+        self
+    }
+
+    fn new(method: Method, addr: SocketAddr, path: &str, body: Bytes) -> Self {
+        let uri = path
+            .parse()
+            .unwrap_or_else(|e| panic!("request path {path:?}: {e}"));
+        // hyper's connection sends the head as given; HTTP/1.1 requires Host.
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, header_value(&addr.to_string()));
+        Req {
+            method,
+            uri,
+            headers,
+            body,
+        }
+    }
+
+    fn build(&self) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(self.body.clone()));
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        request
+    }
+}
+
+/// Header values here are written by this bench (addresses, media types, a token).
+fn header_value(value: &str) -> HeaderValue {
+    HeaderValue::from_str(value).unwrap_or_else(|e| panic!("header value {value:?}: {e}"))
+}
+
+/// An answer: its status and whole body.
+#[derive(Debug)]
 pub(crate) struct Answer {
     pub(crate) status: u16,
-    pub(crate) body: Vec<u8>,
+    pub(crate) body: Bytes,
 }
 
-enum Framing {
-    Length(usize),
-    Chunked,
+/// One keep-alive HTTP/1.1 connection, opened on first use and again after an error or
+/// after the server closed it.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    addr: SocketAddr,
+    sender: Option<SendRequest<Full<Bytes>>>,
 }
 
 impl Conn {
     pub(crate) fn new(addr: SocketAddr) -> Self {
-        Conn {
-            addr,
-            stream: None,
-            buf: Vec::with_capacity(16 * 1024),
-        }
+        Conn { addr, sender: None }
     }
 
-    pub(crate) async fn request(&mut self, req: &[u8]) -> Result<Answer, String> {
+    pub(crate) async fn request(&mut self, req: &Req) -> Result<Answer, String> {
         match tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(req)).await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(e)) => {
-                self.reset();
+                self.sender = None;
                 Err(e)
             }
             Err(_) => {
-                self.reset();
+                self.sender = None;
                 Err(format!("no answer within {REQUEST_TIMEOUT:?}"))
             }
         }
     }
 
-    fn reset(&mut self) {
-        self.stream = None;
-        self.buf.clear();
-    }
-
-    async fn exchange(&mut self, req: &[u8]) -> Result<Answer, String> {
-        if self.stream.is_none() {
-            let stream = TcpStream::connect(self.addr)
+    async fn exchange(&mut self, req: &Req) -> Result<Answer, String> {
+        let mut sender = match self.sender.take() {
+            Some(sender) if !sender.is_closed() => sender,
+            _ => connect(self.addr).await?,
+        };
+        if sender.ready().await.is_err() {
+            // Closed by the server after the last answer (`Connection: close`).
+            sender = connect(self.addr).await?;
+            sender
+                .ready()
                 .await
-                .map_err(|e| format!("connect: {e}"))?;
-            let _ = stream.set_nodelay(true);
-            self.stream = Some(stream);
-            self.buf.clear();
+                .map_err(|e| format!("connection: {e}"))?;
         }
-        let Some(stream) = self.stream.as_mut() else {
-            return Err("not connected".into());
-        };
-        stream
-            .write_all(req)
+        let sender = self.sender.insert(sender);
+        let response = sender
+            .send_request(req.build())
             .await
-            .map_err(|e| format!("write: {e}"))?;
-        let head_end = loop {
-            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
-                break i + 4;
-            }
-            fill(stream, &mut self.buf).await?;
-        };
-        let (status, framing, close) = parse_head(&self.buf[..head_end])?;
-        let (body, used) = loop {
-            let rest = &self.buf[head_end..];
-            let complete = match framing {
-                Framing::Length(n) => (rest.len() >= n).then(|| (rest[..n].to_vec(), n)),
-                Framing::Chunked => dechunk(rest),
-            };
-            match complete {
-                Some(done) => break done,
-                None => fill(stream, &mut self.buf).await?,
-            }
-        };
-        self.buf.drain(..head_end + used);
-        if close {
-            self.reset();
-        }
+            .map_err(|e| format!("request: {e}"))?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("body: {e}"))?
+            .to_bytes();
         Ok(Answer { status, body })
     }
 }
 
-async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), String> {
-    buf.reserve(16 * 1024);
-    let n = stream
-        .read_buf(buf)
+async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
+    let stream = TcpStream::connect(addr)
         .await
-        .map_err(|e| format!("read: {e}"))?;
-    if n == 0 {
-        return Err("connection closed by the server".into());
-    }
-    Ok(())
-}
-
-pub(crate) fn parse_status(response: &[u8]) -> Option<u16> {
-    let line = response.split(|&b| b == b'\n').next()?;
-    std::str::from_utf8(line)
-        .ok()?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-fn parse_head(head: &[u8]) -> Result<(u16, Framing, bool), String> {
-    let text = std::str::from_utf8(head).map_err(|_| "response head is not UTF-8")?;
-    let status = parse_status(head).ok_or("no status line")?;
-    let mut length = None;
-    let mut chunked = false;
-    let mut close = false;
-    for line in text.split("\r\n").skip(1) {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let (name, value) = (name.trim(), value.trim());
-        if name.eq_ignore_ascii_case("content-length") {
-            length = value.parse::<usize>().ok();
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = value.to_ascii_lowercase().contains("chunked");
-        } else if name.eq_ignore_ascii_case("connection") {
-            close = value.eq_ignore_ascii_case("close");
-        }
-    }
-    let framing = match (chunked, length) {
-        (true, _) => Framing::Chunked,
-        (false, Some(n)) => Framing::Length(n),
-        (false, None) => return Err(format!("HTTP {status} without a body length")),
-    };
-    Ok((status, framing, close))
-}
-
-/// A complete chunked body at the start of `data`: (body, bytes used), or `None` if more
-/// is needed.
-fn dechunk(data: &[u8]) -> Option<(Vec<u8>, usize)> {
-    let mut pos = 0;
-    let mut body = Vec::new();
-    loop {
-        let line_end = pos + find(&data[pos..], b"\r\n")?;
-        let size_text = std::str::from_utf8(&data[pos..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        pos = line_end + 2;
-        if size == 0 {
-            // Trailers end with an empty line.
-            loop {
-                let end = find(&data[pos..], b"\r\n")?;
-                pos += end + 2;
-                if end == 0 {
-                    return Some((body, pos));
-                }
-            }
-        }
-        if data.len() < pos + size + 2 {
-            return None;
-        }
-        body.extend_from_slice(&data[pos..pos + size]);
-        pos += size + 2;
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+        .map_err(|e| format!("connect: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let (sender, connection) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    // Reads and writes the socket until either side closes it (the sender dropped, or the
+    // server done with the connection).
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(sender)
 }
 
 pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    find(haystack, needle).is_some()
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 pub(crate) fn snippet(body: &[u8]) -> String {
     String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
-}
-
-pub(crate) fn get_request(addr: SocketAddr, path: &str) -> Bytes {
-    Bytes::from(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n"))
-}
-
-pub(crate) fn post_request(
-    addr: SocketAddr,
-    path: &str,
-    content_type: &str,
-    extra_headers: &str,
-    body: &[u8],
-) -> Bytes {
-    let mut req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\n{extra_headers}Content-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    req.extend_from_slice(body);
-    Bytes::from(req)
 }
 
 pub(crate) fn task_id_of(answer: &Answer) -> Result<u64, String> {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use asr_mock::MockServer;
 use serde_json::{json, Value};
 
-use crate::client::{get_request, post_request, snippet, task_id_of, Conn};
+use crate::client::{snippet, task_id_of, Conn, Req};
 use crate::report::{fmt_ms, Report};
 
 const FIVE_HOURS_S: u32 = 18_000;
@@ -26,12 +26,11 @@ pub(crate) async fn five_hours(sim: &MockServer, report: &mut Report) -> Result<
     let mut conn = Conn::new(addr);
     let t0 = Instant::now();
     let answer = conn
-        .request(&post_request(
+        .request(&Req::post(
             addr,
             "/openapi/asr/voiceToText",
             "application/json",
-            "",
-            body.as_bytes(),
+            body,
         ))
         .await?;
     let id = task_id_of(&answer)?;
@@ -58,7 +57,7 @@ pub(crate) async fn five_hours(sim: &MockServer, report: &mut Report) -> Result<
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let done = conn
-        .request(&get_request(
+        .request(&Req::get(
             addr,
             &format!("/openapi/asr/searchResult?TaskId={id}"),
         ))

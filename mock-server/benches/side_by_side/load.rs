@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 
 use crate::bodies::{silence_8k_1s, submit_body};
-use crate::client::{contains, post_request, snippet, Conn};
+use crate::client::{contains, snippet, Conn, Req};
 use crate::report::{fmt_ms, Report};
 
 const CONCURRENCY: usize = 32;
@@ -30,8 +30,8 @@ const GOAL_UPLOAD_P50: Duration = Duration::from_millis(5);
 /// 2. searchResult of a finished task.
 pub(crate) async fn search_phase(
     report: &mut Report,
-    sim: (SocketAddr, &Bytes),
-    floor: (SocketAddr, &Bytes),
+    sim: (SocketAddr, &Req),
+    floor: (SocketAddr, &Req),
     answer_len: usize,
 ) {
     let c = compare(
@@ -80,14 +80,13 @@ pub(crate) async fn submit_phase(
     floor_addr: SocketAddr,
 ) {
     let silence = silence_8k_1s();
-    let submit_json = submit_body("8k_zh", &silence, None);
+    let submit_json = Bytes::from(submit_body("8k_zh", &silence, None));
     let request = |addr| {
-        post_request(
+        Req::post(
             addr,
             "/openapi/asr/voiceToText",
             "application/json",
-            "",
-            submit_json.as_bytes(),
+            submit_json.clone(),
         )
     };
     let c = compare(
@@ -112,8 +111,8 @@ pub(crate) async fn submit_phase(
 /// 4. provider A's 1 MB upload, at c=1 (latency) and c=4 (throughput).
 pub(crate) async fn upload_phase(
     report: &mut Report,
-    sim: (SocketAddr, &Bytes),
-    floor: (SocketAddr, &Bytes),
+    sim: (SocketAddr, &Req),
+    floor: (SocketAddr, &Req),
 ) {
     let needle = br#""code":0"#;
     let c1 = compare(sim, floor, needle, UPLOAD_REQUESTS_C1, 1, 1).await;
@@ -175,8 +174,8 @@ impl Run {
 
 /// Warms both up, then alternates floor and simulator `rounds` times; the best round each.
 async fn compare(
-    sim: (SocketAddr, &Bytes),
-    floor: (SocketAddr, &Bytes),
+    sim: (SocketAddr, &Req),
+    floor: (SocketAddr, &Req),
     needle: &'static [u8],
     requests: usize,
     concurrency: usize,
@@ -228,10 +227,10 @@ fn best(runs: Vec<Run>) -> Run {
 }
 
 /// `total` requests over `concurrency` keep-alive connections, each request timed from
-/// its first byte written to its last byte read.
+/// sending it until its whole answer is read.
 async fn drive(
     addr: SocketAddr,
-    req: Bytes,
+    req: Req,
     needle: &'static [u8],
     total: usize,
     concurrency: usize,

@@ -14,9 +14,9 @@
 //!    silence (the submit of part 3), for 60 s of speech-like audio (a real transcript), and
 //!    for 1 000 000 silent tasks (capacity raised), since ×10 is only a projection.
 //! 3. load: one in-process simulator (manual clock, rate limits off) and the floor, each on
-//!    its own tokio runtime apart from the load generator's. The generator is a minimal
-//!    keep-alive HTTP/1.1 client (one TCP connection per concurrent task, pre-built request
-//!    bytes) so that on a small machine it takes as little CPU from the servers as
+//!    its own tokio runtime apart from the load generator's. The generator is hyper's own
+//!    HTTP/1.1 client connection (one keep-alive connection per concurrent task, requests
+//!    built once) so that on a small machine it takes as little CPU from the servers as
 //!    possible: a heavy client would flatten the ratio between a cheap floor and the
 //!    simulator. searchResult: best of 10 short alternating rounds each (the goal compares
 //!    those, the closest to a quiet machine; the paired ratios show the spread); submit: best
@@ -46,12 +46,11 @@ mod startup;
 use std::time::Duration;
 
 use asr_mock::MockServer;
-use axum::body::Bytes;
 use serde_json::json;
 use tokio::runtime::{Handle, Runtime};
 
 use bodies::{submit_body, tone_wav, upload_request};
-use client::{contains, get_request, post_request, snippet, task_id_of, Conn};
+use client::{contains, snippet, task_id_of, Conn, Req};
 use load::UPLOAD_BYTES;
 use report::Report;
 
@@ -156,23 +155,22 @@ async fn in_runtimes(server_rt: Handle, report: &mut Report) -> Result<(), Strin
     let mut conn = Conn::new(sim_addr);
     let speech = asr_mock::audio::synth::wav_8bit(8000, 1, 8000 * 5, true);
     let answer = conn
-        .request(&post_request(
+        .request(&Req::post(
             sim_addr,
             "/openapi/asr/voiceToText",
             "application/json",
-            "",
-            submit_body("8k_zh", &speech, None).as_bytes(),
+            submit_body("8k_zh", &speech, None),
         ))
         .await?;
     let task_id = task_id_of(&answer)?;
     sim.clock().advance(Duration::from_secs(120));
     let search_path = format!("/openapi/asr/searchResult?TaskId={task_id}");
-    let search_sim_req = get_request(sim_addr, &search_path);
+    let search_sim_req = Req::get(sim_addr, &search_path);
     let mut search_body = None;
     for _ in 0..200 {
         let a = conn.request(&search_sim_req).await?;
         if contains(&a.body, br#""StatusStr":"success""#) {
-            search_body = Some(Bytes::from(a.body));
+            search_body = Some(a.body);
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -193,13 +191,13 @@ async fn in_runtimes(server_rt: Handle, report: &mut Report) -> Result<(), Strin
     drop(conn);
 
     let floor_search = search_body.clone();
-    let floor_upload = Bytes::from(upload_answer.body);
+    let floor_upload = upload_answer.body;
     let (floor_addr, floor_task) = server_rt
         .spawn(async move { floor::start_floor(floor_search, floor_upload).await })
         .await
         .map_err(|e| e.to_string())??;
 
-    let search_floor_req = get_request(floor_addr, &search_path);
+    let search_floor_req = Req::get(floor_addr, &search_path);
     let upload_floor_req = upload_request(floor_addr, &tone);
     if wanted("search") {
         eprintln!("side_by_side: searchResult…");

@@ -174,7 +174,7 @@ pub(crate) fn header(report: &mut Report) {
             .join(" ")
     ));
     report.head.push(format!(
-        "client: raw keep-alive HTTP/1.1 over loopback; servers on their own 2-worker tokio runtime; binary {ASR_MOCK_BIN}"
+        "client: hyper HTTP/1.1 client connections, keep-alive, over loopback; servers on their own 2-worker tokio runtime; binary {ASR_MOCK_BIN}"
     ));
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use asr_mock::MockServer;
 use axum::body::Bytes;
 
-use crate::client::{get_request, parse_status, Conn};
+use crate::client::{Conn, Req};
 use crate::floor::start_floor;
 use crate::report::{fmt_ms, median, range, ratio_of, Report};
 use crate::{ASR_MOCK_BIN, CHILD_ENV};
@@ -120,7 +120,8 @@ impl Drop for Reaper {
     }
 }
 
-/// One blocking `GET /__admin/health` on a new connection; the HTTP status.
+/// One blocking `GET /__admin/health` on a new connection; the HTTP status. Plain std I/O
+/// (no runtime in the parent at this point); only the status line is looked at.
 fn health_once(addr: SocketAddr) -> Result<u16, String> {
     let mut s =
         StdTcpStream::connect_timeout(&addr, Duration::from_secs(1)).map_err(|e| e.to_string())?;
@@ -132,9 +133,16 @@ fn health_once(addr: SocketAddr) -> Result<u16, String> {
             .as_bytes(),
     )
     .map_err(|e| e.to_string())?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).map_err(|e| e.to_string())?;
-    parse_status(&buf).ok_or_else(|| "no status line".into())
+    // Read to the end: the time counted ends once the server has answered and closed.
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).map_err(|e| e.to_string())?;
+    // "HTTP/1.1 200 OK\r\n…": the second word of the first line.
+    let status_line = answer.split(|&b| b == b'\n').next().unwrap_or_default();
+    String::from_utf8_lossy(status_line)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| "no status line".into())
 }
 
 pub(crate) async fn startup_in_process(report: &mut Report) -> Result<(), String> {
@@ -149,7 +157,7 @@ pub(crate) async fn startup_in_process(report: &mut Report) -> Result<(), String
             .map_err(|e| e.to_string())?;
         let mut conn = Conn::new(server.addr());
         let a = conn
-            .request(&get_request(server.addr(), "/__admin/health"))
+            .request(&Req::get(server.addr(), "/__admin/health"))
             .await?;
         let d = t0.elapsed();
         if a.status != 200 {
@@ -162,7 +170,7 @@ pub(crate) async fn startup_in_process(report: &mut Report) -> Result<(), String
         let t0 = Instant::now();
         let (addr, task) = start_floor(Bytes::new(), Bytes::new()).await?;
         let mut conn = Conn::new(addr);
-        let a = conn.request(&get_request(addr, "/__admin/health")).await?;
+        let a = conn.request(&Req::get(addr, "/__admin/health")).await?;
         let d = t0.elapsed();
         if a.status != 200 {
             return Err(format!("floor health: HTTP {}", a.status));
