@@ -201,10 +201,7 @@ async fn query_post(
 }
 
 fn answer_query(icu: &IcuService, task_id: Result<u64, IcuError>) -> Response {
-    let view = icu
-        .admit_query()
-        .and_then(|()| task_id)
-        .and_then(|id| icu.query(id));
+    let view = icu.admit_query().and(task_id).and_then(|id| icu.query(id));
     match view {
         Ok(view) => answer::queried(&view),
         Err(err) => err.into_response(),
