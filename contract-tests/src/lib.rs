@@ -8,8 +8,6 @@
 //! - [`target`]: what the checks talk to — [`Target::from_env`] starts an in-process
 //!   simulator (manual clock, fixed seed, strict tokens and signatures) unless
 //!   `ASR_CONTRACT_*` variables name other servers;
-//! - [`control`]: the simulator's control API ([`control::Control`]), when the target has
-//!   one;
 //! - [`outcome`]: how a check ends ([`Outcome`]), the one type the target and the checks
 //!   share;
 //! - [`checks`]: the named checks ([`checks::all`]) and their runner, one file per group
@@ -20,15 +18,17 @@
 //!   checks and the snapshot redactions;
 //! - [`fixtures`]: the audio the checks upload, embedded from the simulator's test fixtures.
 //!
-//! Imports go one way: `checks` uses `target`, which uses `control`; `outcome`, `wire`,
-//! `shape` and `fixtures` import nothing of the crate's.
+//! A simulator's control API is driven through the simulator's own typed client,
+//! `asr_mock::control::Control`, which the target carries when it has one.
+//!
+//! Imports go one way: `checks` uses `target`; `outcome`, `wire`, `shape` and `fixtures`
+//! import nothing of the crate's.
 //!
 //! The `asr-contract` binary runs every check and prints a table; the crate's integration
 //! test runs them against the in-process simulator, snapshots every wire body, and holds the
 //! property tests.
 
 pub mod checks;
-pub mod control;
 pub mod fixtures;
 pub mod outcome;
 pub mod shape;

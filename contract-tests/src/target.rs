@@ -7,19 +7,19 @@
 //! as it would against the real services. Its clock is manual and its seed fixed, so a run
 //! repeats byte for byte.
 //!
-//! A target found to be a simulator also carries its [`Control`] API; the client for that
-//! lives in [`crate::control`].
+//! A target found to be a simulator also carries its control API, as the simulator's own
+//! typed client ([`Control`]).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use asr_client::coze::CozeClient;
 use asr_client::icu::{Callback, Credentials, IcuClient};
+use asr_mock::control::Control;
 use asr_mock::{Config, MockServer};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use crate::control::Control;
 use crate::outcome::Outcome;
 use crate::wire::{error_chain, CALL_TIMEOUT};
 
@@ -63,6 +63,9 @@ pub const DEFAULT_CALLBACK_LISTEN: &str = "127.0.0.1:8787";
 pub const DEFAULT_WAIT_SECS: u64 = 300;
 /// Default of [`ENV_POLL_MS`]: gentle on a real provider's 50 queries a second.
 pub const DEFAULT_POLL_MS: u64 = 1000;
+
+/// How long a remote control API may take to answer its health probe.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What to check, as read from the environment or the binary's flags. No URL at all means
 /// the in-process simulator; a URL for one provider only means the other one's checks are
@@ -226,7 +229,7 @@ impl Target {
             .map(|i| i.base_url.clone())
             .or_else(|| coze.as_ref().map(|c| c.base_url.clone()));
         let control = match control_base {
-            Some(base) if !settings.no_control => Control::probe(&http, &base).await,
+            Some(base) if !settings.no_control => probe_control(&base).await,
             _ => None,
         };
         let callback = match &settings.callback_url {
@@ -274,14 +277,14 @@ impl Target {
                 token: MOCK_TOKEN.to_owned(),
             }),
             icu: Some(IcuTarget {
-                base_url: base.clone(),
+                base_url: base,
                 credentials: Some(Credentials {
                     secret_id: MOCK_SECRET_ID.to_owned(),
                     secret_key: MOCK_SECRET_KEY.to_owned(),
                 }),
             }),
             callback: CallbackRoute::Loopback,
-            control: Some(Control::new(base, http.clone())),
+            control: Some(mock.control()),
             wait: Duration::from_secs(DEFAULT_WAIT_SECS),
             poll: Duration::from_millis(DEFAULT_POLL_MS),
             http,
@@ -483,6 +486,16 @@ pub fn strict_mock_config(dir: &std::path::Path) -> Result<Config, TargetError> 
         icu_secrets: Some(secrets),
         ..Config::default()
     })
+}
+
+/// The control API at `base_url`, when it answers `GET /__admin/health` like asr-mock.
+async fn probe_control(base_url: &str) -> Option<Control> {
+    let control = Control::new(base_url);
+    let health = tokio::time::timeout(PROBE_TIMEOUT, control.health())
+        .await
+        .ok()?
+        .ok()?;
+    (health.status == "ok").then_some(control)
 }
 
 /// An HTTP client for targets; loopback targets bypass any proxy the environment sets.

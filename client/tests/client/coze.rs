@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use asr_client::coze::CozeClient;
 use asr_client::Error;
+use asr_mock::control::types::{GenerateQuery, Generated};
 use asr_mock::MockServer;
 
 use crate::support::{closed_port, mock, silent, speech_wav};
@@ -220,16 +221,12 @@ async fn a_scenario_error_keeps_the_envelope() {
         .default_headers(headers)
         .build()
         .expect("client");
-    let silence = reqwest::get(format!(
-        "{}/__admin/audio/generated/silence.wav?seconds=2",
-        server.base_url()
-    ))
-    .await
-    .expect("silence")
-    .bytes()
-    .await
-    .expect("body")
-    .to_vec();
+    let silence = server
+        .control()
+        .generated_audio(Generated::Silence, GenerateQuery::seconds(2.0))
+        .await
+        .expect("silence")
+        .to_vec();
     let coze = client(&server).with_http(http);
     let err = coze
         .transcribe_bytes(silence, "quiet.wav")

@@ -14,9 +14,10 @@ use asr_client::icu::{
     WaitOptions,
 };
 use asr_client::Error;
+use asr_mock::control::types::SettingsChange;
 use asr_mock::MockServer;
 
-use crate::support::{admin_post, advance, mock, mock_by_polls, requests_to, speech_wav};
+use crate::support::{advance, mock, mock_by_polls, requests_to, speech_wav};
 
 /// Polls quickly: the simulator's time, not real time, decides when tasks end.
 fn fast() -> WaitOptions {
@@ -263,12 +264,15 @@ async fn wait_keeps_under_max_rate() {
 async fn rate_limited_polls_back_off_and_retry() {
     let server = mock().await;
     // One query per simulated second; the manual clock makes every later poll too many.
-    admin_post(
-        &server,
-        "/__admin/icu/settings",
-        serde_json::json!({"query_rate": 1}),
-    )
-    .await;
+    let one_query = SettingsChange {
+        query_rate: Some(1),
+        ..SettingsChange::default()
+    };
+    server
+        .control()
+        .set_icu_settings(one_query)
+        .await
+        .expect("query rate set");
     let icu = IcuClient::new(server.base_url());
     let task_id = icu
         .submit(&data_request(&server, 2).await)
@@ -281,8 +285,9 @@ async fn rate_limited_polls_back_off_and_retry() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let limited = requests_to(&server, "/openapi/asr/searchResult").await;
     assert!(limited.len() >= 2, "{limited:?}");
-    assert!(limited.iter().any(|e| e["msg"]
-        .as_str()
+    assert!(limited.iter().any(|e| e
+        .msg
+        .as_deref()
         .is_some_and(|m| m.starts_with("RequestLimitExceeded"))));
     assert!(!waiting.is_finished());
     advance(&server, 120).await;
@@ -347,18 +352,13 @@ async fn task_ids_above_2_pow_53_stay_exact() {
 async fn url_tasks_download_from_the_simulator() {
     let server = mock_by_polls(1).await;
     let wav = speech_wav(&server, 3).await;
-    let put = reqwest::Client::new()
-        .put(format!("{}/__admin/audio/call.wav", server.base_url()))
-        .body(wav)
-        .send()
+    let control = server.control();
+    control
+        .upload_audio("call.wav", wav)
         .await
         .expect("host audio");
-    assert!(put.status().is_success());
     let icu = IcuClient::new(server.base_url());
-    let req = SubmitRequest::new(
-        Engine::Zh16k,
-        Source::Url(format!("{}/__admin/audio/call.wav", server.base_url())),
-    );
+    let req = SubmitRequest::new(Engine::Zh16k, Source::Url(control.audio_url("call.wav")));
     let task_id = icu.submit(&req).await.expect("submit");
     // The download runs in the background; give it real time, then poll.
     let mut opts = fast();

@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use asr_client::icu::receiver::{router, ACK};
 use asr_client::icu::{Engine, IcuClient, Source, Status, SubmitRequest, WaitOptions};
+use asr_mock::control::types::CallbacksQuery;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use tokio::sync::mpsc;
 use tower::ServiceExt;
 
-use crate::support::{admin_get, mock_by_polls, speech_wav};
+use crate::support::{mock_by_polls, speech_wav};
 
 const SEED_BODY: &str = "code=0&requestId=4000048858&appid=12516&projectid=0&text=%5B0%3A1.640%2C0%3A4.600%5D++%E6%88%91%E5%9C%A8%E9%A9%AC%E4%B8%8A%E4%B8%8A%E5%A4%9C%E7%8F%AD%E3%80%82%0A&audioTime=8.420000&message=&resultDetail=";
 
@@ -108,11 +109,14 @@ async fn end_to_end_with_the_simulator() {
     assert_eq!(cb.result_detail.as_ref(), Some(&done.result_detail));
 
     // The simulator saw the acknowledgement and will not retry.
+    let control = server.control();
     let mut acknowledged = false;
     for _ in 0..100 {
-        let attempts = admin_get(&server, &format!("/__admin/callbacks?task_id={task_id}")).await;
-        let text = attempts.to_string();
-        if text.contains("\"acknowledged\":true") {
+        let query = CallbacksQuery {
+            task_id: Some(task_id),
+        };
+        let log = control.callbacks(query).await.expect("callback attempts");
+        if log.attempts.iter().any(|a| a.acknowledged) {
             acknowledged = true;
             break;
         }

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
+use asr_mock::control::types::{
+    Advance, GenerateQuery, Generated, Progress, RequestEntry, RequestsQuery, SettingsChange,
+};
 use asr_mock::MockServer;
-use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -20,88 +22,61 @@ pub async fn mock() -> MockServer {
 /// many `doing`, then the outcome.
 pub async fn mock_by_polls(per_status: u32) -> MockServer {
     let server = mock().await;
-    admin_post(
-        &server,
-        "/__admin/icu/settings",
-        serde_json::json!({"progress": "polls", "polls_per_status": per_status}),
-    )
-    .await;
+    let by_polls = SettingsChange {
+        progress: Some(Progress::Polls { per_status }),
+        ..SettingsChange::default()
+    };
     server
-}
-
-pub async fn admin_post(server: &MockServer, path: &str, body: Value) -> Value {
-    let answer = reqwest::Client::new()
-        .post(format!("{}{path}", server.base_url()))
-        .json(&body)
-        .send()
+        .control()
+        .set_icu_settings(by_polls)
         .await
-        .expect("control API reachable");
-    assert!(answer.status().is_success(), "{path}: {}", answer.status());
-    answer.json().await.unwrap_or(Value::Null)
-}
-
-pub async fn admin_get(server: &MockServer, path: &str) -> Value {
-    reqwest::get(format!("{}{path}", server.base_url()))
-        .await
-        .expect("control API reachable")
-        .json()
-        .await
-        .expect("control API answers JSON")
+        .expect("progress by polls");
+    server
 }
 
 /// Moves the simulator's clock.
 pub async fn advance(server: &MockServer, seconds: u64) {
-    admin_post(
-        server,
-        "/__admin/clock/advance",
-        serde_json::json!({ "seconds": seconds }),
-    )
-    .await;
+    server
+        .control()
+        .advance_clock(Advance::ms(seconds * 1000))
+        .await
+        .expect("clock advanced");
 }
 
 /// A WAV of speech-like sound the simulator generates (and recognises as speech).
 pub async fn speech_wav(server: &MockServer, seconds: u32) -> Vec<u8> {
-    let answer = reqwest::get(format!(
-        "{}/__admin/audio/generated/speechlike.wav?seconds={seconds}",
-        server.base_url()
-    ))
-    .await
-    .expect("generated audio");
-    assert!(answer.status().is_success());
-    answer.bytes().await.expect("audio body").to_vec()
+    server
+        .control()
+        .generated_audio(
+            Generated::Speechlike,
+            GenerateQuery::seconds(seconds.into()),
+        )
+        .await
+        .expect("generated audio")
+        .to_vec()
 }
 
 /// Journal entries for requests to `path`.
-pub async fn requests_to(server: &MockServer, path: &str) -> Vec<Value> {
-    let journal = admin_get(server, "/__admin/requests?limit=1000").await;
-    let entries = match &journal {
-        Value::Array(a) => a.clone(),
-        other => other
-            .get("requests")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default(),
-    };
-    entries
+pub async fn requests_to(server: &MockServer, path: &str) -> Vec<RequestEntry> {
+    let journal = server
+        .control()
+        .requests(RequestsQuery { limit: Some(1000) })
+        .await
+        .expect("journal");
+    journal
+        .requests
         .into_iter()
-        .filter(|e| e.get("path").and_then(Value::as_str) == Some(path))
+        .filter(|e| e.path == path)
         .collect()
 }
 
 /// Callback bodies the simulator's built-in sink received, waiting (in real time, at most
 /// 5 s) until there are at least `n`.
 pub async fn sink_bodies(server: &MockServer, n: usize) -> Vec<String> {
+    let control = server.control();
     for _ in 0..250 {
-        let sink = admin_get(server, "/__admin/sink").await;
-        let bodies: Vec<String> = sink
-            .get("received")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|r| r.get("body").and_then(Value::as_str).map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let sink = control.sink().await.expect("sink");
+        let bodies: Vec<String> = sink.received.into_iter().map(|r| r.body).collect();
         if bodies.len() >= n {
             return bodies;
         }

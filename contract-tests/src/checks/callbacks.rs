@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use asr_client::icu::{Callback, Engine, Source, Status, SubmitRequest};
+use asr_mock::control::types::CallbacksQuery;
 
-use super::support::{ensure, fail, finish, speech_request, Context};
+use super::support::{control_call, ensure, fail, finish, speech_request, Context};
 use crate::fixtures;
 use crate::outcome::{Checked, Outcome};
 use crate::target::{CallbackReceiver, Target};
@@ -51,14 +52,17 @@ pub(super) async fn success(t: &Target) -> Checked {
         // a moment after the receiver handed the callback over.
         let mut attempts = Vec::new();
         for _ in 0..250 {
-            attempts = control.callback_attempts(id).await.map_err(fail)?;
+            let query = CallbacksQuery { task_id: Some(id) };
+            attempts = control_call("callbacks", control.callbacks(query))
+                .await?
+                .attempts;
             if !attempts.is_empty() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         ensure!(
-            attempts.len() == 1 && attempts[0]["acknowledged"] == true,
+            attempts.len() == 1 && attempts[0].acknowledged,
             "one acknowledged attempt expected, the simulator journaled {attempts:?}"
         );
     }

@@ -4,11 +4,12 @@
 use std::time::Duration;
 
 use asr_client::icu::{parse_result, Engine, Segment, Source, Status, SubmitRequest, WaitOptions};
+use asr_mock::control::types::{self, Transition};
 use serde_json::{json, Value};
 
 use super::support::{
-    ensure, fail, finish, icu_query_raw, icu_raw, params_json, real_time_wait, speech_request,
-    Context, MAX_STEPS, STEP_MS,
+    advance, control_call, ensure, fail, finish, icu_query_raw, icu_raw, manual_clock, params_json,
+    real_time_wait, speech_request, Context, MAX_STEPS, STEP_MS,
 };
 use crate::fixtures;
 use crate::outcome::{Checked, Outcome};
@@ -58,7 +59,7 @@ pub(super) async fn query_lifecycle(t: &Target) -> Checked {
     };
     // Only a manual clock makes the statuses seen certain.
     let frozen = match t.control() {
-        Some(c) => c.manual_clock().await.map_err(fail)?,
+        Some(c) => manual_clock(c).await?,
         None => false,
     };
     let mut seen = vec![];
@@ -73,7 +74,7 @@ pub(super) async fn query_lifecycle(t: &Target) -> Checked {
     let mut waited = Duration::ZERO;
     while data["Status"] != 2 && data["Status"] != 3 {
         match control {
-            Some(c) => c.advance(STEP_MS).await.context("advance")?,
+            Some(c) => advance(c, STEP_MS).await?,
             None => {
                 ensure!(
                     waited < t.wait_deadline(),
@@ -252,7 +253,7 @@ pub(super) async fn wait(t: &Target) -> Checked {
             let control = control.clone();
             let clock = tokio::spawn(async move {
                 for _ in 0..2000 {
-                    if control.advance(STEP_MS).await.is_err() {
+                    if advance(&control, STEP_MS).await.is_err() {
                         break;
                     }
                     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -280,11 +281,13 @@ pub(super) async fn wait(t: &Target) -> Checked {
 pub(super) async fn url_source(t: &Target) -> Checked {
     let control = t.require_control("the simulator hosts the audio the task downloads")?;
     let client = t.icu_client()?;
-    let url = control
-        .host_audio("contract-speech.wav", fixtures::SPEECH)
-        .await
-        .map_err(fail)?;
-    let by_url = SubmitRequest::new(Engine::Zh16k, Source::Url(url));
+    let hosted = "contract-speech.wav";
+    control_call(
+        "audio upload",
+        control.upload_audio(hosted, fixtures::SPEECH),
+    )
+    .await?;
+    let by_url = SubmitRequest::new(Engine::Zh16k, Source::Url(control.audio_url(hosted)));
     let url_done = finish(t, client.submit(&by_url).await.context("submit Url")?).await?;
     let data_done = finish(
         t,
@@ -304,10 +307,7 @@ pub(super) async fn url_source(t: &Target) -> Checked {
     // An unreachable Url fails the task with 10007's message.
     let unreachable = SubmitRequest::new(
         Engine::Zh16k,
-        Source::Url(format!(
-            "{}/__admin/audio/contract-missing.wav",
-            control.base_url()
-        )),
+        Source::Url(control.audio_url("contract-missing.wav")),
     );
     let failed = finish(t, client.submit(&unreachable).await.context("submit")?).await?;
     ensure!(
@@ -342,17 +342,23 @@ pub(super) async fn failed_forced(t: &Target) -> Checked {
     let control = t.require_control("forcing a failure")?;
     let client = t.icu_client()?;
     let id = client.submit(&speech_request(0)).await.context("submit")?;
-    control
-        .transition(id, json!({ "status": "failed", "code": 10001 }))
-        .await
-        .map_err(fail)?;
+    let to_10001 = Transition {
+        status: types::Status::Failed,
+        code: Some(10001),
+        message: None,
+    };
+    control_call("transition", control.transition(id, to_10001)).await?;
     let done = client.query(id).await.context("query")?;
     ensure!(
         done.status == Status::Failed && done.error_msg == "Recognition failed",
         "a forced 10001 shows failed with \"Recognition failed\", got {done:?}"
     );
     // Forward only: an ended task cannot be moved again.
-    let again = control.transition(id, json!({ "status": "success" })).await;
+    let again = control_call(
+        "transition",
+        control.transition(id, Transition::to(types::Status::Success)),
+    )
+    .await;
     ensure!(again.is_err(), "an ended task was moved again: {again:?}");
     Ok(())
 }

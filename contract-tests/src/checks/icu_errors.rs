@@ -3,10 +3,13 @@
 
 use asr_client::icu::{Engine, IcuClient, Source, SubmitRequest};
 use asr_client::Error;
-use serde_json::{json, Value};
+use asr_mock::control::types::RequestsQuery;
+use asr_mock::control::Control;
+use serde_json::Value;
 
 use super::support::{
-    ensure, expect_api, fail, icu_query_raw, icu_raw, params_json, speech_request, Context,
+    advance, control_call, ensure, expect_api, fail, icu_query_raw, icu_raw, manual_clock,
+    params_json, speech_request, Context,
 };
 use crate::outcome::{Checked, Outcome};
 use crate::shape;
@@ -119,7 +122,7 @@ fn invalid_requests() -> Vec<(SubmitRequest, &'static str)> {
 pub(super) async fn validation_local(t: &Target) -> Checked {
     let client = t.icu_client()?;
     let before = match t.control() {
-        Some(c) => Some(c.last_request_seq().await.map_err(fail)?),
+        Some(c) => Some(last_request_seq(c).await?),
         None => None,
     };
     let cases = invalid_requests();
@@ -134,7 +137,7 @@ pub(super) async fn validation_local(t: &Target) -> Checked {
         }
     }
     if let (Some(c), Some(before)) = (t.control(), before) {
-        let after = c.last_request_seq().await.map_err(fail)?;
+        let after = last_request_seq(c).await?;
         ensure!(
             after == before,
             "local refusals sent {} requests",
@@ -201,14 +204,15 @@ pub(super) async fn signature(t: &Target) -> Checked {
 
 pub(super) async fn rate_limit(t: &Target) -> Checked {
     let control = t.require_control("bursting past the limits at a real provider spends quota")?;
-    if !control.manual_clock().await.map_err(fail)? {
+    if !manual_clock(control).await? {
         return Err(Outcome::Skip(
             "the simulator's clock runs: a burst cannot be held inside one simulated second".into(),
         ));
     }
-    let settings = control.icu_settings(json!({})).await.map_err(fail)?;
-    let submit_rate = settings["submit_rate"].as_u64().unwrap_or(0);
-    let query_rate = settings["query_rate"].as_u64().unwrap_or(0);
+    let limits = control_call("icu/settings", control.icu_settings()).await?;
+    let (submit_rate, query_rate) = (limits.submit_rate, limits.query_rate);
+    // Shown as the control API answers them.
+    let settings = serde_json::to_value(limits).unwrap_or_default();
     if submit_rate == 0 || query_rate == 0 {
         return Err(Outcome::Skip(format!(
             "the simulator's rate limits are off: {settings}"
@@ -246,12 +250,20 @@ pub(super) async fn rate_limit(t: &Target) -> Checked {
         e.msg
     );
     // A second later the window is free again.
-    control.advance(1000).await.map_err(fail)?;
+    advance(control, 1000).await?;
     client
         .submit(&speech_request(0))
         .await
         .context("a submit after the window")?;
     Ok(())
+}
+
+/// The sequence number of the newest provider request the simulator journaled (0 when
+/// none): unchanged across a block of code proves it sent nothing.
+async fn last_request_seq(control: &Control) -> Result<u64, Outcome> {
+    let newest = RequestsQuery { limit: Some(1) };
+    let journal = control_call("requests", control.requests(newest)).await?;
+    Ok(journal.requests.first().map_or(0, |r| r.seq))
 }
 
 /// An icu error answer: HTTP 200, `{code≠0, msg:"Name: reason", success:false, data:null}`.

@@ -53,8 +53,8 @@ impl Check {
     /// every check starts in a fresh rate-limit window. A panic is a failure, not a crash.
     pub async fn run(&self, target: &Target) -> Outcome {
         if let Some(control) = target.control() {
-            if let Err(e) = control.advance(1000).await {
-                return Outcome::Fail(format!("cannot move the simulator's clock: {e}"));
+            if let Err(e) = support::advance(control, 1000).await {
+                return Outcome::Fail(format!("cannot move the simulator's clock: {}", e.detail()));
             }
         }
         match AssertUnwindSafe((self.body)(target)).catch_unwind().await {

@@ -1,18 +1,21 @@
 //! What more than one group of checks needs: failing with a message ([`ensure!`],
 //! [`fail`], [`Context`]), reading the typed client's provider errors, the standard speech
-//! request, driving an icu task to its end, and sending icu requests raw. One copy here, so
-//! the check files hold checks only.
+//! request, calling a simulator's control API, driving an icu task to its end, and sending
+//! icu requests raw. One copy here, so the check files hold checks only.
 
+use std::future::Future;
 use std::time::Duration;
 
 use asr_client::icu::{Engine, Source, SubmitRequest, TaskStatus, WaitOptions};
 use asr_client::Error;
+use asr_mock::control::types::{Advance, ClockMode};
+use asr_mock::control::{Control, ControlError};
 use serde_json::Value;
 
 use crate::fixtures;
 use crate::outcome::Outcome;
 use crate::target::Target;
-use crate::wire::{self, Answer};
+use crate::wire::{self, Answer, CALL_TIMEOUT};
 
 /// Fails the check with a formatted message unless `cond` holds.
 macro_rules! ensure {
@@ -78,6 +81,36 @@ pub(super) fn expect_api<T: std::fmt::Debug>(
     }
 }
 
+/// Awaits a control-API call under [`CALL_TIMEOUT`], as every call to a target is (the
+/// control client sets no deadline of its own); a failure names the call.
+pub(super) async fn control_call<T>(
+    what: &str,
+    call: impl Future<Output = Result<T, ControlError>>,
+) -> Result<T, Outcome> {
+    tokio::time::timeout(CALL_TIMEOUT, call)
+        .await
+        .map_err(|_| {
+            fail(format!(
+                "control API {what}: no answer within {CALL_TIMEOUT:?}"
+            ))
+        })?
+        .context(&format!("control API {what}"))
+}
+
+/// Moves the simulator's clock `ms` forward (tasks, callbacks and rate windows follow).
+pub(super) async fn advance(control: &Control, ms: u64) -> Result<(), Outcome> {
+    control_call("clock/advance", control.advance_clock(Advance::ms(ms)))
+        .await
+        .map(drop)
+}
+
+/// Whether the simulator's clock is manual (moves only when told): only then is what a
+/// poll shows right after a submit certain.
+pub(super) async fn manual_clock(control: &Control) -> Result<bool, Outcome> {
+    let clock = control_call("clock", control.clock()).await?;
+    Ok(clock.mode == ClockMode::Manual)
+}
+
 /// The request most checks submit: the speech fixture, inline, Mandarin 16 kHz, in
 /// `ResTextFormat` `format`.
 pub(super) fn speech_request(format: u8) -> SubmitRequest {
@@ -102,7 +135,7 @@ pub async fn finish(t: &Target, task_id: u64) -> Result<TaskStatus, Outcome> {
         if status.status.is_final() {
             return Ok(status);
         }
-        control.advance(STEP_MS).await.context("advance")?;
+        advance(control, STEP_MS).await?;
     }
     Err(fail(format!(
         "task {task_id} did not end within {} simulated seconds",

@@ -8,12 +8,13 @@ use asr_client::icu::{
     format_result, parse_result, Engine, Segment, Source, Status, SubmitRequest,
 };
 use asr_contract::{fixtures, shape, wire};
-use asr_mock::MockServer;
+use asr_mock::control::types::{Advance, Progress, SettingsChange};
+use asr_mock::control::Control;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::support::{admin_post, open_mock};
+use crate::support::open_mock;
 
 const CASES: u32 = 64;
 
@@ -252,12 +253,25 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-async fn set_progress(server: &MockServer, progress: Option<u32>) {
-    let change = match progress {
-        None => json!({"progress": "time"}),
-        Some(n) => json!({"progress": "polls", "polls_per_status": n}),
+async fn set_progress(control: &Control, progress: Option<u32>) {
+    let change = SettingsChange {
+        progress: Some(match progress {
+            None => Progress::Time,
+            Some(per_status) => Progress::Polls { per_status },
+        }),
+        ..SettingsChange::default()
     };
-    admin_post(server, "/__admin/icu/settings", change).await;
+    control
+        .set_icu_settings(change)
+        .await
+        .expect("progress set");
+}
+
+async fn advance(control: &Control, ms: u64) {
+    control
+        .advance_clock(Advance::ms(ms))
+        .await
+        .expect("clock advanced");
 }
 
 async fn submit_speech(http: &reqwest::Client, base: &str) -> Result<u64, TestCaseError> {
@@ -304,6 +318,7 @@ fn statuses_never_go_backwards() {
     let rt = runtime();
     let server = rt.block_on(open_mock());
     let base = server.base_url();
+    let control = server.control();
     let http = reqwest::Client::new();
     let ops = (
         prop::option::of(1u32..=3),
@@ -312,15 +327,13 @@ fn statuses_never_go_backwards() {
     let ended = Cell::new(0);
     check(ops, |(initial, ops)| {
         rt.block_on(async {
-            set_progress(&server, initial).await;
+            set_progress(&control, initial).await;
             let id = submit_speech(&http, &base).await?;
             let mut last: Option<(Status, String)> = None;
             for op in &ops {
                 match op {
-                    Op::Advance(ms) => {
-                        admin_post(&server, "/__admin/clock/advance", json!({ "ms": ms })).await;
-                    }
-                    Op::Progress(p) => set_progress(&server, *p).await,
+                    Op::Advance(ms) => advance(&control, *ms).await,
+                    Op::Progress(p) => set_progress(&control, *p).await,
                     Op::Poll => {
                         let now = poll(&http, &base, id).await?;
                         if let Some(before) = &last {
@@ -359,14 +372,15 @@ fn poll_count_progress_counts_polls() {
     let rt = runtime();
     let server = rt.block_on(open_mock());
     let base = server.base_url();
+    let control = server.control();
     let http = reqwest::Client::new();
     let plan = (1u32..=3, prop::collection::vec(0u64..5000, 8));
     check(plan, |(n, advances)| {
         rt.block_on(async {
-            set_progress(&server, Some(n)).await;
+            set_progress(&control, Some(n)).await;
             let id = submit_speech(&http, &base).await?;
             for (k, ms) in (1..).zip(&advances) {
-                admin_post(&server, "/__admin/clock/advance", json!({ "ms": ms })).await;
+                advance(&control, *ms).await;
                 let (status, _) = poll(&http, &base, id).await?;
                 let expected = if k <= n {
                     Status::Waiting

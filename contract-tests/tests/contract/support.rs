@@ -2,8 +2,8 @@
 //! the snapshot redactions check.
 
 use asr_contract::target::MOCK_START_MS;
+use asr_mock::control::types::SettingsChange;
 use asr_mock::MockServer;
-use serde_json::{json, Value};
 
 /// The simulator's TaskIds lie in this range (FIDELITY.md: "between 10^9 and 2×10^10").
 pub const TASK_ID_RANGE: std::ops::Range<u64> = 1_000_000_000..20_000_000_000;
@@ -16,25 +16,15 @@ pub async fn open_mock() -> MockServer {
         .start()
         .await
         .expect("simulator starts");
-    admin_post(
-        &server,
-        "/__admin/icu/settings",
-        json!({"submit_rate": 0, "query_rate": 0}),
-    )
-    .await;
+    let no_limits = SettingsChange {
+        submit_rate: Some(0),
+        query_rate: Some(0),
+        ..SettingsChange::default()
+    };
     server
-}
-
-/// POSTs JSON to a control path and returns the answer; panics unless 2xx.
-pub async fn admin_post(server: &MockServer, path: &str, body: Value) -> Value {
-    let res = reqwest::Client::new()
-        .post(format!("{}{path}", server.base_url()))
-        .json(&body)
-        .send()
+        .control()
+        .set_icu_settings(no_limits)
         .await
-        .expect("control API answers");
-    let status = res.status();
-    let value: Value = res.json().await.expect("control API JSON");
-    assert!(status.is_success(), "POST {path} {body}: {status} {value}");
-    value
+        .expect("rate limits off");
+    server
 }

@@ -15,6 +15,7 @@ use asr_contract::target::{
 };
 use asr_contract::wire::{self, Answer};
 use asr_contract::{fixtures, shape};
+use asr_mock::control::types::{self, Advance, Progress, Received, SettingsChange, Transition};
 use insta::internals::Redaction;
 use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
@@ -419,7 +420,10 @@ async fn icu_submit_and_query_bodies() {
 
     // Poll-count progress: one poll sees waiting, the next doing, then the outcome.
     control
-        .icu_settings(json!({"progress": "polls", "polls_per_status": 1}))
+        .set_icu_settings(SettingsChange {
+            progress: Some(Progress::Polls { per_status: 1 }),
+            ..SettingsChange::default()
+        })
         .await
         .expect("settings");
     snapshot!(
@@ -469,10 +473,12 @@ async fn icu_submit_and_query_bodies() {
     );
 
     let id = submitted_id(&t, &params(&speech(0))).await;
-    control
-        .transition(id, json!({"status": "failed", "code": 10001}))
-        .await
-        .expect("forced");
+    let to_10001 = Transition {
+        status: types::Status::Failed,
+        code: Some(10001),
+        message: None,
+    };
+    control.transition(id, to_10001).await.expect("forced");
     snapshot!(
         "icu_query_failed_forced",
         "icu: a failure forced through the control API (10001)",
@@ -483,7 +489,10 @@ async fn icu_submit_and_query_bodies() {
     // speakers and the filters show. Progress on the clock again (the download runs in real
     // time, so only the clock-driven end is certain).
     control
-        .icu_settings(json!({"progress": "time"}))
+        .set_icu_settings(SettingsChange {
+            progress: Some(Progress::Time),
+            ..SettingsChange::default()
+        })
         .await
         .expect("settings");
     let url = format!(
@@ -687,7 +696,7 @@ async fn icu_error_bodies() {
     // The clock stands still: 20 submits fill the second, the 21st is refused.
     t.control()
         .expect("control")
-        .advance(1000)
+        .advance_clock(Advance::ms(1000))
         .await
         .expect("advance");
     for _ in 0..20 {
@@ -702,13 +711,12 @@ async fn icu_error_bodies() {
 
 /// Waits (real time) until the simulator's sink holds `count` callbacks, and returns the
 /// newest.
-async fn sink_entry(t: &Target, count: usize) -> Value {
+async fn sink_entry(t: &Target, count: usize) -> Received {
     let control = t.control().expect("control");
     for _ in 0..500 {
-        let sink = control.get("/__admin/sink").await.expect("sink");
-        let received = sink["received"].as_array().cloned().unwrap_or_default();
+        let mut received = control.sink().await.expect("sink").received;
         if received.len() >= count {
-            return received[count - 1].clone();
+            return received.swap_remove(count - 1);
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -717,9 +725,8 @@ async fn sink_entry(t: &Target, count: usize) -> Value {
 
 /// A callback as its fields: wire order, then each decoded value (`resultDetail` parsed from
 /// its JSON text so the snapshot can be read).
-fn callback_view(entry: &Value) -> Value {
-    let body = entry["body"].as_str().expect("body");
-    let fields = wire::form_fields(body.as_bytes());
+fn callback_view(entry: &Received) -> Value {
+    let fields = wire::form_fields(entry.body.as_bytes());
     let order: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
     let mut map = serde_json::Map::new();
     for (k, v) in &fields {
@@ -731,7 +738,7 @@ fn callback_view(entry: &Value) -> Value {
         map.insert(k.clone(), value);
     }
     json!({
-        "content_type": entry["content_type"],
+        "content_type": entry.content_type,
         "field_order": order,
         "fields": map,
     })
@@ -746,10 +753,11 @@ async fn icu_callback_bodies() {
         req.callback_url = Some(sink.clone());
         params(&req)
     };
-    let hosted = control
-        .host_audio("contract-speech.wav", fixtures::SPEECH)
+    control
+        .upload_audio("contract-speech.wav", fixtures::SPEECH)
         .await
         .expect("hosted");
+    let hosted = control.audio_url("contract-speech.wav");
     let cases = [
         (
             "icu_callback_success_format0",
