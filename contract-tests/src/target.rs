@@ -229,7 +229,7 @@ impl Target {
             .map(|i| i.base_url.clone())
             .or_else(|| coze.as_ref().map(|c| c.base_url.clone()));
         let control = match control_base {
-            Some(base) if !settings.no_control => probe_control(&base).await,
+            Some(base) if !settings.no_control => probe_control(&base, &http).await,
             _ => None,
         };
         let callback = match &settings.callback_url {
@@ -284,7 +284,7 @@ impl Target {
                 }),
             }),
             callback: CallbackRoute::Loopback,
-            control: Some(mock.control()),
+            control: Some(mock.control().with_http(http.clone())),
             wait: Duration::from_secs(DEFAULT_WAIT_SECS),
             poll: Duration::from_millis(DEFAULT_POLL_MS),
             http,
@@ -489,8 +489,8 @@ pub fn strict_mock_config(dir: &std::path::Path) -> Result<Config, TargetError> 
 }
 
 /// The control API at `base_url`, when it answers `GET /__admin/health` like asr-mock.
-async fn probe_control(base_url: &str) -> Option<Control> {
-    let control = Control::new(base_url);
+async fn probe_control(base_url: &str, http: &reqwest::Client) -> Option<Control> {
+    let control = Control::new(base_url).with_http(http.clone());
     let health = tokio::time::timeout(PROBE_TIMEOUT, control.health())
         .await
         .ok()?

@@ -64,6 +64,14 @@ impl Control {
         }
     }
 
+    /// Sends requests through `http` instead of a default client: its proxy settings,
+    /// timeouts and TLS roots (a default client honours `HTTP_PROXY`, which a simulator on
+    /// loopback rarely wants).
+    pub fn with_http(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
     /// Sends `token` as a bearer token, for a simulator started with `--admin-token`.
     pub fn with_token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
