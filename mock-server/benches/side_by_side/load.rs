@@ -24,7 +24,9 @@ const UPLOAD_REQUESTS_C4: usize = 1_000;
 const UPLOAD_CONCURRENCY: usize = 4;
 const WARMUP_REQUESTS: usize = 500;
 const RUN_DEADLINE: Duration = Duration::from_secs(20);
-const GOAL_SEARCH_RATIO: f64 = 0.70;
+/// The redesign's goal: searchResult at 80 % of the floor, judged on the median of the
+/// paired rounds (each simulator round against the floor round beside it).
+const GOAL_SEARCH_RATIO: f64 = 0.80;
 const GOAL_UPLOAD_P50: Duration = Duration::from_millis(5);
 
 /// 2. searchResult of a finished task.
@@ -50,8 +52,9 @@ pub(crate) async fn search_phase(
         ),
     );
     report.load_rows(&c.sim, &c.floor);
-    // Capacity against capacity: the best round of each, the closest to a quiet machine.
-    let ratio = c.sim.rps() / c.floor.rps().max(1e-9);
+    // Paired rounds run side by side, so load from elsewhere moves both alike; their
+    // median is the goal's measure (the best rounds are shown above for capacity).
+    let ratio = c.median_ratio();
     report.row(
         "req/s ratio of neighbouring rounds: median (sorted)",
         "",
@@ -67,7 +70,7 @@ pub(crate) async fn search_phase(
         ),
     );
     report.goal(
-        "searchResult ≥ 70 % of the floor's req/s (best round each)",
+        "searchResult ≥ 80 % of the floor's req/s (median of the paired rounds)",
         format!("{:.0} %", ratio * 100.0),
         c.sim.ok > 0 && c.sim.failed == 0 && ratio >= GOAL_SEARCH_RATIO,
     );

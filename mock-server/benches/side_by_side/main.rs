@@ -18,8 +18,8 @@
 //!    HTTP/1.1 client connection (one keep-alive connection per concurrent task, requests
 //!    built once) so that on a small machine it takes as little CPU from the servers as
 //!    possible: a heavy client would flatten the ratio between a cheap floor and the
-//!    simulator. searchResult: best of 10 short alternating rounds each (the goal compares
-//!    those, the closest to a quiet machine; the paired ratios show the spread); submit: best
+//!    simulator. searchResult: 10 short alternating rounds each (the goal takes the median of
+//!    the paired ratios; the best rounds show capacity); submit: best
 //!    of 3; the 1 MB upload at c=1 (latency) and c=4.
 //! 4. callbacks: tasks with a CallbackUrl inserted into the engine, the manual clock moved
 //!    past their end, and the time until every attempt is journaled as acknowledged.
