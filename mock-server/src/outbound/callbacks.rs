@@ -29,7 +29,7 @@ use tokio::sync::{watch, AcquireError, Semaphore, SemaphorePermit};
 
 use crate::clock::Clock;
 use crate::hosts::HostAllowlist;
-use crate::outbound::download::{describe_duration, duration_ms, root_cause, USER_AGENT};
+use crate::outbound::{describe_duration, duration_ms, root_cause, USER_AGENT};
 
 /// How many HTTP attempts may be in flight at once, by default.
 pub const DEFAULT_CONCURRENCY: usize = 32;
