@@ -112,6 +112,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         },
         config.callback_concurrency.max(1),
         10_000,
+        providers::icu::callback::judge,
     );
     let engine = TaskEngine::new(
         clock.clone(),
