@@ -113,6 +113,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         },
         config.callback_concurrency.max(1),
         crate::outbound::callbacks::DEFAULT_JOURNAL_CAPACITY,
+        providers::icu::callback::judge,
     );
     let engine = TaskEngine::new(
         clock.clone(),

@@ -6,7 +6,6 @@
 //! slow download times out as fast as everything else, and under a manual clock a download
 //! never times out until someone advances the clock past the deadline.
 
-use std::error::Error as StdError;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -14,13 +13,7 @@ use futures_util::StreamExt;
 use crate::clock::Clock;
 use crate::hosts::HostAllowlist;
 
-/// The User-Agent of every request the simulator sends, so receivers can tell it from the
-/// real provider in their logs.
-pub const USER_AGENT: &str = concat!(
-    "asr-mock/",
-    env!("CARGO_PKG_VERSION"),
-    " (speech-recognition API simulator)"
-);
+use super::{describe_duration, duration_ms, root_cause, USER_AGENT};
 
 /// The task failure code a download error ends in (spec §3: "audio download failed").
 pub const DOWNLOAD_FAILED_CODE: i64 = 10007;
@@ -237,29 +230,6 @@ fn classify(err: reqwest::Error) -> DownloadError {
         DownloadError::Connect(reason)
     } else {
         DownloadError::Other(reason)
-    }
-}
-
-/// The innermost error in a chain: the one that says what actually went wrong.
-pub(crate) fn root_cause(err: &(dyn StdError + 'static)) -> String {
-    let mut current = err;
-    while let Some(next) = current.source() {
-        current = next;
-    }
-    current.to_string()
-}
-
-/// A duration in whole ms, saturating (a `Duration` can exceed `u64` ms).
-pub(crate) fn duration_ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// "60 s" for whole seconds, else "1500 ms": short enough for an ErrorMsg.
-pub(crate) fn describe_duration(ms: u64) -> String {
-    if ms % 1000 == 0 {
-        format!("{} s", ms / 1000)
-    } else {
-        format!("{ms} ms")
     }
 }
 

@@ -1,10 +1,12 @@
 //! Provider B: the icu recording-file ASR (`spec/icu-recording-asr.md`): submit a task, poll
 //! it, receive a callback. `wire` and `error` are the provider's bodies and codes, `answer`
-//! renders them; `service` holds the operations; `tasks` the task model, store and
-//! scheduler; `handlers`, `params` and `auth` are the HTTP side.
+//! renders them; `callback` is the callback's form and acknowledgement; `service` holds the
+//! operations; `tasks` the task model, store and scheduler; `handlers`, `params` and `auth`
+//! are the HTTP side.
 
 pub mod answer;
 pub mod auth;
+pub mod callback;
 pub mod error;
 pub mod handlers;
 pub mod limits;

@@ -23,7 +23,8 @@ use std::time::Duration;
 use rand::Rng;
 
 use crate::clock::Clock;
-use crate::outbound::callbacks::{CallbackForm, CallbackPolicy, Callbacks, DeliveryPlan};
+use crate::outbound::callbacks::{CallbackPolicy, Callbacks, DeliveryPlan};
+use crate::providers::icu::callback::CallbackForm;
 use crate::scenarios::CallbackBehaviour;
 pub use model::{
     Outcome, Plan, Progress, Scripted, Status, SubmitOptions, Task, TaskResult, TaskSpec,
@@ -479,13 +480,13 @@ impl TaskEngine {
         let behaviour = task.callback_behaviour.clone();
         drop(store);
         match behaviour {
-            None => self.inner.callbacks.enqueue(id, url, &form),
+            None => self.inner.callbacks.enqueue(id, url, form.payload()),
             Some(boxed) => {
                 let (scenario, behaviour) = &*boxed;
                 let plan = delivery_plan(scenario, behaviour, settings.seed, id);
                 self.inner
                     .callbacks
-                    .enqueue_planned(id, url, form.encode(), plan);
+                    .enqueue_planned(id, url, form.payload(), plan);
             }
         }
         true
@@ -506,13 +507,13 @@ impl TaskEngine {
         task.callback_sent = true;
         let form = callback_form(task, &outcome, settings);
         match &task.callback_behaviour {
-            None => self.inner.callbacks.enqueue(id, url, &form),
+            None => self.inner.callbacks.enqueue(id, url, form.payload()),
             Some(boxed) => {
                 let (scenario, behaviour) = &**boxed;
                 let plan = delivery_plan(scenario, behaviour, settings.seed, id);
                 self.inner
                     .callbacks
-                    .enqueue_planned(id, url, form.encode(), plan);
+                    .enqueue_planned(id, url, form.payload(), plan);
             }
         }
     }
