@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod handlers;
 pub mod params;
+pub mod recipe;
 pub mod recognize;
 pub mod result;
 pub mod service;

@@ -26,6 +26,7 @@
 use std::collections::HashMap;
 
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 
 use super::wire::{SentenceDetail, SentenceWords};
 use crate::transcript::filters::is_punct;
@@ -240,7 +241,7 @@ pub struct RenderOptions {
 }
 
 /// A rendered result: the `Result`/callback `text` string and the `ResultDetail` array.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Rendered {
     /// `[m:s.mmm,m:s.mmm]  text\n` per sentence (`[…,…,speaker]` with speakers); "" when empty.
     pub result: String,
