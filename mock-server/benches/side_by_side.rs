@@ -7,10 +7,9 @@
 //!    this same bench executable re-run as a bare axum server, each timed from spawn to the
 //!    first `GET /__admin/health` answer (median of a few); then the same in-process
 //!    (`MockServer::builder().start()` + first answer against binding the floor router).
-//! 2. memory: a fresh child process (this executable again) builds the state, inserts
-//!    100 000 tasks the way the submit handler does (`TaskEngine::insert`, `examine`,
-//!    `recognize::plan`, `set_plan`), moves the manual clock past their end and runs the
-//!    scheduler's `run_due`; RSS from /proc/self/statm before and after. Done for 1 s of
+//! 2. memory: a fresh child process (this executable again) builds the state, submits
+//!    100 000 tasks through the handler's own operation (`IcuService::submit`), moves the
+//!    manual clock past their end and runs the scheduler's `run_due`; RSS from /proc/self/statm before and after. Done for 1 s of
 //!    silence (the submit of part 3), for 60 s of speech-like audio (a real transcript), and
 //!    for 1 000 000 silent tasks (capacity raised), since ×10 is only a projection.
 //! 3. load: one in-process simulator (manual clock, rate limits off) and the floor, each on
@@ -43,8 +42,7 @@ use std::time::{Duration, Instant};
 
 use asr_mock::config::ClockKind;
 use asr_mock::providers::icu::params::{self, SubmitParams};
-use asr_mock::providers::icu::recognize;
-use asr_mock::providers::icu::tasks::{Outcome, Plan, Scripted, Task, TaskResult, TaskSpec};
+use asr_mock::providers::icu::tasks::{Plan, Scripted, Task, TaskSpec};
 use asr_mock::{AppState, Config, MockServer};
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -93,8 +91,6 @@ const CALLBACKS: usize = 8_000;
 const CALLBACK_DEADLINE: Duration = Duration::from_secs(30);
 const FIVE_HOURS_S: u32 = 18_000;
 const FIVE_HOURS_DEADLINE: Duration = Duration::from_secs(90);
-/// TaskIds for tasks the bench inserts itself: outside the simulator's 1e9..2e10 draws.
-const TASK_ID_BASE: u64 = 30_000_000_000;
 
 const GOAL_STARTUP: Duration = Duration::from_millis(50);
 const GOAL_SEARCH_RATIO: f64 = 0.70;
@@ -749,22 +745,14 @@ fn memory_child() -> Result<(), String> {
         let body = submit_body("8k_zh", &wav, None);
         let params = params::parse_submit(Some("application/json"), body.as_bytes())
             .map_err(|e| e.to_string())?;
-        let outcome = recognize::examine(
-            state.seed,
-            &state.fixtures,
-            &state.icu.recognize,
-            &params,
-            &wav,
-            None,
-        );
-        let result_bytes = match &outcome {
-            Outcome::Success { result: r, .. } => r.result.len(),
-            Outcome::Failed { message, .. } => message.len(),
-        };
+        // The first examination's one-off costs (lexicons, decoder buffers) stay out of the
+        // measure; every task below is submitted in full and finds the examination done.
+        state.icu.examine(params.clone(), None).await;
         let rss_before = rss_bytes();
         let t0 = Instant::now();
-        for i in 0..tasks {
-            insert_task(&state, TASK_ID_BASE + i as u64, &params, &outcome, None);
+        let mut last = None;
+        for _ in 0..tasks {
+            last = Some(insert_task(&state, &params, None).await);
         }
         state.clock.advance(Duration::from_secs(3600));
         state.icu.tasks.run_due();
@@ -777,6 +765,10 @@ fn memory_child() -> Result<(), String> {
             .iter()
             .filter(|t| t.status.is_final())
             .count();
+        let result_bytes = match last.map(|id| state.icu.query(id)) {
+            Some(Ok(view)) => view.result.map_or(0, |r| r.result.len()),
+            _ => 0,
+        };
         let (size_task, size_spec, size_plan, size_script) = (
             std::mem::size_of::<Task>(),
             std::mem::size_of::<TaskSpec>(),
@@ -790,41 +782,14 @@ fn memory_child() -> Result<(), String> {
     })
 }
 
-/// Adds a task the way the submit handler does for inline audio whose examination gave
-/// `outcome` (each task gets its own copy of the result, as a separate examination would).
-fn insert_task(
-    state: &AppState,
-    id: u64,
-    params: &SubmitParams,
-    outcome: &Outcome,
-    callback_url: Option<String>,
-) {
-    let now = state.clock.now_ms();
-    let settings = &state.icu.recognize;
-    let queue_until = now + recognize::queue_delay_ms(state.seed, id, settings);
-    let spec = TaskSpec {
-        engine: params.engine,
-        res_text_format: params.res_text_format,
-        audio_url: None,
+/// Submits a task through the real operation, as the submit handler does (inline audio is
+/// examined before it returns); `callback_url` replaces the parameters' own.
+async fn insert_task(state: &AppState, params: &SubmitParams, callback_url: Option<String>) -> u64 {
+    let params = SubmitParams {
         callback_url,
-        options: Default::default(),
+        ..params.clone()
     };
-    state
-        .icu.tasks
-        .insert(Task::new(id, now, spec, queue_until));
-    let own = match outcome {
-        // Each task owns its rendered result, as examination gives it (empty ones shared).
-        Outcome::Success {
-            result: r,
-            duration_ms,
-        } => Outcome::Success {
-            result: TaskResult::new(r.result.clone(), r.detail.clone()),
-            duration_ms: *duration_ms,
-        },
-        other => other.clone(),
-    };
-    let plan = recognize::plan(state.seed, id, own, queue_until, now, false, settings);
-    state.icu.tasks.set_plan(id, plan);
+    state.icu.submit(params, &[]).await
 }
 
 fn rss_bytes() -> u64 {
@@ -868,23 +833,9 @@ async fn callbacks(sim: &MockServer, report: &mut Report) -> Result<(), String> 
         submit_body("8k_zh", &silence, None).as_bytes(),
     )
     .map_err(|e| e.to_string())?;
-    let outcome = recognize::examine(
-        state.seed,
-        &state.fixtures,
-        &state.icu.recognize,
-        &params,
-        &silence,
-        None,
-    );
     let url = format!("http://{recv_addr}/cb");
-    for i in 0..CALLBACKS {
-        insert_task(
-            state,
-            TASK_ID_BASE + 500_000 + i as u64,
-            &params,
-            &outcome,
-            Some(url.clone()),
-        );
+    for _ in 0..CALLBACKS {
+        insert_task(state, &params, Some(url.clone())).await;
     }
     let t0 = Instant::now();
     sim.clock().advance(Duration::from_secs(120));
