@@ -52,8 +52,7 @@ pub mod testing {
     pub use crate::persist::FORMAT_VERSION;
     pub use crate::providers::icu::auth::{request_params, sign};
     pub use crate::providers::icu::params::{parse_submit, RawParams, SubmitParams};
-    pub use crate::providers::icu::recognize;
-    pub use crate::providers::icu::tasks::{Outcome, Plan, Scripted, Task, TaskResult, TaskSpec};
+    pub use crate::providers::icu::tasks::{Plan, Scripted, Task, TaskSpec};
     pub use crate::rng::derive;
     pub use crate::scenarios::library::Library;
     pub use crate::scenarios::{ScriptOutcome, StepEnd, StepStatus};

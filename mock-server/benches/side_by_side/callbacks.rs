@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use asr_mock::testing::{parse_submit, recognize, RawParams};
+use asr_mock::testing::{parse_submit, RawParams};
 use asr_mock::MockServer;
 use axum::body::Bytes;
 use axum::routing::post;
@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::bodies::{silence_8k_1s, submit_body};
 use crate::floor::{json_response, serve_router};
-use crate::memory::{insert_task, TASK_ID_BASE};
+use crate::memory::insert_task;
 use crate::report::{fmt_ms, Report};
 
 /// Below the callback journal's 10 000 entries, so every attempt stays readable.
@@ -42,23 +42,9 @@ pub(crate) async fn callbacks(sim: &MockServer, report: &mut Report) -> Result<(
     )
     .and_then(|raw| parse_submit(&raw))
     .map_err(|e| e.to_string())?;
-    let outcome = recognize::examine(
-        state.seed,
-        &state.fixtures,
-        &state.icu.recognize,
-        &params,
-        &silence,
-        None,
-    );
     let url = format!("http://{recv_addr}/cb");
-    for i in 0..CALLBACKS {
-        insert_task(
-            state,
-            TASK_ID_BASE + 500_000 + i as u64,
-            &params,
-            &outcome,
-            Some(url.clone()),
-        );
+    for _ in 0..CALLBACKS {
+        insert_task(state, &params, Some(url.clone())).await;
     }
     let t0 = Instant::now();
     sim.clock().advance(Duration::from_secs(120));

@@ -7,10 +7,9 @@
 //!    this same bench executable re-run as a bare axum server, each timed from spawn to the
 //!    first `GET /__admin/health` answer (median of a few); then the same in-process
 //!    (`MockServer::builder().start()` + first answer against binding the floor router).
-//! 2. memory: a fresh child process (this executable again) builds the state, inserts
-//!    100 000 tasks the way the submit handler does (`TaskEngine::insert`, `examine`,
-//!    `recognize::plan`, `set_plan`), moves the manual clock past their end and runs the
-//!    scheduler's `run_due`; RSS from /proc/self/statm before and after. Done for 1 s of
+//! 2. memory: a fresh child process (this executable again) builds the state, submits
+//!    100 000 tasks through the handlers' own operation (`IcuService::submit`), moves the
+//!    manual clock past their end and runs the scheduler's `run_due`; RSS from /proc/self/statm before and after. Done for 1 s of
 //!    silence (the submit of part 3), for 60 s of speech-like audio (a real transcript), and
 //!    for 1 000 000 silent tasks (capacity raised), since ×10 is only a projection.
 //! 3. load: one in-process simulator (manual clock, rate limits off) and the floor, each on

@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use asr_mock::config::ClockKind;
-use asr_mock::testing::{parse_submit, recognize, RawParams, SubmitParams};
-use asr_mock::testing::{Outcome, Plan, Scripted, Task, TaskResult, TaskSpec};
+use asr_mock::testing::{parse_submit, RawParams, SubmitParams};
+use asr_mock::testing::{Plan, Scripted, Task, TaskSpec};
 use asr_mock::{AppState, Config};
 
 use crate::bodies::{silence_8k_1s, submit_body};
@@ -23,8 +23,6 @@ const TASKS_ENV: &str = "SIDE_BY_SIDE_TASKS";
 const MEMORY_TASKS: usize = 100_000;
 /// Measured too, since a hash table grows by doubling and 10 × 100 000 is only a projection.
 const MEMORY_TASKS_FULL: usize = 1_000_000;
-/// TaskIds for tasks the bench inserts itself: outside the simulator's 1e9..2e10 draws.
-pub(crate) const TASK_ID_BASE: u64 = 30_000_000_000;
 const GOAL_MB_PER_MILLION: f64 = 300.0;
 
 pub(crate) fn memory(report: &mut Report) {
@@ -185,22 +183,14 @@ pub(crate) fn memory_child() -> Result<(), String> {
         let params = RawParams::from_body(Some("application/json"), body.as_bytes())
             .and_then(|raw| parse_submit(&raw))
             .map_err(|e| e.to_string())?;
-        let outcome = recognize::examine(
-            state.seed,
-            &state.fixtures,
-            &state.icu.recognize,
-            &params,
-            &wav,
-            None,
-        );
-        let result_bytes = match &outcome {
-            Outcome::Success { result: r, .. } => r.result.len(),
-            Outcome::Failed { message, .. } => message.len(),
-        };
+        // The first examination's one-off costs (lexicons, decoder buffers) stay out of the
+        // measure; every task below is submitted in full and finds the examination done.
+        state.icu.examine(params.clone(), None).await;
         let rss_before = rss_bytes();
         let t0 = Instant::now();
-        for i in 0..tasks {
-            insert_task(&state, TASK_ID_BASE + i as u64, &params, &outcome, None);
+        let mut last = None;
+        for _ in 0..tasks {
+            last = Some(insert_task(&state, &params, None).await);
         }
         state.clock.advance(Duration::from_secs(3600));
         state.icu.tasks.run_due();
@@ -213,6 +203,10 @@ pub(crate) fn memory_child() -> Result<(), String> {
             .iter()
             .filter(|t| t.status.is_final())
             .count();
+        let result_bytes = match last.map(|id| state.icu.query(id)) {
+            Some(Ok(view)) => view.result.map_or(0, |r| r.result.len()),
+            _ => 0,
+        };
         let (size_task, size_spec, size_plan, size_script) = (
             std::mem::size_of::<Task>(),
             std::mem::size_of::<TaskSpec>(),
@@ -226,43 +220,18 @@ pub(crate) fn memory_child() -> Result<(), String> {
     })
 }
 
-/// Adds a task the way the submit handler does for inline audio whose examination gave
-/// `outcome` (each task gets its own copy of the result, as a separate examination would).
-// Kept byte for byte as it was (it is being rewritten elsewhere), so not reformatted here.
-#[rustfmt::skip]
-pub(crate) fn insert_task(
+/// Submits a task through the real operation, as the submit handler does (inline audio is
+/// examined before it returns); `callback_url` replaces the parameters' own.
+pub(crate) async fn insert_task(
     state: &AppState,
-    id: u64,
     params: &SubmitParams,
-    outcome: &Outcome,
     callback_url: Option<String>,
-) {
-    let now = state.clock.now_ms();
-    let settings = &state.icu.recognize;
-    let queue_until = now + recognize::queue_delay_ms(state.seed, id, settings);
-    let spec = TaskSpec {
-        engine: params.engine,
-        res_text_format: params.res_text_format,
-        audio_url: None,
+) -> u64 {
+    let params = SubmitParams {
         callback_url,
-        options: Default::default(),
+        ..params.clone()
     };
-    state
-        .icu.tasks
-        .insert(Task::new(id, now, spec, queue_until));
-    let own = match outcome {
-        // Each task owns its rendered result, as examination gives it (empty ones shared).
-        Outcome::Success {
-            result: r,
-            duration_ms,
-        } => Outcome::Success {
-            result: TaskResult::new(r.result.clone(), r.detail.clone()),
-            duration_ms: *duration_ms,
-        },
-        other => other.clone(),
-    };
-    let plan = recognize::plan(state.seed, id, own, queue_until, now, false, settings);
-    state.icu.tasks.set_plan(id, plan);
+    state.icu.submit(params, &[]).await
 }
 
 fn rss_bytes() -> u64 {

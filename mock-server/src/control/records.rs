@@ -7,7 +7,8 @@ use crate::engine::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::persist::SaveReport;
-use crate::providers::icu::tasks::model::{Plan, Scripted, Task, TaskSpec};
+use crate::providers::icu::result::Rendered;
+use crate::providers::icu::tasks::model::{Outcome, Plan, Scripted, Task, TaskSpec};
 use crate::providers::icu::tasks::{Status, TaskSummary};
 use crate::scenarios::ScenarioView;
 
@@ -77,7 +78,7 @@ pub struct TaskRecord {
     /// Until then the task waits in the queue.
     pub queue_until_ms: i64,
     /// Timing and outcome, once the audio has been examined.
-    pub plan: Option<Plan>,
+    pub plan: Option<PlanRecord>,
     /// Polls answered so far.
     pub polls: u32,
     /// The highest status any answer has shown.
@@ -88,6 +89,67 @@ pub struct TaskRecord {
     pub callback_sent: bool,
     /// A scenario's scripted path and how far along it the task is.
     pub script: Option<ScriptRecord>,
+}
+
+/// When a task shows `doing` and its outcome (the serialized fields of [`Plan`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanRecord {
+    /// Simulated ms at which it shows `doing`.
+    pub doing_at_ms: i64,
+    /// Simulated ms at which it shows the outcome (`i64::MAX`: never, until forced).
+    pub done_at_ms: i64,
+    /// The outcome.
+    pub outcome: OutcomeRecord,
+}
+
+/// How a task ends, its result rendered (the serialized form of [`Outcome`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "outcome")]
+pub enum OutcomeRecord {
+    /// Recognised.
+    Success {
+        /// `Result` and `ResultDetail` as a poll shows them.
+        #[serde(flatten)]
+        rendered: Rendered,
+        /// The audio's duration.
+        duration_ms: u64,
+    },
+    /// Failed with a code 10000–10007.
+    Failed {
+        /// 10000–10007.
+        code: i64,
+        /// The `ErrorMsg`.
+        message: String,
+        /// The audio's duration when it was known.
+        duration_ms: Option<u64>,
+    },
+}
+
+impl From<Plan> for PlanRecord {
+    fn from(p: Plan) -> Self {
+        PlanRecord {
+            doing_at_ms: p.doing_at_ms,
+            done_at_ms: p.done_at_ms,
+            outcome: match p.outcome {
+                Outcome::Success {
+                    recipe,
+                    duration_ms,
+                } => OutcomeRecord::Success {
+                    rendered: (*recipe.render()).clone(),
+                    duration_ms,
+                },
+                Outcome::Failed {
+                    code,
+                    message,
+                    duration_ms,
+                } => OutcomeRecord::Failed {
+                    code,
+                    message,
+                    duration_ms,
+                },
+            },
+        }
+    }
 }
 
 /// A task's submit options (the serialized fields of [`TaskSpec`]).
@@ -123,7 +185,7 @@ impl From<Task> for TaskRecord {
             created_ms: t.created_ms,
             spec: t.spec.into(),
             queue_until_ms: t.queue_until_ms,
-            plan: t.plan,
+            plan: t.plan.map(Into::into),
             polls: t.polls,
             shown: t.shown,
             finished_ms: t.finished_ms,

@@ -11,10 +11,12 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-pub use super::records::{SavedReport, ScenarioInfo, TaskLine, TaskRecord};
+pub use super::records::{
+    OutcomeRecord, PlanRecord, SavedReport, ScenarioInfo, TaskLine, TaskRecord,
+};
 pub use crate::clock::ClockMode;
 pub use crate::outbound::callbacks::CallbackAttempt;
-pub use crate::providers::icu::tasks::{Outcome, Plan, Progress, Status};
+pub use crate::providers::icu::tasks::{Progress, Status};
 pub use crate::routes::Provider;
 pub use crate::stores::journal::RequestEntry;
 pub use crate::stores::sink::Received;

@@ -21,7 +21,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
 use crate::outbound::callbacks::{CallbackAttempt, SHUTDOWN_UNSENT};
-use crate::providers::icu::tasks::{Plan, Scripted, Status, SubmitOptions, Task, TaskSpec};
+use crate::providers::icu::recipe::Recipe;
+use crate::providers::icu::tasks::{
+    Outcome, Plan, Scripted, Status, SubmitOptions, Task, TaskSpec,
+};
 use crate::scenarios::library::Library;
 use crate::state::AppState;
 use crate::stores::journal::RequestEntry;
@@ -29,7 +32,8 @@ pub use handle::Persist;
 use handle::{Fingerprint, Resume};
 
 /// The format this build writes and reads; a file with another version is refused.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2: results are saved as recipes, each once, instead of their rendered text.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// How often the saver looks for changes, in real time.
 const SAVE_INTERVAL: Duration = Duration::from_secs(1);
@@ -81,6 +85,9 @@ struct StateFile {
     journal_seq: u64,
     requests: Vec<RequestEntry>,
     callback_attempts: Vec<CallbackAttempt>,
+    /// What successful tasks' results are rendered from, each once however many tasks
+    /// share it (tasks name them by index).
+    recipes: Vec<Arc<Recipe>>,
     /// Oldest first.
     tasks: Vec<TaskRecord>,
 }
@@ -103,13 +110,111 @@ struct TaskRecord {
     callback_url: Option<String>,
     options: SubmitOptions,
     queue_until_ms: i64,
-    plan: Option<Plan>,
+    plan: Option<PlanRecord>,
     polls: u32,
     shown: Status,
     finished_ms: Option<i64>,
     callback_sent: bool,
     script: Option<ScriptRecord>,
     callback_scenario: Option<String>,
+}
+
+/// A task's plan, its recipe named by index into [`StateFile::recipes`].
+#[derive(Debug, Serialize, Deserialize)]
+struct PlanRecord {
+    doing_at_ms: i64,
+    done_at_ms: i64,
+    outcome: OutcomeRecord,
+}
+
+/// An outcome as saved.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "outcome")]
+enum OutcomeRecord {
+    Success {
+        recipe: usize,
+        duration_ms: u64,
+    },
+    Failed {
+        code: i64,
+        message: String,
+        duration_ms: Option<u64>,
+    },
+}
+
+/// The recipes of the tasks being saved, each once: tasks sharing one recipe keep sharing
+/// it after a restart.
+#[derive(Debug, Default)]
+struct RecipeTable {
+    recipes: Vec<Arc<Recipe>>,
+    /// By address: every recipe here is kept alive by `recipes`, so no address is reused.
+    index: std::collections::HashMap<*const Recipe, usize>,
+}
+
+impl RecipeTable {
+    fn plan(&mut self, plan: Plan) -> PlanRecord {
+        let outcome = match plan.outcome {
+            Outcome::Success {
+                recipe,
+                duration_ms,
+            } => {
+                let next = self.recipes.len();
+                let index = *self.index.entry(Arc::as_ptr(&recipe)).or_insert(next);
+                if index == next {
+                    self.recipes.push(recipe);
+                }
+                OutcomeRecord::Success {
+                    recipe: index,
+                    duration_ms,
+                }
+            }
+            Outcome::Failed {
+                code,
+                message,
+                duration_ms,
+            } => OutcomeRecord::Failed {
+                code,
+                message,
+                duration_ms,
+            },
+        };
+        PlanRecord {
+            doing_at_ms: plan.doing_at_ms,
+            done_at_ms: plan.done_at_ms,
+            outcome,
+        }
+    }
+}
+
+impl PlanRecord {
+    /// The plan again; `Err` for a recipe index the file does not hold.
+    fn into_plan(self, recipes: &[Arc<Recipe>]) -> Result<Plan, String> {
+        let outcome = match self.outcome {
+            OutcomeRecord::Success {
+                recipe,
+                duration_ms,
+            } => Outcome::Success {
+                recipe: recipes.get(recipe).cloned().ok_or_else(|| {
+                    format!("recipe {recipe} is not among the {} saved", recipes.len())
+                })?,
+                duration_ms,
+            },
+            OutcomeRecord::Failed {
+                code,
+                message,
+                duration_ms,
+            } => Outcome::Failed {
+                code,
+                message,
+                duration_ms,
+            },
+        };
+        Ok(Plan {
+            doing_at_ms: self.doing_at_ms,
+            done_at_ms: self.done_at_ms,
+            outcome,
+        })
+    }
 }
 
 /// How far along its scenario's path a task is.
@@ -122,7 +227,7 @@ struct ScriptRecord {
 }
 
 impl TaskRecord {
-    fn from_task(t: Task) -> Self {
+    fn from_task(t: Task, recipes: &mut RecipeTable) -> Self {
         TaskRecord {
             id: t.id,
             created_ms: t.created_ms,
@@ -132,7 +237,7 @@ impl TaskRecord {
             callback_url: t.spec.callback_url,
             options: t.spec.options,
             queue_until_ms: t.queue_until_ms,
-            plan: t.plan,
+            plan: t.plan.map(|p| recipes.plan(p)),
             polls: t.polls,
             shown: t.shown,
             finished_ms: t.finished_ms,
@@ -148,7 +253,7 @@ impl TaskRecord {
     }
 
     /// The task again; `Err` for an engine this build does not know.
-    fn into_task(self, library: &Library) -> Result<Task, String> {
+    fn into_task(self, library: &Library, recipes: &[Arc<Recipe>]) -> Result<Task, String> {
         let engine = Engine::from_code(&self.engine)
             .ok_or_else(|| format!("task {} has an unknown engine {:?}", self.id, self.engine))?;
         let spec = TaskSpec {
@@ -159,7 +264,11 @@ impl TaskRecord {
             options: self.options,
         };
         let mut task = Task::new(self.id, self.created_ms, spec, self.queue_until_ms);
-        task.plan = self.plan;
+        task.plan = self
+            .plan
+            .map(|p| p.into_plan(recipes))
+            .transpose()
+            .map_err(|e| format!("task {}: {e}", self.id))?;
         task.polls = self.polls;
         task.shown = self.shown;
         task.finished_ms = self.finished_ms;
@@ -266,7 +375,7 @@ pub fn load(state: &AppState) -> Result<Option<usize>, String> {
     let skip = file.tasks.len().saturating_sub(capacity);
     for record in file.tasks.into_iter().skip(skip) {
         let task = record
-            .into_task(library)
+            .into_task(library, &file.recipes)
             .map_err(|e| format!("{where_}: {e}"))?;
         if task.plan.is_none() && task.finished_ms.is_none() && task.spec.audio_url.is_some() {
             resume.downloads.push(task.id);
@@ -365,7 +474,14 @@ pub async fn save(state: &AppState) -> Result<SaveReport, SaveError> {
 
 fn snapshot(state: &AppState) -> StateFile {
     let (journal_seq, requests) = state.journal.snapshot();
-    let tasks = state.icu.tasks.snapshot();
+    let mut recipes = RecipeTable::default();
+    let tasks = state
+        .icu
+        .tasks
+        .snapshot()
+        .into_iter()
+        .map(|t| TaskRecord::from_task(t, &mut recipes))
+        .collect();
     StateFile {
         version: FORMAT_VERSION,
         now_ms: state.clock.now_ms(),
@@ -375,7 +491,8 @@ fn snapshot(state: &AppState) -> StateFile {
         journal_seq,
         requests,
         callback_attempts: state.icu.tasks.callbacks().attempts(),
-        tasks: tasks.into_iter().map(TaskRecord::from_task).collect(),
+        recipes: recipes.recipes,
+        tasks,
     }
 }
 
@@ -427,7 +544,6 @@ pub async fn run_saver(state: AppState) {
 mod tests {
     use super::*;
     use crate::config::{ClockKind, Config};
-    use crate::providers::icu::tasks::{Outcome, TaskResult};
 
     fn config(path: &Path) -> Config {
         Config {
@@ -455,7 +571,7 @@ mod tests {
             doing_at_ms: 1_002_000,
             done_at_ms: 1_005_000,
             outcome: Outcome::Success {
-                result: TaskResult::new("[0:0.100,0:0.900]  好。\n".into(), vec![]),
+                recipe: Recipe::rendered("[0:0.100,0:0.900]  好。\n".into(), vec![]),
                 duration_ms: 1_000,
             },
         });

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
-use asr_mock::control::types::{Outcome, Plan, Progress, Status};
+use asr_mock::control::types::{OutcomeRecord, PlanRecord, Progress, Status};
 use asr_mock::control::types::{SettingsChange, TasksQuery, Transition};
 use asr_mock::testing::wav_8bit;
 
@@ -115,9 +115,9 @@ impl TestApp {
 }
 
 /// The failure code a task's plan ends with, if it fails.
-fn failure_code(plan: &Option<Plan>) -> Option<i64> {
+fn failure_code(plan: &Option<PlanRecord>) -> Option<i64> {
     match plan.as_ref().map(|p| &p.outcome) {
-        Some(Outcome::Failed { code, .. }) => Some(*code),
+        Some(OutcomeRecord::Failed { code, .. }) => Some(*code),
         _ => None,
     }
 }

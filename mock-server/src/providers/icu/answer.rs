@@ -28,12 +28,13 @@ pub fn submitted(task_id: u64) -> Response {
     noted(Json(body).into_response(), 0, None, Some(task_id))
 }
 
-/// A poll's answer: the task as it stands, its result borrowed, not copied.
+/// A poll's answer: the task as it stands, its rendered result borrowed, not copied.
 pub fn queried(view: &TaskView) -> Response {
-    let (error_msg, result, result_detail): (&str, &str, &[_]) = match &view.outcome {
-        Some(Outcome::Success { result: r, .. }) => ("", &r.result, &r.detail),
-        Some(Outcome::Failed { message, .. }) => (message, "", &[]),
-        None => ("", "", &[]),
+    let (error_msg, result, result_detail): (&str, &str, &[_]) = match (&view.outcome, &view.result)
+    {
+        (Some(Outcome::Failed { message, .. }), _) => (message, "", &[]),
+        (_, Some(r)) => ("", &r.result, &r.detail),
+        _ => ("", "", &[]),
     };
     let body = QueryResponse {
         code: 0,

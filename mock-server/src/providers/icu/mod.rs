@@ -11,6 +11,7 @@ pub mod error;
 pub mod handlers;
 pub mod limits;
 pub mod params;
+pub mod recipe;
 pub mod recognize;
 pub mod result;
 pub mod service;

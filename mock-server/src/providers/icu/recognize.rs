@@ -1,16 +1,16 @@
 //! What happens to a task's audio: examined for real (container, duration, channels), failed
 //! with the provider's code when a real condition says so, otherwise "recognised" with the
-//! shared transcript engine, filtered, labelled with speakers, and rendered once.
+//! shared transcript engine into a [`Recipe`] the result is rendered from.
+
+use std::sync::Arc;
 
 use rand::Rng;
-use sha2::{Digest, Sha256};
 
 use super::params::SubmitParams;
-use super::result::{self, RenderOptions, Speakers};
+use super::recipe::{self, Generation, Recipe};
+use super::result::Rendered;
 use crate::audio::{self, ProbeError, ProbeOptions};
-use crate::engine::Engine;
-use crate::providers::icu::tasks::{Outcome, Plan, TaskResult};
-use crate::transcript::filters::{self, Filters};
+use crate::providers::icu::tasks::{Outcome, Plan, SubmitOptions};
 use crate::transcript::{self, FixtureStore, GenerateInput};
 
 /// 10000: the bytes are no known audio container.
@@ -58,19 +58,36 @@ impl Default for RecognizeSettings {
     }
 }
 
-/// Examines `bytes` for a task and decides its outcome.
+/// What examining an upload gave.
+#[derive(Debug)]
+pub struct Examined {
+    /// The task's outcome.
+    pub outcome: Outcome,
+    /// The generated result as examination rendered it, so the first polls find it ready.
+    pub rendered: Option<Arc<Rendered>>,
+    /// Whether a registered fixture gave the text: the outcome then depends on the fixture
+    /// store as well as on the upload, and is not reused for another upload.
+    pub from_fixture: bool,
+}
+
+/// Examines `bytes` (whose SHA-256 is `audio_sha256`) for a task and decides its outcome.
 pub fn examine(
     seed: u64,
     fixtures: &FixtureStore,
     settings: &RecognizeSettings,
     params: &SubmitParams,
     bytes: &[u8],
+    audio_sha256: &[u8; 32],
     filename: Option<&str>,
-) -> Outcome {
-    let failed = |code: i64, message: String, duration_ms: Option<u64>| Outcome::Failed {
-        code,
-        message,
-        duration_ms,
+) -> Examined {
+    let failed = |code: i64, message: String, duration_ms: Option<u64>| Examined {
+        outcome: Outcome::Failed {
+            code,
+            message,
+            duration_ms,
+        },
+        rendered: None,
+        from_fixture: false,
     };
     let info = match audio::probe(bytes, filename, &settings.probe) {
         Ok(info) => info,
@@ -131,58 +148,68 @@ pub fn examine(
             duration,
         );
     }
-    let sha: [u8; 32] = Sha256::digest(bytes).into();
-    let language = params.engine.language();
-    let heard = transcript::transcribe(
-        fixtures,
-        &GenerateInput {
+    let options = submit_options(params);
+    let success = |recipe| Outcome::Success {
+        recipe,
+        duration_ms: info.duration_ms,
+    };
+    if fixtures.get(audio_sha256).is_some() {
+        let input = GenerateInput {
             seed,
-            audio_sha256: sha,
-            language,
+            audio_sha256: *audio_sha256,
+            language: params.engine.language(),
             duration_ms: info.duration_ms,
             voiced: info.voiced.as_deref(),
-        },
-    );
-    let heard = if params.engine.is_mandarin() {
-        filters::apply(
+        };
+        let heard = transcript::transcribe(fixtures, &input);
+        let r = recipe::shape(
             &heard,
-            &Filters {
-                dirty: params.filter_dirty,
-                modal: params.filter_modal,
-                punc: params.filter_punc,
-                convert_num: params.convert_num_mode,
-            },
-        )
-    } else {
-        heard
-    };
-    let speakers = speaker_mode(params);
-    let heard = result::assign_speakers(&heard, speakers, seed, &sha);
-    let rendered = result::render(
-        &heard,
-        RenderOptions {
-            res_text_format: params.res_text_format,
-            show_speaker: speakers != Speakers::None,
-        },
-    );
-    Outcome::Success {
-        result: TaskResult::new(rendered.result, rendered.detail),
+            seed,
+            audio_sha256,
+            params.engine,
+            params.res_text_format,
+            &options,
+        );
+        return Examined {
+            outcome: success(Recipe::rendered(r.result, r.detail)),
+            rendered: None,
+            from_fixture: true,
+        };
+    }
+    let generation = Generation {
+        seed,
+        audio_sha256: *audio_sha256,
         duration_ms: info.duration_ms,
+        voiced: info.voiced.map(Vec::into_boxed_slice),
+        engine: params.engine,
+        res_text_format: params.res_text_format,
+        options,
+    };
+    let rendered = generation.render();
+    if rendered.result.is_empty() && rendered.detail.is_empty() {
+        return Examined {
+            outcome: success(Recipe::rendered(String::new(), Vec::new())),
+            rendered: None,
+            from_fixture: false,
+        };
+    }
+    Examined {
+        outcome: success(Arc::new(Recipe::Generated(generation))),
+        rendered: Some(Arc::new(rendered)),
+        from_fixture: false,
     }
 }
 
-/// Diarization when asked for (SpeakerNumber 0 = automatic), or the two channels of an 8k
-/// stereo call as speakers 0 and 1.
-fn speaker_mode(params: &SubmitParams) -> Speakers {
-    if params.speaker_diarization {
-        match params.speaker_number {
-            0 => Speakers::Auto,
-            n => Speakers::Fixed(n),
-        }
-    } else if params.engine == Engine::Zh8k && params.channel_num == 2 {
-        Speakers::StereoChannels
-    } else {
-        Speakers::None
+/// The submit options a task keeps (and that its result depends on).
+pub fn submit_options(params: &SubmitParams) -> SubmitOptions {
+    SubmitOptions {
+        channel_num: params.channel_num,
+        speaker_diarization: params.speaker_diarization,
+        speaker_number: params.speaker_number,
+        filter_dirty: params.filter_dirty,
+        filter_modal: params.filter_modal,
+        convert_num_mode: params.convert_num_mode,
+        filter_punc: params.filter_punc,
     }
 }
 

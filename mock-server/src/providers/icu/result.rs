@@ -26,6 +26,7 @@
 use std::collections::HashMap;
 
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 
 use super::wire::{SentenceDetail, SentenceWords};
 use crate::transcript::filters::is_punct;
@@ -51,21 +52,6 @@ pub enum Speakers {
 }
 
 impl Speakers {
-    /// The mode a request's (ChannelNum, SpeakerDiarization, SpeakerNumber) asks for; stereo
-    /// wins because diarization needs mono audio.
-    pub fn from_request(channel_num: u8, diarization: u8, speaker_number: u8) -> Speakers {
-        if channel_num == 2 {
-            Speakers::StereoChannels
-        } else if diarization == 1 {
-            match speaker_number {
-                0 => Speakers::Auto,
-                n => Speakers::Fixed(n),
-            }
-        } else {
-            Speakers::None
-        }
-    }
-
     /// Whether results show the speaker (`SpeakerId` and the third bracket field).
     pub fn shows_speaker(self) -> bool {
         self != Speakers::None
@@ -240,7 +226,7 @@ pub struct RenderOptions {
 }
 
 /// A rendered result: the `Result`/callback `text` string and the `ResultDetail` array.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Rendered {
     /// `[m:s.mmm,m:s.mmm]  text\n` per sentence (`[…,…,speaker]` with speakers); "" when empty.
     pub result: String,
@@ -983,17 +969,6 @@ mod tests {
         };
         let out = assign_speakers(&one, Speakers::Fixed(5), 0, &sha);
         assert_eq!(out.sentences[0].speaker, Some(0));
-    }
-
-    #[test]
-    fn from_request_modes() {
-        assert_eq!(Speakers::from_request(1, 0, 0), Speakers::None);
-        assert_eq!(Speakers::from_request(1, 0, 4), Speakers::None);
-        assert_eq!(Speakers::from_request(1, 1, 0), Speakers::Auto);
-        assert_eq!(Speakers::from_request(1, 1, 4), Speakers::Fixed(4));
-        assert_eq!(Speakers::from_request(2, 0, 0), Speakers::StereoChannels);
-        assert!(!Speakers::None.shows_speaker());
-        assert!(Speakers::StereoChannels.shows_speaker());
     }
 
     #[test]

@@ -2,21 +2,35 @@
 //! interrupted download, and answer a poll. The handlers, persistence and the benchmark all
 //! go through these, so a task is made one way only.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use rand::Rng;
+use sha2::{Digest, Sha256};
 
 use super::auth::Secrets;
 use super::error::{IcuError, IcuErrorKind};
 use super::params::{Source, SubmitParams};
+use super::recipe::{Lru, Recipe};
 use super::recognize::{self, RecognizeSettings};
 use super::tasks::{Outcome, Scripted, SubmitOptions, Task, TaskEngine, TaskSpec, TaskView};
 use crate::clock::Clock;
+use crate::engine::Engine;
 use crate::outbound::download::Downloader;
 use crate::ratelimit::RateLimiter;
 use crate::scenarios::Scenario;
 use crate::transcript::FixtureStore;
+
+/// Most examinations remembered.
+const EXAMINED_ENTRIES: usize = 1024;
+/// Most bytes of remembered examinations (speech spans and failure messages).
+const EXAMINED_BYTES: usize = 4 << 20;
+/// Most recent uploads kept with their SHA-256.
+const RECENT_UPLOADS: usize = 4;
+/// Most bytes of recent uploads kept (a longer upload is hashed every time).
+const RECENT_UPLOAD_BYTES: usize = 8 << 20;
 
 /// What provider B needs: tasks, downloads, rate limits, recognition settings.
 #[derive(Debug)]
@@ -41,6 +55,24 @@ pub struct IcuService {
     pub secrets: Option<Secrets>,
     /// Ordinal of the next TaskId draw, so ids come from (seed, ordinal).
     ordinal: AtomicU64,
+    /// Outcomes of recent examinations: the same upload with the same options gets the same
+    /// outcome and shares its recipe, without probing and generating again (load tests
+    /// send one file many times).
+    examined: Lru<ExamKey, Outcome>,
+    /// The last few uploads with their SHA-256, newest first: comparing a minute of audio
+    /// with the one just examined costs a tenth of hashing it again.
+    recent: Mutex<VecDeque<(Vec<u8>, [u8; 32])>>,
+}
+
+/// What an examination's outcome depends on besides the service's fixed seed and settings.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ExamKey {
+    audio_sha256: [u8; 32],
+    engine: Engine,
+    res_text_format: u8,
+    options: SubmitOptions,
+    /// A Url's last segment: headerless `.pcm`/`.raw` audio is known by it.
+    filename: Option<String>,
 }
 
 /// The parts [`IcuService::new`] assembles.
@@ -80,6 +112,8 @@ impl IcuService {
             recognize: parts.recognize,
             secrets: parts.secrets,
             ordinal: AtomicU64::new(0),
+            examined: Lru::new(EXAMINED_ENTRIES, EXAMINED_BYTES),
+            recent: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -133,15 +167,7 @@ impl IcuService {
             res_text_format: params.res_text_format,
             audio_url: audio_url.clone(),
             callback_url: params.callback_url.clone(),
-            options: SubmitOptions {
-                channel_num: params.channel_num,
-                speaker_diarization: params.speaker_diarization,
-                speaker_number: params.speaker_number,
-                filter_dirty: params.filter_dirty,
-                filter_modal: params.filter_modal,
-                convert_num_mode: params.convert_num_mode,
-                filter_punc: params.filter_punc,
-            },
+            options: recognize::submit_options(&params),
         };
         let mut task = Task::new(task_id, now, spec, queue_until);
         task.script = scenarios.iter().find_map(|s| {
@@ -250,31 +276,105 @@ impl IcuService {
         self.tasks.set_plan(task_id, plan);
     }
 
-    /// Examines the audio off the async workers: probing decodes it.
+    /// Takes the outcome of the same upload examined before, or examines the audio off the
+    /// async workers (probing decodes it). A result rendered while examining is kept for
+    /// the polls to come.
     pub async fn examine(&self, params: SubmitParams, filename: Option<String>) -> Outcome {
+        let bytes = match &params.source {
+            Source::Data(bytes) => bytes.as_slice(),
+            Source::Url(_) => &[],
+        };
+        let key = ExamKey {
+            audio_sha256: self.digest(bytes),
+            engine: params.engine,
+            res_text_format: params.res_text_format,
+            options: recognize::submit_options(&params),
+            filename,
+        };
+        // A fixture registered since would change the text: such audio is examined anew.
+        let fixed = self.fixtures.get(&key.audio_sha256).is_some();
+        if let Some(outcome) = self.examined.get(&key).filter(|_| !fixed) {
+            self.remember(params, key.audio_sha256);
+            return outcome;
+        }
         let seed = self.seed;
         let fixtures = self.fixtures.clone();
         let settings = self.recognize.clone();
-        tokio::task::spawn_blocking(move || {
+        let examined = tokio::task::spawn_blocking(move || {
             let bytes = match &params.source {
                 Source::Data(bytes) => bytes.as_slice(),
                 Source::Url(_) => &[],
             };
-            recognize::examine(
+            let found = recognize::examine(
                 seed,
                 &fixtures,
                 &settings,
                 &params,
                 bytes,
-                filename.as_deref(),
-            )
+                &key.audio_sha256,
+                key.filename.as_deref(),
+            );
+            (key, found, params)
         })
-        .await
-        .unwrap_or_else(|_| Outcome::Failed {
-            code: recognize::OTHER_FAILURE,
-            message: "Recognition failed: internal error while examining the audio".into(),
-            duration_ms: None,
-        })
+        .await;
+        let Ok((key, found, params)) = examined else {
+            return Outcome::Failed {
+                code: recognize::OTHER_FAILURE,
+                message: "Recognition failed: internal error while examining the audio".into(),
+                duration_ms: None,
+            };
+        };
+        self.remember(params, key.audio_sha256);
+        if let (Some(rendered), Some(Recipe::Generated(g))) =
+            (found.rendered, found.outcome.recipe().map(|r| &**r))
+        {
+            self.tasks.renders().keep(g, rendered);
+        }
+        if !found.from_fixture {
+            let bytes = size_of::<ExamKey>()
+                + key.filename.as_ref().map_or(0, String::len)
+                + match &found.outcome {
+                    Outcome::Success { recipe, .. } => size_of::<Recipe>() + recipe.heap_bytes(),
+                    Outcome::Failed { message, .. } => message.len(),
+                };
+            self.examined.insert(key, found.outcome.clone(), bytes);
+        }
+        found.outcome
+    }
+
+    /// The SHA-256 of an upload: from the recent ones when it is one of them.
+    fn digest(&self, bytes: &[u8]) -> [u8; 32] {
+        let recent = self.recent.lock();
+        match recent.iter().find(|(b, _)| b.as_slice() == bytes) {
+            Some((_, sha)) => *sha,
+            None => {
+                drop(recent);
+                Sha256::digest(bytes).into()
+            }
+        }
+    }
+
+    /// Keeps an examined upload (moved, not copied) among the recent ones.
+    fn remember(&self, params: SubmitParams, sha: [u8; 32]) {
+        let Source::Data(bytes) = params.source else {
+            return;
+        };
+        if bytes.is_empty() || bytes.len() > RECENT_UPLOAD_BYTES {
+            return;
+        }
+        let mut recent = self.recent.lock();
+        if let Some(at) = recent.iter().position(|(_, s)| *s == sha) {
+            if let Some(again) = recent.remove(at) {
+                recent.push_front(again);
+            }
+            return;
+        }
+        recent.push_front((bytes, sha));
+        while recent.len() > RECENT_UPLOADS
+            || recent.iter().map(|(b, _)| b.len()).sum::<usize>() > RECENT_UPLOAD_BYTES
+        {
+            recent.pop_back();
+        }
     }
 
     /// A uint64 TaskId of realistic size (10–11 digits, like `4000048858` and
@@ -318,4 +418,76 @@ fn url_filename(url: &str) -> Option<String> {
         .next_back()
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::synth::wav_8bit;
+    use crate::transcript::Fixture;
+
+    fn params(wav: Vec<u8>) -> SubmitParams {
+        SubmitParams {
+            engine: Engine::Zh8k,
+            channel_num: 1,
+            res_text_format: 0,
+            source: Source::Data(wav),
+            speaker_diarization: false,
+            speaker_number: 0,
+            callback_url: None,
+            filter_dirty: 0,
+            filter_modal: 0,
+            convert_num_mode: 1,
+            filter_punc: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_same_upload_shares_one_recipe_until_a_fixture_says_otherwise() {
+        let state = crate::build_state(&crate::Config::default()).unwrap();
+        let icu = &state.icu;
+        let wav = wav_8bit(8000, 1, 8000 * 10, true);
+        let a = icu.examine(params(wav.clone()), None).await;
+        let b = icu.examine(params(wav.clone()), None).await;
+        let recipe = a.recipe().unwrap();
+        assert!(Arc::ptr_eq(recipe, b.recipe().unwrap()));
+        let other = SubmitParams {
+            res_text_format: 2,
+            ..params(wav.clone())
+        };
+        let c = icu.examine(other, None).await;
+        assert!(!Arc::ptr_eq(recipe, c.recipe().unwrap()));
+        let named = icu.examine(params(wav.clone()), Some("a.wav".into())).await;
+        assert!(!Arc::ptr_eq(recipe, named.recipe().unwrap()));
+        assert_eq!(named, a, "another name, the same outcome");
+
+        // A fixture registered since wins over what was remembered.
+        let fixture = Fixture {
+            text: "喂，你好。".into(),
+            sentences: None,
+        };
+        state
+            .fixtures
+            .register(Sha256::digest(&wav).into(), fixture)
+            .unwrap();
+        let fixed = icu.examine(params(wav), None).await;
+        let text = fixed.recipe().unwrap().render().result.clone();
+        assert!(text.contains("喂，你好。"), "{text}");
+        assert!(!a.recipe().unwrap().render().result.contains("喂，你好。"));
+    }
+
+    #[tokio::test]
+    async fn a_few_recent_uploads_are_kept_with_their_hash() {
+        let state = crate::build_state(&crate::Config::default()).unwrap();
+        for seconds in 1..=6 {
+            let wav = wav_8bit(8000, 1, 8000 * seconds, false);
+            state.icu.examine(params(wav), None).await;
+        }
+        let recent = state.icu.recent.lock();
+        assert_eq!(recent.len(), RECENT_UPLOADS);
+        assert_eq!(recent[0].0.len(), 44 + 8000 * 6, "newest first");
+        for (bytes, sha) in recent.iter() {
+            assert_eq!(*sha, <[u8; 32]>::from(Sha256::digest(bytes)));
+        }
+    }
 }

@@ -25,10 +25,10 @@ use rand::Rng;
 use crate::clock::Clock;
 use crate::outbound::callbacks::{CallbackPolicy, Callbacks, DeliveryPlan};
 use crate::providers::icu::callback::CallbackForm;
+use crate::providers::icu::recipe::Renders;
+use crate::providers::icu::result::Rendered;
 use crate::scenarios::CallbackBehaviour;
-pub use model::{
-    Outcome, Plan, Progress, Scripted, Status, SubmitOptions, Task, TaskResult, TaskSpec,
-};
+pub use model::{Outcome, Plan, Progress, Scripted, Status, SubmitOptions, Task, TaskSpec};
 
 /// Settings of the task engine.
 #[derive(Debug, Clone)]
@@ -70,6 +70,8 @@ pub struct TaskView {
     pub status: Status,
     /// The outcome, when the status is final.
     pub outcome: Option<Outcome>,
+    /// A successful outcome's result, rendered (through the cache) for this answer.
+    pub result: Option<Arc<Rendered>>,
 }
 
 /// A task's planned end, waiting in the heap.
@@ -133,6 +135,8 @@ struct Inner {
     callbacks: Callbacks,
     /// Bumped on every change to a task, so persistence knows when to save.
     changes: AtomicU64,
+    /// Results rendered lately: tasks keep recipes, polls and callbacks need the text.
+    renders: Renders,
 }
 
 impl TaskEngine {
@@ -146,6 +150,7 @@ impl TaskEngine {
                 wake: Notify::new(),
                 callbacks,
                 changes: AtomicU64::new(0),
+                renders: Renders::default(),
             }),
         }
     }
@@ -153,6 +158,11 @@ impl TaskEngine {
     /// The callback dispatcher.
     pub fn callbacks(&self) -> &Callbacks {
         &self.inner.callbacks
+    }
+
+    /// The cache of rendered results (examination fills it too).
+    pub fn renders(&self) -> &Renders {
+        &self.inner.renders
     }
 
     /// The current settings.
@@ -246,15 +256,21 @@ impl TaskEngine {
         let task = store.tasks.get_mut(&id)?;
         self.touch();
         let (status, ended) = task.evaluate(now, progress, true);
-        let view = TaskView {
-            id,
-            status,
-            outcome: status.is_final().then(|| task.outcome()).flatten(),
-        };
+        let outcome = status.is_final().then(|| task.outcome()).flatten();
         if ended {
             self.on_end(&mut store, id, now, &settings);
         }
-        Some(view)
+        drop(store);
+        let result = outcome
+            .as_ref()
+            .and_then(Outcome::recipe)
+            .map(|recipe| self.inner.renders.get(recipe));
+        Some(TaskView {
+            id,
+            status,
+            outcome,
+            result,
+        })
     }
 
     /// A copy of the task, without counting a poll (control API).
@@ -476,7 +492,7 @@ impl TaskEngine {
         ) else {
             return false;
         };
-        let form = callback_form(task, &outcome, &settings);
+        let form = callback_form(task, &outcome, &self.inner.renders, &settings);
         let behaviour = task.callback_behaviour.clone();
         drop(store);
         match behaviour {
@@ -505,7 +521,7 @@ impl TaskEngine {
             return;
         }
         task.callback_sent = true;
-        let form = callback_form(task, &outcome, settings);
+        let form = callback_form(task, &outcome, &self.inner.renders, settings);
         match &task.callback_behaviour {
             None => self.inner.callbacks.enqueue(id, url, form.payload()),
             Some(boxed) => {
@@ -550,16 +566,22 @@ fn delivery_plan(scenario: &str, b: &CallbackBehaviour, seed: u64, task_id: u64)
 }
 
 /// The provider's callback fields for an ended task.
-pub fn callback_form(task: &Task, outcome: &Outcome, settings: &EngineSettings) -> CallbackForm {
+pub fn callback_form(
+    task: &Task,
+    outcome: &Outcome,
+    renders: &Renders,
+    settings: &EngineSettings,
+) -> CallbackForm {
+    let rendered = outcome.recipe().map(|recipe| renders.get(recipe));
     let (code, message, text, detail, duration_ms) = match outcome {
-        Outcome::Success {
-            result: r,
-            duration_ms,
-        } => (
+        Outcome::Success { duration_ms, .. } => (
             0,
             String::new(),
-            r.result.clone(),
-            Some(&r.detail),
+            rendered
+                .as_ref()
+                .map(|r| r.result.clone())
+                .unwrap_or_default(),
+            rendered.as_ref().map(|r| &r.detail),
             Some(*duration_ms),
         ),
         Outcome::Failed {

@@ -9,9 +9,9 @@
 use std::sync::Arc;
 
 use crate::engine::Engine;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
-use crate::providers::icu::wire::SentenceDetail;
+use crate::providers::icu::recipe::Recipe;
 use crate::scenarios::{CallbackBehaviour, ScriptOutcome, StepEnd, StepStatus, TaskScript};
 
 /// The four statuses of the provider, in the order a task moves through them.
@@ -90,49 +90,16 @@ pub enum Progress {
     },
 }
 
-/// A finished recognition, rendered once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskResult {
-    /// The `Result` text.
-    pub result: String,
-    /// `ResultDetail` (empty for ResTextFormat 0).
-    pub detail: Vec<SentenceDetail>,
-}
-
-impl TaskResult {
-    /// The result of audio without speech, shared by every such task: a million silent
-    /// tasks should not each hold an allocation of nothing.
-    pub fn empty() -> Arc<TaskResult> {
-        static EMPTY: std::sync::OnceLock<Arc<TaskResult>> = std::sync::OnceLock::new();
-        EMPTY
-            .get_or_init(|| {
-                Arc::new(TaskResult {
-                    result: String::new(),
-                    detail: Vec::new(),
-                })
-            })
-            .clone()
-    }
-
-    /// A rendered result, sharing the allocation when it is empty.
-    pub fn new(result: String, detail: Vec<SentenceDetail>) -> Arc<TaskResult> {
-        if result.is_empty() && detail.is_empty() {
-            TaskResult::empty()
-        } else {
-            Arc::new(TaskResult { result, detail })
-        }
-    }
-}
-
 /// How a task ends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase", tag = "outcome")]
 pub enum Outcome {
     /// Recognised.
     Success {
-        /// The rendered result (the same JSON fields as before: `result`, `detail`).
-        #[serde(flatten)]
-        result: Arc<TaskResult>,
+        /// What the result is rendered from, shared by the tasks of the same audio and
+        /// options; the control API shows it rendered (`result`, `detail`).
+        #[serde(flatten, serialize_with = "rendered")]
+        recipe: Arc<Recipe>,
         /// The audio's duration, for the callback's `audioTime`.
         duration_ms: u64,
     },
@@ -156,6 +123,14 @@ impl Outcome {
         }
     }
 
+    /// The recipe of a successful outcome.
+    pub fn recipe(&self) -> Option<&Arc<Recipe>> {
+        match self {
+            Outcome::Success { recipe, .. } => Some(recipe),
+            Outcome::Failed { .. } => None,
+        }
+    }
+
     /// The final status this outcome shows.
     pub fn status(&self) -> Status {
         match self {
@@ -165,8 +140,13 @@ impl Outcome {
     }
 }
 
+/// The control API shows a result as polls do, rendered (a rare request: no cache needed).
+fn rendered<S: Serializer>(recipe: &Arc<Recipe>, serializer: S) -> Result<S::Ok, S::Error> {
+    recipe.render().serialize(serializer)
+}
+
 /// When a task whose outcome is known becomes `doing` and final.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
     /// Simulated ms at which it shows `doing`.
     pub doing_at_ms: i64,
@@ -295,7 +275,7 @@ pub struct TaskSpec {
 
 /// The submit options only the examination reads (8 bytes): kept per task so a download
 /// interrupted by a crash can be redone with the same parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SubmitOptions {
     /// `ChannelNum`.
     pub channel_num: u8,
@@ -590,7 +570,7 @@ mod tests {
             doing_at_ms: 1_000,
             done_at_ms: 5_000,
             outcome: Outcome::Success {
-                result: TaskResult::new("[0:0.100,0:0.900]  好。\n".into(), vec![]),
+                recipe: Recipe::rendered("[0:0.100,0:0.900]  好。\n".into(), vec![]),
                 duration_ms: 1_000,
             },
         }
