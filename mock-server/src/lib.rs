@@ -23,6 +23,7 @@ pub(crate) mod clock;
 pub mod config;
 pub mod control;
 pub(crate) mod engine;
+pub(crate) mod failure;
 pub(crate) mod hosts;
 pub(crate) mod http;
 pub(crate) mod outbound;

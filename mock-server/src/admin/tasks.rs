@@ -10,8 +10,7 @@ use crate::control::types::{
     CallbackLog, CallbacksQuery, IcuSettings, SettingsChange, SettingsChangeBody, TaskDetail,
     Tasks, TasksQuery, TasksQueryBody, Transition, TransitionBody, Transitioned,
 };
-use crate::providers::icu::recognize;
-use crate::providers::icu::tasks::model::default_message;
+use crate::failure::FailureCode;
 use crate::providers::icu::tasks::{ForceError, Status};
 use crate::state::AppState;
 
@@ -75,21 +74,16 @@ async fn transition(
     let t = Transition::try_from(body).map_err(AdminError::bad)?;
     let target = t.status;
     let failure = match (target, t.code) {
-        (Status::Failed, Some(code)) if (10000..=10007).contains(&code) => Some((
-            code,
-            t.message
-                .unwrap_or_else(|| default_message(code).to_owned()),
-        )),
-        (Status::Failed, Some(code)) => {
-            return Err(AdminError::bad(format!(
-                "failure codes are 10000–10007, got {code}"
-            )))
+        (Status::Failed, code) => {
+            let code = match code {
+                Some(code) => FailureCode::try_from(code).map_err(AdminError::bad)?,
+                None => FailureCode::RecognitionFailed,
+            };
+            let message = t
+                .message
+                .unwrap_or_else(|| code.default_message().to_owned());
+            Some((code, message))
         }
-        (Status::Failed, None) => Some((
-            recognize::RECOGNITION_FAILED,
-            t.message
-                .unwrap_or_else(|| default_message(10001).to_owned()),
-        )),
         (_, Some(_)) => return Err(AdminError::bad("code goes only with status failed")),
         _ => None,
     };

@@ -4,6 +4,7 @@
 //! test checks each serializes exactly like its original.
 
 use crate::engine::Engine;
+use crate::failure::FailureCode;
 use serde::{Deserialize, Serialize};
 
 use crate::persist::SaveReport;
@@ -117,7 +118,7 @@ pub enum OutcomeRecord {
     /// Failed with a code 10000–10007.
     Failed {
         /// 10000–10007.
-        code: i64,
+        code: FailureCode,
         /// The `ErrorMsg`.
         message: String,
         /// The audio's duration when it was known.

@@ -15,6 +15,7 @@ pub use super::records::{
     OutcomeRecord, PlanRecord, SavedReport, ScenarioInfo, TaskLine, TaskRecord,
 };
 pub use crate::clock::ClockMode;
+pub use crate::failure::FailureCode;
 pub use crate::outbound::callbacks::CallbackAttempt;
 pub use crate::providers::icu::tasks::{Progress, Status};
 pub use crate::routes::Provider;

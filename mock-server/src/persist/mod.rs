@@ -20,6 +20,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
+use crate::failure::FailureCode;
 use crate::outbound::callbacks::{CallbackAttempt, SHUTDOWN_UNSENT};
 use crate::providers::icu::recipe::Recipe;
 use crate::providers::icu::tasks::{
@@ -136,7 +137,7 @@ enum OutcomeRecord {
         duration_ms: u64,
     },
     Failed {
-        code: i64,
+        code: FailureCode,
         message: String,
         duration_ms: Option<u64>,
     },

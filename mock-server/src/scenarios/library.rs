@@ -224,6 +224,7 @@ fn load_file(path: &Path) -> Result<(Scenario, usize), ScenarioError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::failure::FailureCode;
     use crate::scenarios::model::{
         Endpoint, FaultAction, Provider, ScriptOutcome, StepEnd, StepStatus, Trigger,
     };
@@ -335,7 +336,7 @@ mod tests {
             assert_eq!(
                 t.outcome,
                 ScriptOutcome::Fail {
-                    code,
+                    code: FailureCode::try_from(code).unwrap(),
                     message: Some(message.into())
                 }
             );

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::engine::Engine;
+use crate::failure::FailureCode;
 
 /// Longest wait a latency may ask for (10 min): longer only hangs a test, it proves nothing.
 pub const MAX_LATENCY_MS: u64 = 10 * 60 * 1000;
@@ -286,7 +287,7 @@ pub enum ScriptOutcome {
     /// Fails with a code 10000–10007.
     Fail {
         /// 10000–10007.
-        code: i64,
+        code: FailureCode,
         /// `ErrorMsg`; the seed's description of the code when absent.
         message: Option<String>,
     },

@@ -21,6 +21,7 @@ use super::model::{
 };
 use super::raw::{RawCallback, RawIdentity, RawMatch, RawRateLimit, RawScenario, RawTask};
 use crate::engine::Engine;
+use crate::failure::FailureCode;
 
 /// Why a scenario file was refused: `path:line: reason`, the form editors jump to.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -481,7 +482,9 @@ impl Cx<'_> {
                     return Err(self.err_at(o, format!("unknown key `{key}` in outcome: {HINT}")));
                 }
                 let code = match table.get("code") {
-                    Some(toml::Value::Integer(c)) if (10000..=10007).contains(c) => *c,
+                    Some(toml::Value::Integer(c)) if FailureCode::from_code(*c).is_some() => {
+                        FailureCode::from_code(*c).unwrap_or(FailureCode::RecognitionFailed)
+                    }
                     Some(toml::Value::Integer(c)) => {
                         return Err(self.err_at(
                             o,

@@ -97,7 +97,7 @@ fn the_readme_examples_parse() {
                 },
             ],
             outcome: ScriptOutcome::Fail {
-                code: 10001,
+                code: crate::failure::FailureCode::RecognitionFailed,
                 message: Some("Recognition failed".into())
             },
             callback_early_ms: 0,

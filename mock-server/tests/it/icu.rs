@@ -117,7 +117,7 @@ impl TestApp {
 /// The failure code a task's plan ends with, if it fails.
 fn failure_code(plan: &Option<PlanRecord>) -> Option<i64> {
     match plan.as_ref().map(|p| &p.outcome) {
-        Some(OutcomeRecord::Failed { code, .. }) => Some(*code),
+        Some(OutcomeRecord::Failed { code, .. }) => Some(i64::from(*code)),
         _ => None,
     }
 }

@@ -12,6 +12,7 @@ const LEAVES: &[&str] = &[
     "clock",
     "config",
     "engine",
+    "failure",
     "hosts",
     "ratelimit",
     "rng",
@@ -60,6 +61,7 @@ const LEAF_ORDER: &[&str] = &[
     "audio",
     "transcript",
     "engine",
+    "failure",
     "config",
     "routes",
 ];

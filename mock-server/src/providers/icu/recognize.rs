@@ -10,25 +10,9 @@ use super::params::SubmitParams;
 use super::recipe::{self, Generation, Recipe};
 use super::result::Rendered;
 use crate::audio::{self, ProbeError, ProbeOptions};
+use crate::failure::FailureCode;
 use crate::providers::icu::tasks::{Outcome, Plan, SubmitOptions};
 use crate::transcript::{self, FixtureStore, GenerateInput};
-
-/// 10000: the bytes are no known audio container.
-pub const TRANSCODE_FAILED: i64 = 10000;
-/// 10001: recognition failed (scenarios only).
-pub const RECOGNITION_FAILED: i64 = 10001;
-/// 10002: audio too short.
-pub const TOO_SHORT: i64 = 10002;
-/// 10003: audio too long.
-pub const TOO_LONG: i64 = 10003;
-/// 10004: known container, but empty or corrupt.
-pub const INVALID_AUDIO: i64 = 10004;
-/// 10005: other failure (scenarios only).
-pub const OTHER_FAILURE: i64 = 10005;
-/// 10006: ChannelNum does not match the audio's tracks.
-pub const TRACK_MISMATCH: i64 = 10006;
-/// 10007: the Url could not be downloaded.
-pub const DOWNLOAD_FAILED: i64 = 10007;
 
 /// The timing and limits of recognition.
 #[derive(Debug, Clone)]
@@ -80,7 +64,7 @@ pub fn examine(
     audio_sha256: &[u8; 32],
     filename: Option<&str>,
 ) -> Examined {
-    let failed = |code: i64, message: String, duration_ms: Option<u64>| Examined {
+    let failed = |code: FailureCode, message: String, duration_ms: Option<u64>| Examined {
         outcome: Outcome::Failed {
             code,
             message,
@@ -93,33 +77,37 @@ pub fn examine(
         Ok(info) => info,
         Err(ProbeError::Unrecognized) => {
             return failed(
-                TRANSCODE_FAILED,
+                FailureCode::TranscodeFailed,
                 "Audio transcoding failed: the data is not in a supported audio format".into(),
                 None,
             )
         }
         Err(ProbeError::Empty) => {
             return failed(
-                INVALID_AUDIO,
+                FailureCode::InvalidAudio,
                 "Invalid audio file: the file is empty".into(),
                 None,
             )
         }
         Err(err @ ProbeError::Corrupt { .. }) => {
-            return failed(INVALID_AUDIO, format!("Invalid audio file: {err}"), None)
+            return failed(
+                FailureCode::InvalidAudio,
+                format!("Invalid audio file: {err}"),
+                None,
+            )
         }
     };
     let duration = Some(info.duration_ms);
     if info.duration_ms == 0 {
         return failed(
-            INVALID_AUDIO,
+            FailureCode::InvalidAudio,
             "Invalid audio file: it holds no audio samples".into(),
             duration,
         );
     }
     if info.duration_ms > settings.max_duration_ms {
         return failed(
-            TOO_LONG,
+            FailureCode::TooLong,
             format!(
                 "Audio is too long: {:.1} hours, the limit is {:.1} hours",
                 info.duration_ms as f64 / 3_600_000.0,
@@ -130,7 +118,7 @@ pub fn examine(
     }
     if info.duration_ms < settings.min_duration_ms {
         return failed(
-            TOO_SHORT,
+            FailureCode::TooShort,
             format!(
                 "Audio is too short: {} ms, at least {} ms of audio is needed",
                 info.duration_ms, settings.min_duration_ms
@@ -140,7 +128,7 @@ pub fn examine(
     }
     if params.channel_num == 2 && info.channels != 2 {
         return failed(
-            TRACK_MISMATCH,
+            FailureCode::TrackMismatch,
             format!(
                 "Track count mismatch: ChannelNum is 2 but the audio has {} channel(s)",
                 info.channels

@@ -18,6 +18,7 @@ use super::recognize::{self, RecognizeSettings};
 use super::tasks::{Outcome, Scripted, SubmitOptions, Task, TaskEngine, TaskSpec, TaskView};
 use crate::clock::Clock;
 use crate::engine::Engine;
+use crate::failure::FailureCode;
 use crate::outbound::download::Downloader;
 use crate::ratelimit::RateLimiter;
 use crate::scenarios::Scenario;
@@ -252,7 +253,7 @@ impl IcuService {
             }
             Err(err) => (
                 Outcome::Failed {
-                    code: recognize::DOWNLOAD_FAILED,
+                    code: FailureCode::DownloadFailed,
                     message: err.to_string(),
                     duration_ms: None,
                 },
@@ -319,7 +320,7 @@ impl IcuService {
         .await;
         let Ok((key, found, params)) = examined else {
             return Outcome::Failed {
-                code: recognize::OTHER_FAILURE,
+                code: FailureCode::Other,
                 message: "Recognition failed: internal error while examining the audio".into(),
                 duration_ms: None,
             };

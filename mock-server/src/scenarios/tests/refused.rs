@@ -541,7 +541,7 @@ fn task_scripts_are_checked() {
         assert_eq!(
             t.outcome,
             ScriptOutcome::Fail {
-                code,
+                code: crate::failure::FailureCode::try_from(code).unwrap(),
                 message: None
             }
         );

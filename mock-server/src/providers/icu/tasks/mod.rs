@@ -23,6 +23,7 @@ use std::time::Duration;
 use rand::Rng;
 
 use crate::clock::Clock;
+use crate::failure::FailureCode;
 use crate::outbound::callbacks::{CallbackPolicy, Callbacks, DeliveryPlan};
 use crate::providers::icu::callback::CallbackForm;
 use crate::providers::icu::recipe::Renders;
@@ -312,7 +313,7 @@ impl TaskEngine {
         &self,
         id: u64,
         target: Status,
-        failure: Option<(i64, String)>,
+        failure: Option<(FailureCode, String)>,
     ) -> Result<Status, ForceError> {
         let now = self.inner.clock.now_ms();
         let settings = self.settings();
@@ -588,7 +589,13 @@ pub fn callback_form(
             code,
             message,
             duration_ms,
-        } => (*code, message.clone(), String::new(), None, *duration_ms),
+        } => (
+            code.code(),
+            message.clone(),
+            String::new(),
+            None,
+            *duration_ms,
+        ),
     };
     let result_detail = if task.spec.res_text_format == 0 {
         settings.empty_result_detail.then(String::new)

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::engine::Engine;
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::failure::FailureCode;
 use crate::providers::icu::recipe::Recipe;
 use crate::scenarios::{CallbackBehaviour, ScriptOutcome, StepEnd, StepStatus, TaskScript};
 
@@ -106,7 +107,7 @@ pub enum Outcome {
     /// One of the failure codes 10000–10007 and its `ErrorMsg`.
     Failed {
         /// 10000–10007.
-        code: i64,
+        code: FailureCode,
         /// Shown as `ErrorMsg` and as the callback's `message`.
         message: String,
         /// The audio's duration when it was known (for `audioTime`).
@@ -437,7 +438,7 @@ impl Task {
                     code: *code,
                     message: message
                         .clone()
-                        .unwrap_or_else(|| default_message(*code).to_owned()),
+                        .unwrap_or_else(|| code.default_message().to_owned()),
                     duration_ms: self.plan.as_ref().and_then(|p| p.outcome.duration_ms()),
                 });
             }
@@ -452,7 +453,7 @@ impl Task {
     pub fn force(
         &mut self,
         target: Status,
-        failure: Option<(i64, String)>,
+        failure: Option<(FailureCode, String)>,
         now_ms: i64,
         progress: Progress,
     ) -> Result<(), String> {
@@ -529,21 +530,6 @@ impl Task {
         // The floor makes the move stick in poll-count mode too.
         self.shown = target;
         Ok(())
-    }
-}
-
-/// The provider's own descriptions of its failure codes (seed), for scripted and forced
-/// failures given without a message.
-pub fn default_message(code: i64) -> &'static str {
-    match code {
-        10000 => "Audio transcoding failed",
-        10001 => "Recognition failed",
-        10002 => "Audio is too short",
-        10003 => "Audio is too long",
-        10004 => "Invalid audio file",
-        10005 => "Other failure",
-        10006 => "Track count mismatch",
-        _ => "Failed to download audio file!",
     }
 }
 
@@ -649,7 +635,7 @@ mod tests {
         assert!(t.force(Status::Doing, None, 11, Progress::Time).is_err());
         t.force(
             Status::Failed,
-            Some((10001, "recognition failed".into())),
+            Some((FailureCode::RecognitionFailed, "recognition failed".into())),
             20,
             Progress::Time,
         )
@@ -683,7 +669,7 @@ mod tests {
         let mut t = scripted(
             vec![step(StepStatus::Doing, StepEnd::Ms(10))],
             ScriptOutcome::Fail {
-                code: 10001,
+                code: FailureCode::RecognitionFailed,
                 message: None,
             },
             0,
@@ -694,7 +680,7 @@ mod tests {
         );
         assert!(matches!(
             t.outcome(),
-            Some(Outcome::Failed { code: 10001, ref message, .. }) if message == "Recognition failed"
+            Some(Outcome::Failed { code: FailureCode::RecognitionFailed, ref message, .. }) if message == "Recognition failed"
         ));
 
         let mut t = scripted(vec![], ScriptOutcome::Stuck, 0);
