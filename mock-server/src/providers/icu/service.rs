@@ -33,27 +33,12 @@ const RECENT_UPLOADS: usize = 4;
 /// Most bytes of recent uploads kept (a longer upload is hashed every time).
 const RECENT_UPLOAD_BYTES: usize = 8 << 20;
 
-/// What provider B needs: tasks, downloads, rate limits, recognition settings.
+/// Provider B: its parts (read through it, `icu.tasks`), and the state its operations
+/// keep for themselves.
 #[derive(Debug)]
 pub struct IcuService {
-    /// Root of TaskIds, queue delays and transcripts.
-    pub seed: u64,
-    /// The one clock.
-    pub clock: Clock,
-    /// Transcripts registered by audio hash (shared with provider A).
-    pub fixtures: Arc<FixtureStore>,
-    /// Tasks, their scheduler and their callbacks.
-    pub tasks: TaskEngine,
-    /// Fetches the audio of Url tasks.
-    pub downloader: Downloader,
-    /// Submit requests per second (20 by default).
-    pub submit_limit: RateLimiter,
-    /// Query requests per second (50 by default).
-    pub query_limit: RateLimiter,
-    /// Timing and limits of recognition.
-    pub recognize: RecognizeSettings,
-    /// Strict mode: the secrets signatures are checked against (`None`: anyone may call).
-    pub secrets: Option<Secrets>,
+    /// What the composition root hands over.
+    parts: IcuParts,
     /// Ordinal of the next TaskId draw, so ids come from (seed, ordinal).
     ordinal: AtomicU64,
     /// Outcomes of recent examinations: the same upload with the same options gets the same
@@ -76,42 +61,41 @@ struct ExamKey {
     filename: Option<String>,
 }
 
-/// The parts [`IcuService::new`] assembles.
+/// What provider B needs: tasks, downloads, rate limits, recognition settings.
 #[derive(Debug)]
 pub struct IcuParts {
-    /// Root of every random choice.
+    /// Root of TaskIds, queue delays and transcripts.
     pub seed: u64,
     /// The one clock.
     pub clock: Clock,
-    /// Shared transcript fixtures.
+    /// Transcripts registered by audio hash (shared with provider A).
     pub fixtures: Arc<FixtureStore>,
-    /// The task store and scheduler.
+    /// Tasks, their scheduler and their callbacks.
     pub tasks: TaskEngine,
-    /// The downloader for Url tasks.
+    /// Fetches the audio of Url tasks.
     pub downloader: Downloader,
-    /// Submit rate window.
+    /// Submit requests per second (20 by default).
     pub submit_limit: RateLimiter,
-    /// Query rate window.
+    /// Query requests per second (50 by default).
     pub query_limit: RateLimiter,
-    /// Recognition timing and limits.
+    /// Timing and limits of recognition.
     pub recognize: RecognizeSettings,
-    /// Strict-mode secrets.
+    /// Strict mode: the secrets signatures are checked against (`None`: anyone may call).
     pub secrets: Option<Secrets>,
+}
+
+impl std::ops::Deref for IcuService {
+    type Target = IcuParts;
+    fn deref(&self) -> &IcuParts {
+        &self.parts
+    }
 }
 
 impl IcuService {
     /// Provider B over these parts.
     pub fn new(parts: IcuParts) -> Self {
         IcuService {
-            seed: parts.seed,
-            clock: parts.clock,
-            fixtures: parts.fixtures,
-            tasks: parts.tasks,
-            downloader: parts.downloader,
-            submit_limit: parts.submit_limit,
-            query_limit: parts.query_limit,
-            recognize: parts.recognize,
-            secrets: parts.secrets,
+            parts,
             ordinal: AtomicU64::new(0),
             examined: Lru::new(EXAMINED_ENTRIES, EXAMINED_BYTES),
             recent: Mutex::new(VecDeque::new()),
