@@ -332,17 +332,8 @@ mod tests {
 
     fn examine(fixtures: &FixtureStore, wav: &[u8], format: u8, diarize: bool) -> Examined {
         let params = SubmitParams {
-            engine: Engine::Zh8k,
-            channel_num: 1,
-            res_text_format: format,
-            source: Source::Data(Vec::new()),
             speaker_diarization: diarize,
-            speaker_number: 0,
-            callback_url: None,
-            filter_dirty: 0,
-            filter_modal: 0,
-            convert_num_mode: 1,
-            filter_punc: 0,
+            ..SubmitParams::defaults(Engine::Zh8k, Source::Data(Vec::new()), format)
         };
         let sha: [u8; 32] = Sha256::digest(wav).into();
         let settings = RecognizeSettings::default();

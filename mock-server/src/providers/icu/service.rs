@@ -412,19 +412,7 @@ mod tests {
     use crate::transcript::Fixture;
 
     fn params(wav: Vec<u8>) -> SubmitParams {
-        SubmitParams {
-            engine: Engine::Zh8k,
-            channel_num: 1,
-            res_text_format: 0,
-            source: Source::Data(wav),
-            speaker_diarization: false,
-            speaker_number: 0,
-            callback_url: None,
-            filter_dirty: 0,
-            filter_modal: 0,
-            convert_num_mode: 1,
-            filter_punc: 0,
-        }
+        SubmitParams::defaults(Engine::Zh8k, Source::Data(wav), 0)
     }
 
     #[tokio::test]

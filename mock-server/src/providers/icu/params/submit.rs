@@ -155,6 +155,27 @@ fn engine_value(raw: &RawParams) -> Result<Engine, IcuError> {
 }
 
 #[cfg(test)]
+impl SubmitParams {
+    /// The provider's defaults for everything but the engine, the audio and ResTextFormat:
+    /// what the tests of examination, recipes and the service start from.
+    pub(crate) fn defaults(engine: Engine, source: Source, res_text_format: u8) -> Self {
+        SubmitParams {
+            engine,
+            channel_num: 1,
+            res_text_format,
+            source,
+            speaker_diarization: false,
+            speaker_number: 0,
+            callback_url: None,
+            filter_dirty: 0,
+            filter_modal: 0,
+            convert_num_mode: 1,
+            filter_punc: 0,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::providers::icu::params::testing::*;
@@ -164,19 +185,11 @@ mod tests {
         let p = ok(&base());
         assert_eq!(
             p,
-            SubmitParams {
-                engine: Engine::Zh16k,
-                channel_num: 1,
-                res_text_format: 0,
-                source: Source::Url("https://example.com/a.wav".into()),
-                speaker_diarization: false,
-                speaker_number: 0,
-                callback_url: None,
-                filter_dirty: 0,
-                filter_modal: 0,
-                convert_num_mode: 1,
-                filter_punc: 0,
-            }
+            SubmitParams::defaults(
+                Engine::Zh16k,
+                Source::Url("https://example.com/a.wav".into()),
+                0
+            )
         );
     }
 
