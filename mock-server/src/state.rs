@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use crate::clock::Clock;
-use crate::persist::Persist;
+use crate::persist::handle::Persist;
 use crate::providers::coze::CozeService;
 use crate::providers::icu::IcuService;
 use crate::scenarios::Scenarios;

@@ -51,7 +51,7 @@ pub(crate) async fn search_phase(
             "2. GET searchResult, finished task ({answer_len} B answer), {SEARCH_REQUESTS} requests × c={CONCURRENCY}, best of {SEARCH_ROUNDS} alternating rounds"
         ),
     );
-    report.load_rows(&c.sim, &c.floor);
+    load_rows(report, &c.sim, &c.floor);
     // Paired rounds run side by side, so load from elsewhere moves both alike; their
     // median is the goal's measure (the best rounds are shown above for capacity).
     let ratio = c.median_ratio();
@@ -108,7 +108,7 @@ pub(crate) async fn submit_phase(
             submit_json.len()
         ),
     );
-    report.load_rows(&c.sim, &c.floor);
+    load_rows(report, &c.sim, &c.floor);
 }
 
 /// 4. provider A's 1 MB upload, at c=1 (latency) and c=4 (throughput).
@@ -136,12 +136,12 @@ pub(crate) async fn upload_phase(
             (UPLOAD_BYTES - 44) as f64 / 32_000.0
         ),
     );
-    report.load_rows(sim_c1, floor_c1);
+    load_rows(report, sim_c1, floor_c1);
     report.section(
         4,
         format!("   same, c={UPLOAD_CONCURRENCY} ({UPLOAD_REQUESTS_C4} requests)"),
     );
-    report.load_rows(sim_c4, floor_c4);
+    load_rows(report, sim_c4, floor_c4);
     let p50 = sim_c1.pct(0.50);
     report.goal(
         "1 MB upload p50 < 5 ms (c=1)",
@@ -288,4 +288,36 @@ async fn drive(
     run.wall = start.elapsed();
     run.lat.sort_unstable();
     run
+}
+
+/// The req/s and latency rows of a side-by-side load run.
+fn load_rows(report: &mut Report, sim: &Run, floor: &Run) {
+    report.row(
+        "req/s",
+        format!("{:.0}", sim.rps()),
+        format!("{:.0}", floor.rps()),
+        format!("{:.2}×", sim.rps() / floor.rps().max(1e-9)),
+    );
+    for (name, q) in [("p50", 0.50), ("p99", 0.99)] {
+        let (s, f) = (sim.pct(q), floor.pct(q));
+        report.row(
+            name,
+            fmt_ms(s),
+            fmt_ms(f),
+            format!("{:.2}×", s.as_secs_f64() / f.as_secs_f64().max(1e-9)),
+        );
+    }
+    if sim.failed + floor.failed > 0 {
+        report.row(
+            "failed requests",
+            sim.failed.to_string(),
+            floor.failed.to_string(),
+            "",
+        );
+        for (who, run) in [("simulator", sim), ("floor", floor)] {
+            if let Some(e) = &run.first_error {
+                report.note(format!("{who}: first failure: {e}"));
+            }
+        }
+    }
 }

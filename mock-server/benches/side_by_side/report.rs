@@ -3,7 +3,6 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::load::Run;
 use crate::ASR_MOCK_BIN;
 
 #[derive(Debug, Default)]
@@ -53,37 +52,6 @@ impl Report {
 
     pub(crate) fn note(&mut self, note: String) {
         self.notes.push(note);
-    }
-
-    pub(crate) fn load_rows(&mut self, sim: &Run, floor: &Run) {
-        self.row(
-            "req/s",
-            format!("{:.0}", sim.rps()),
-            format!("{:.0}", floor.rps()),
-            format!("{:.2}×", sim.rps() / floor.rps().max(1e-9)),
-        );
-        for (name, q) in [("p50", 0.50), ("p99", 0.99)] {
-            let (s, f) = (sim.pct(q), floor.pct(q));
-            self.row(
-                name,
-                fmt_ms(s),
-                fmt_ms(f),
-                format!("{:.2}×", s.as_secs_f64() / f.as_secs_f64().max(1e-9)),
-            );
-        }
-        if sim.failed + floor.failed > 0 {
-            self.row(
-                "failed requests",
-                sim.failed.to_string(),
-                floor.failed.to_string(),
-                "",
-            );
-            for (who, run) in [("simulator", sim), ("floor", floor)] {
-                if let Some(e) = &run.first_error {
-                    self.note(format!("{who}: first failure: {e}"));
-                }
-            }
-        }
     }
 
     pub(crate) fn print(&self) {

@@ -247,7 +247,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::providers::icu::tasks::model::SubmitOptions;
+    use crate::providers::icu::recipe::SubmitOptions;
 
     #[test]
     fn records_serialize_like_the_types_they_mirror() {

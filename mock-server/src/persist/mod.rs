@@ -9,7 +9,7 @@
 //! request handling waits only for the clone. The file holds what the bounded stores hold,
 //! no more.
 
-mod handle;
+pub(crate) mod handle;
 
 use std::fs::File;
 use std::io::{BufWriter, Write as _};

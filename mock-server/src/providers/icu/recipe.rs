@@ -15,11 +15,45 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::result::{self, RenderOptions, Rendered, Speakers};
-use super::tasks::SubmitOptions;
 use super::wire::{SentenceDetail, SentenceWords};
 use crate::engine::Engine;
 use crate::transcript::filters::{self, Filters};
 use crate::transcript::{self, GenerateInput, Transcript};
+
+/// The submit options only the examination reads (8 bytes): kept per task so a download
+/// interrupted by a crash can be redone with the same parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SubmitOptions {
+    /// `ChannelNum`.
+    pub channel_num: u8,
+    /// `SpeakerDiarization`.
+    pub speaker_diarization: bool,
+    /// `SpeakerNumber`.
+    pub speaker_number: u8,
+    /// `FilterDirty`.
+    pub filter_dirty: u8,
+    /// `FilterModal`.
+    pub filter_modal: u8,
+    /// `ConvertNumMode`.
+    pub convert_num_mode: u8,
+    /// `FilterPunc`.
+    pub filter_punc: u8,
+}
+
+impl Default for SubmitOptions {
+    /// The provider's defaults (ConvertNumMode 1, the rest 0/off, one channel).
+    fn default() -> Self {
+        SubmitOptions {
+            channel_num: 1,
+            speaker_diarization: false,
+            speaker_number: 0,
+            filter_dirty: 0,
+            filter_modal: 0,
+            convert_num_mode: 1,
+            filter_punc: 0,
+        }
+    }
+}
 
 /// Most rendered results kept for polls and callbacks.
 const RENDER_ENTRIES: usize = 256;

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
+pub use super::recipe::SubmitOptions;
 use crate::clock::Clock;
 use crate::failure::FailureCode;
 use crate::outbound::callbacks::{CallbackPolicy, Callbacks, DeliveryPlan};
@@ -29,7 +30,7 @@ use crate::providers::icu::callback::CallbackForm;
 use crate::providers::icu::recipe::Renders;
 use crate::providers::icu::result::Rendered;
 use crate::scenarios::CallbackBehaviour;
-pub use model::{Outcome, Plan, Progress, Scripted, Status, SubmitOptions, Task, TaskSpec};
+pub use model::{Outcome, Plan, Progress, Scripted, Status, Task, TaskSpec};
 
 /// Settings of the task engine.
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use crate::engine::Engine;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::failure::FailureCode;
-use crate::providers::icu::recipe::Recipe;
+use crate::providers::icu::recipe::{Recipe, SubmitOptions};
 use crate::scenarios::{CallbackBehaviour, ScriptOutcome, StepEnd, StepStatus, TaskScript};
 
 /// The four statuses of the provider, in the order a task moves through them.
@@ -272,41 +272,6 @@ pub struct TaskSpec {
     /// The other submit options, kept so a Url download can restart after a restart.
     #[serde(skip)]
     pub options: SubmitOptions,
-}
-
-/// The submit options only the examination reads (8 bytes): kept per task so a download
-/// interrupted by a crash can be redone with the same parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SubmitOptions {
-    /// `ChannelNum`.
-    pub channel_num: u8,
-    /// `SpeakerDiarization`.
-    pub speaker_diarization: bool,
-    /// `SpeakerNumber`.
-    pub speaker_number: u8,
-    /// `FilterDirty`.
-    pub filter_dirty: u8,
-    /// `FilterModal`.
-    pub filter_modal: u8,
-    /// `ConvertNumMode`.
-    pub convert_num_mode: u8,
-    /// `FilterPunc`.
-    pub filter_punc: u8,
-}
-
-impl Default for SubmitOptions {
-    /// The provider's defaults (ConvertNumMode 1, the rest 0/off, one channel).
-    fn default() -> Self {
-        SubmitOptions {
-            channel_num: 1,
-            speaker_diarization: false,
-            speaker_number: 0,
-            filter_dirty: 0,
-            filter_modal: 0,
-            convert_num_mode: 1,
-            filter_punc: 0,
-        }
-    }
 }
 
 impl Task {
