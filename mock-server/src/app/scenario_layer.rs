@@ -13,10 +13,10 @@ use crate::http::faults;
 use crate::http::serve::ConnectionControl;
 use crate::providers::coze::error::CozeError;
 use crate::providers::icu::error::{IcuError, IcuErrorKind};
-use crate::routes::{self, Provider};
+use crate::routes::{self, Endpoint, Provider};
 use crate::scenarios::chosen::BodyMatched;
 use crate::scenarios::FaultAction;
-use crate::scenarios::{Facts, Firing, Limited, Selected, HEADER};
+use crate::scenarios::{Facts, Firing, Limited, HEADER};
 use crate::state::AppState;
 
 /// What the journal records of scenarios for one request.
@@ -57,11 +57,15 @@ pub async fn apply(State(state): State<AppState>, mut req: Request, next: Next) 
         .get(HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let control = req.extensions().get::<ConnectionControl>().cloned();
     // The common case: no header, nothing activated, no match rule that could apply before
-    // the body is read. Skip the selection work on this hot path.
-    let selected = if header_value.is_none() && state.scenarios.is_quiet() {
-        Selected::default()
-    } else {
+    // the body is read. Nothing to choose or fire before the handler: run it at once.
+    if header_value.is_none() && state.scenarios.is_quiet() {
+        let response = next.run(req).await;
+        let note = ScenarioNote::default();
+        return body_matched(&state, provider, endpoint, control, response, note).await;
+    }
+    let selected = {
         let facts = Facts {
             provider: Some(provider),
             path: req.uri().path().to_owned(),
@@ -76,7 +80,6 @@ pub async fn apply(State(state): State<AppState>, mut req: Request, next: Next) 
             }
         }
     };
-    let control = req.extensions().get::<ConnectionControl>().cloned();
     let mut note = ScenarioNote {
         scenarios: selected.names(),
         ..ScenarioNote::default()
@@ -94,7 +97,7 @@ pub async fn apply(State(state): State<AppState>, mut req: Request, next: Next) 
     }
     let before = state.scenarios.fire(&selected.scenarios, endpoint);
     req.extensions_mut().insert(selected.clone());
-    let mut response = match before {
+    let response = match before {
         None => next.run(req).await,
         Some(firing) => {
             note.fault = Some(firing.describe());
@@ -109,7 +112,19 @@ pub async fn apply(State(state): State<AppState>, mut req: Request, next: Next) 
             .await
         }
     };
-    // Scenarios the body matched: the handler completed the choice and left them here.
+    body_matched(&state, provider, endpoint, control, response, note).await
+}
+
+/// After the handler: the scenarios the body matched (the handler completed the choice and
+/// left them on its answer) may still fire a fault on the answer.
+async fn body_matched(
+    state: &AppState,
+    provider: Provider,
+    endpoint: Endpoint,
+    control: Option<ConnectionControl>,
+    mut response: Response,
+    mut note: ScenarioNote,
+) -> Response {
     if let Some(BodyMatched(added)) = response.extensions_mut().remove::<BodyMatched>() {
         if !added.is_empty() {
             note.scenarios.extend(added.iter().map(|s| s.name.clone()));
@@ -117,7 +132,7 @@ pub async fn apply(State(state): State<AppState>, mut req: Request, next: Next) 
                 if let Some(firing) = state.scenarios.fire(&added, endpoint) {
                     note.fault = Some(firing.describe());
                     response = act(
-                        &state,
+                        state,
                         provider,
                         &firing,
                         control.as_ref(),
@@ -259,7 +274,11 @@ fn bad_request(state: &AppState, provider: Provider, msg: String) -> Response {
     }
 }
 
+/// Leaves the note for the journal (nothing when no scenario applied: the journal reads
+/// a missing note as an empty one).
 fn noted(mut response: Response, note: ScenarioNote) -> Response {
-    response.extensions_mut().insert(note);
+    if !note.scenarios.is_empty() || note.fault.is_some() || note.dropped {
+        response.extensions_mut().insert(note);
+    }
     response
 }

@@ -2,6 +2,7 @@
 //! activations made through the control API.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -106,6 +107,9 @@ pub struct Scenarios {
     matchers: Vec<Arc<Scenario>>,
     /// Whether some match rule can apply before a request's body is read.
     request_matchers: bool,
+    /// Whether anything is activated (kept beside `inner` so the hot path reads it without
+    /// the lock; written under the lock).
+    activated: AtomicBool,
     inner: Mutex<Inner>,
 }
 
@@ -140,6 +144,7 @@ impl Scenarios {
             library,
             matchers,
             request_matchers,
+            activated: AtomicBool::new(false),
             inner: Mutex::new(Inner::default()),
         }
     }
@@ -150,8 +155,7 @@ impl Scenarios {
         if self.request_matchers {
             return false;
         }
-        let inner = self.inner.lock();
-        inner.global.is_empty() && inner.by_token.is_empty()
+        !self.activated.load(Ordering::Acquire)
     }
 
     /// The library.
@@ -172,6 +176,7 @@ impl Scenarios {
         if !list.iter().any(|n| n == name) {
             list.push(name.to_owned());
         }
+        self.activated.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -189,6 +194,8 @@ impl Scenarios {
         list.retain(|n| n != name);
         let removed = list.len() != before;
         inner.by_token.retain(|_, l| !l.is_empty());
+        let any = !inner.global.is_empty() || !inner.by_token.is_empty();
+        self.activated.store(any, Ordering::Release);
         removed
     }
 
@@ -200,7 +207,9 @@ impl Scenarios {
 
     /// Forgets activations, counters and rate windows.
     pub fn reset(&self) {
-        *self.inner.lock() = Inner::default();
+        let mut inner = self.inner.lock();
+        *inner = Inner::default();
+        self.activated.store(false, Ordering::Release);
     }
 
     /// Chooses the scenarios for a request from its header value and what is known of it.
@@ -281,6 +290,9 @@ impl Scenarios {
     /// Counts the request for every fault of `scenarios` that could act on `endpoint`, and
     /// returns the first that fires.
     pub fn fire(&self, scenarios: &[Arc<Scenario>], endpoint: Endpoint) -> Option<Firing> {
+        if scenarios.is_empty() {
+            return None;
+        }
         let mut inner = self.inner.lock();
         let mut fired = None;
         for scenario in scenarios {
