@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::bodies::{silence_8k_1s, submit_body};
 use crate::floor::{json_response, serve_router};
-use crate::memory::insert_task;
+use crate::memory::{audio_sha256, insert_task};
 use crate::report::{fmt_ms, Report};
 
 /// Below the callback journal's 10 000 entries, so every attempt stays readable.
@@ -42,9 +42,10 @@ pub(crate) async fn callbacks(sim: &MockServer, report: &mut Report) -> Result<(
     )
     .and_then(|raw| parse_submit(&raw))
     .map_err(|e| e.to_string())?;
+    let sha = audio_sha256(&silence);
     let url = format!("http://{recv_addr}/cb");
     for _ in 0..CALLBACKS {
-        insert_task(state, &params, Some(url.clone())).await;
+        insert_task(state, &params, sha, Some(url.clone())).await;
     }
     let t0 = Instant::now();
     sim.clock().advance(Duration::from_secs(120));

@@ -86,6 +86,10 @@ async fn submit_inner(
     drop(bytes);
     check_signature(icu, headers, raw.as_ref().ok())?;
     let params = params::parse_submit(&raw?)?;
+    let audio_sha256 = match &params.source {
+        Source::Data(bytes) => Some(<[u8; 32]>::from(Sha256::digest(bytes))),
+        Source::Url(_) => None,
+    };
     let facts = Facts {
         provider: Some(Provider::Icu),
         path: routes::ICU_SUBMIT.into(),
@@ -93,16 +97,13 @@ async fn submit_inner(
             Source::Url(url) => Some(url.clone()),
             Source::Data(_) => None,
         },
-        audio_sha256: match &params.source {
-            Source::Data(bytes) => Some(Sha256::digest(bytes).into()),
-            Source::Url(_) => None,
-        },
+        audio_sha256,
         engine: Some(params.engine),
         ..Facts::default()
     };
     let chosen = chosen::complete(scenarios, selected, &facts);
     *matched = chosen.added_by_body;
-    Ok(icu.submit(params, &chosen.scenarios).await)
+    Ok(icu.submit(params, audio_sha256, &chosen.scenarios).await)
 }
 
 /// Reads the submit body under [`MAX_SUBMIT_BODY`]; a bigger one can only be oversized Data.

@@ -2,11 +2,9 @@
 //! interrupted download, and answer a poll. The handlers, persistence and the benchmark all
 //! go through these, so a task is made one way only.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -28,10 +26,6 @@ use crate::transcript::FixtureStore;
 const EXAMINED_ENTRIES: usize = 1024;
 /// Most bytes of remembered examinations (speech spans and failure messages).
 const EXAMINED_BYTES: usize = 4 << 20;
-/// Most recent uploads kept with their SHA-256.
-const RECENT_UPLOADS: usize = 4;
-/// Most bytes of recent uploads kept (a longer upload is hashed every time).
-const RECENT_UPLOAD_BYTES: usize = 8 << 20;
 
 /// Provider B: its parts (read through it, `icu.tasks`), and the state its operations
 /// keep for themselves.
@@ -45,9 +39,6 @@ pub struct IcuService {
     /// outcome and shares its recipe, without probing and generating again (load tests
     /// send one file many times).
     examined: Lru<ExamKey, Outcome>,
-    /// The last few uploads with their SHA-256, newest first: comparing a minute of audio
-    /// with the one just examined costs a tenth of hashing it again.
-    recent: Mutex<VecDeque<(Vec<u8>, [u8; 32])>>,
 }
 
 /// What an examination's outcome depends on besides the service's fixed seed and settings.
@@ -98,7 +89,6 @@ impl IcuService {
             parts,
             ordinal: AtomicU64::new(0),
             examined: Lru::new(EXAMINED_ENTRIES, EXAMINED_BYTES),
-            recent: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -134,9 +124,12 @@ impl IcuService {
     /// Accepts a task: draws its TaskId, stores it under the first scenario that scripts a
     /// path or callbacks, and examines inline audio before answering (so what a poll sees
     /// is repeatable) or downloads a Url in the background, as the provider does.
+    /// `audio_sha256` is the SHA-256 of inline `Data` when the caller has already taken it
+    /// (the handler does, for the scenario facts); a Url's audio is hashed once downloaded.
     pub async fn submit(
         self: &Arc<Self>,
         params: SubmitParams,
+        audio_sha256: Option<[u8; 32]>,
         scenarios: &[Arc<Scenario>],
     ) -> u64 {
         let now = self.clock.now_ms();
@@ -166,7 +159,11 @@ impl IcuService {
         self.tasks.insert(task);
         match audio_url {
             None => {
-                let outcome = self.examine(params, None).await;
+                let sha = audio_sha256.unwrap_or_else(|| match &params.source {
+                    Source::Data(bytes) => Sha256::digest(bytes).into(),
+                    Source::Url(_) => [0; 32],
+                });
+                let outcome = self.examine(params, sha, None).await;
                 self.settle(task_id, outcome, queue_until, now, false);
             }
             Some(url) => {
@@ -229,11 +226,12 @@ impl IcuService {
         let ready = self.clock.now_ms();
         let (outcome, download_failed) = match fetched {
             Ok(bytes) => {
+                let sha: [u8; 32] = Sha256::digest(&bytes).into();
                 let params = SubmitParams {
                     source: Source::Data(bytes),
                     ..params
                 };
-                (self.examine(params, url_filename(&url)).await, false)
+                (self.examine(params, sha, url_filename(&url)).await, false)
             }
             Err(err) => (
                 Outcome::Failed {
@@ -264,13 +262,14 @@ impl IcuService {
     /// Takes the outcome of the same upload examined before, or examines the audio off the
     /// async workers (probing decodes it). A result rendered while examining is kept for
     /// the polls to come.
-    pub async fn examine(&self, params: SubmitParams, filename: Option<String>) -> Outcome {
-        let bytes = match &params.source {
-            Source::Data(bytes) => bytes.as_slice(),
-            Source::Url(_) => &[],
-        };
+    pub async fn examine(
+        &self,
+        params: SubmitParams,
+        audio_sha256: [u8; 32],
+        filename: Option<String>,
+    ) -> Outcome {
         let key = ExamKey {
-            audio_sha256: self.digest(bytes),
+            audio_sha256,
             engine: params.engine,
             res_text_format: params.res_text_format,
             options: recognize::submit_options(&params),
@@ -279,7 +278,6 @@ impl IcuService {
         // A fixture registered since would change the text: such audio is examined anew.
         let fixed = self.fixtures.get(&key.audio_sha256).is_some();
         if let Some(outcome) = self.examined.get(&key).filter(|_| !fixed) {
-            self.remember(params, key.audio_sha256);
             return outcome;
         }
         let seed = self.seed;
@@ -299,17 +297,16 @@ impl IcuService {
                 &key.audio_sha256,
                 key.filename.as_deref(),
             );
-            (key, found, params)
+            (key, found)
         })
         .await;
-        let Ok((key, found, params)) = examined else {
+        let Ok((key, found)) = examined else {
             return Outcome::Failed {
                 code: FailureCode::Other,
                 message: "Recognition failed: internal error while examining the audio".into(),
                 duration_ms: None,
             };
         };
-        self.remember(params, key.audio_sha256);
         if let (Some(rendered), Some(Recipe::Generated(g))) =
             (found.rendered, found.outcome.recipe().map(|r| &**r))
         {
@@ -325,41 +322,6 @@ impl IcuService {
             self.examined.insert(key, found.outcome.clone(), bytes);
         }
         found.outcome
-    }
-
-    /// The SHA-256 of an upload: from the recent ones when it is one of them.
-    fn digest(&self, bytes: &[u8]) -> [u8; 32] {
-        let recent = self.recent.lock();
-        match recent.iter().find(|(b, _)| b.as_slice() == bytes) {
-            Some((_, sha)) => *sha,
-            None => {
-                drop(recent);
-                Sha256::digest(bytes).into()
-            }
-        }
-    }
-
-    /// Keeps an examined upload (moved, not copied) among the recent ones.
-    fn remember(&self, params: SubmitParams, sha: [u8; 32]) {
-        let Source::Data(bytes) = params.source else {
-            return;
-        };
-        if bytes.is_empty() || bytes.len() > RECENT_UPLOAD_BYTES {
-            return;
-        }
-        let mut recent = self.recent.lock();
-        if let Some(at) = recent.iter().position(|(_, s)| *s == sha) {
-            if let Some(again) = recent.remove(at) {
-                recent.push_front(again);
-            }
-            return;
-        }
-        recent.push_front((bytes, sha));
-        while recent.len() > RECENT_UPLOADS
-            || recent.iter().map(|(b, _)| b.len()).sum::<usize>() > RECENT_UPLOAD_BYTES
-        {
-            recent.pop_back();
-        }
     }
 
     /// A uint64 TaskId of realistic size (10–11 digits, like `4000048858` and
@@ -415,22 +377,28 @@ mod tests {
         SubmitParams::defaults(Engine::Zh8k, Source::Data(wav), 0)
     }
 
+    fn sha(bytes: &[u8]) -> [u8; 32] {
+        Sha256::digest(bytes).into()
+    }
+
     #[tokio::test]
     async fn the_same_upload_shares_one_recipe_until_a_fixture_says_otherwise() {
         let state = crate::build_state(&crate::Config::default()).unwrap();
         let icu = &state.icu;
         let wav = wav_8bit(8000, 1, 8000 * 10, true);
-        let a = icu.examine(params(wav.clone()), None).await;
-        let b = icu.examine(params(wav.clone()), None).await;
+        let a = icu.examine(params(wav.clone()), sha(&wav), None).await;
+        let b = icu.examine(params(wav.clone()), sha(&wav), None).await;
         let recipe = a.recipe().unwrap();
         assert!(Arc::ptr_eq(recipe, b.recipe().unwrap()));
         let other = SubmitParams {
             res_text_format: 2,
             ..params(wav.clone())
         };
-        let c = icu.examine(other, None).await;
+        let c = icu.examine(other, sha(&wav), None).await;
         assert!(!Arc::ptr_eq(recipe, c.recipe().unwrap()));
-        let named = icu.examine(params(wav.clone()), Some("a.wav".into())).await;
+        let named = icu
+            .examine(params(wav.clone()), sha(&wav), Some("a.wav".into()))
+            .await;
         assert!(!Arc::ptr_eq(recipe, named.recipe().unwrap()));
         assert_eq!(named, a, "another name, the same outcome");
 
@@ -443,24 +411,9 @@ mod tests {
             .fixtures
             .register(Sha256::digest(&wav).into(), fixture)
             .unwrap();
-        let fixed = icu.examine(params(wav), None).await;
+        let fixed = icu.examine(params(wav.clone()), sha(&wav), None).await;
         let text = fixed.recipe().unwrap().render().result.clone();
         assert!(text.contains("喂，你好。"), "{text}");
         assert!(!a.recipe().unwrap().render().result.contains("喂，你好。"));
-    }
-
-    #[tokio::test]
-    async fn a_few_recent_uploads_are_kept_with_their_hash() {
-        let state = crate::build_state(&crate::Config::default()).unwrap();
-        for seconds in 1..=6 {
-            let wav = wav_8bit(8000, 1, 8000 * seconds, false);
-            state.icu.examine(params(wav), None).await;
-        }
-        let recent = state.icu.recent.lock();
-        assert_eq!(recent.len(), RECENT_UPLOADS);
-        assert_eq!(recent[0].0.len(), 44 + 8000 * 6, "newest first");
-        for (bytes, sha) in recent.iter() {
-            assert_eq!(*sha, <[u8; 32]>::from(Sha256::digest(bytes)));
-        }
     }
 }
