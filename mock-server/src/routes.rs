@@ -20,8 +20,6 @@ pub const ICU_QUERY: &str = "/openapi/asr/searchResult";
 pub const ICU_PREFIX: &str = "/openapi/";
 /// The control API's prefix.
 pub const ADMIN_PREFIX: &str = "/__admin";
-/// The control API's health check, named by the 404 answer.
-pub const ADMIN_HEALTH: &str = "/__admin/health";
 
 /// Which provider a scenario (or one of its parts) concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -102,6 +100,59 @@ impl Endpoint {
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The control API's paths, for its router and for the typed client alike. A `{…}` is a
+/// path parameter; [`admin::fill`] puts a value in.
+pub mod admin {
+    /// `/__admin/health`.
+    pub const HEALTH: &str = "/__admin/health";
+    /// `/__admin/reset`.
+    pub const RESET: &str = "/__admin/reset";
+    /// `/__admin/state/save`.
+    pub const STATE_SAVE: &str = "/__admin/state/save";
+    /// `/__admin/requests`.
+    pub const REQUESTS: &str = "/__admin/requests";
+    /// `/__admin/fixtures`.
+    pub const FIXTURES: &str = "/__admin/fixtures";
+    /// `/__admin/clock`.
+    pub const CLOCK: &str = "/__admin/clock";
+    /// `/__admin/clock/advance`.
+    pub const CLOCK_ADVANCE: &str = "/__admin/clock/advance";
+    /// `/__admin/tasks`.
+    pub const TASKS: &str = "/__admin/tasks";
+    /// `/__admin/tasks/{id}`.
+    pub const TASK: &str = "/__admin/tasks/{id}";
+    /// `/__admin/tasks/{id}/transition`.
+    pub const TASK_TRANSITION: &str = "/__admin/tasks/{id}/transition";
+    /// `/__admin/callbacks`.
+    pub const CALLBACKS: &str = "/__admin/callbacks";
+    /// `/__admin/icu/settings`.
+    pub const ICU_SETTINGS: &str = "/__admin/icu/settings";
+    /// `/__admin/scenarios`.
+    pub const SCENARIOS: &str = "/__admin/scenarios";
+    /// `/__admin/scenarios/activate`.
+    pub const SCENARIOS_ACTIVATE: &str = "/__admin/scenarios/activate";
+    /// `/__admin/scenarios/deactivate`.
+    pub const SCENARIOS_DEACTIVATE: &str = "/__admin/scenarios/deactivate";
+    /// `/__admin/sink`.
+    pub const SINK: &str = "/__admin/sink";
+    /// `/__admin/audio`.
+    pub const AUDIO: &str = "/__admin/audio";
+    /// `/__admin/audio/{name}`.
+    pub const AUDIO_FILE: &str = "/__admin/audio/{name}";
+    /// `/__admin/audio/generated/{kind}`.
+    pub const AUDIO_GENERATED: &str = "/__admin/audio/generated/{kind}";
+
+    /// `template` with its one `{…}` parameter replaced by `value`.
+    pub fn fill(template: &str, value: impl std::fmt::Display) -> String {
+        match (template.find('{'), template.find('}')) {
+            (Some(open), Some(close)) if open < close => {
+                format!("{}{value}{}", &template[..open], &template[close + 1..])
+            }
+            _ => template.to_owned(),
+        }
     }
 }
 

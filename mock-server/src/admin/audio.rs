@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use super::AdminError;
 use crate::audio::synth::wav_8bit;
 use crate::control::types::{AudioFile, AudioFiles, GenerateQuery};
+use crate::routes;
 use crate::state::AppState;
 use crate::stores::audio_host::MAX_FILE_BYTES;
 
@@ -22,10 +23,10 @@ pub const MAX_GENERATED_BYTES: u64 = 512 * 1024 * 1024;
 /// Routes under `/__admin/audio`.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/__admin/audio", get(list))
-        .route("/__admin/audio/generated/{kind}", get(generated))
+        .route(routes::admin::AUDIO, get(list))
+        .route(routes::admin::AUDIO_GENERATED, get(generated))
         .route(
-            "/__admin/audio/{name}",
+            routes::admin::AUDIO_FILE,
             get(fetch).put(upload).post(upload).delete(remove),
         )
         .layer(DefaultBodyLimit::max(MAX_FILE_BYTES))

@@ -21,6 +21,7 @@ use crate::control::types::{
     Advance, ClockChange, ClockChangeBody, ClockView, ErrorBody, FixtureAdded, FixtureInfo,
     Fixtures, Health, NewFixture, Requests, RequestsQuery, ResetDone, Saved,
 };
+use crate::routes;
 use crate::state::AppState;
 use crate::transcript::Fixture;
 
@@ -30,17 +31,23 @@ const MAX_ADMIN_BODY: usize = 20 * 1024 * 1024;
 /// The control API's routes (mounted at the root; every path starts with `/__admin/`).
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/__admin/health", get(health))
-        .route("/__admin/reset", post(reset))
-        .route("/__admin/requests", get(requests).delete(clear_requests))
-        .route("/__admin/fixtures", get(list_fixtures).post(add_fixture))
-        .route("/__admin/clock", get(clock).post(set_clock))
-        .route("/__admin/clock/advance", post(advance_clock))
-        .route("/__admin/state/save", post(save_state))
+        .route(routes::admin::HEALTH, get(health))
+        .route(routes::admin::RESET, post(reset))
+        .route(
+            routes::admin::REQUESTS,
+            get(requests).delete(clear_requests),
+        )
+        .route(
+            routes::admin::FIXTURES,
+            get(list_fixtures).post(add_fixture),
+        )
+        .route(routes::admin::CLOCK, get(clock).post(set_clock))
+        .route(routes::admin::CLOCK_ADVANCE, post(advance_clock))
+        .route(routes::admin::STATE_SAVE, post(save_state))
         .merge(tasks::router())
         .merge(sink::router())
         .merge(scenarios::router())
-        .route("/__admin/{*rest}", axum::routing::any(unknown))
+        .route(&routes::catch_all("/__admin/"), axum::routing::any(unknown))
         .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY))
         .merge(audio::router())
         .route_layer(axum::middleware::from_fn_with_state(state, require_token))
@@ -58,9 +65,9 @@ async fn require_token(
     };
     let path = req.uri().path();
     let method = req.method();
-    let open = path == "/__admin/health"
+    let open = path == routes::admin::HEALTH
         || (method == axum::http::Method::GET && path.starts_with("/__admin/audio/"))
-        || (method == axum::http::Method::POST && path == "/__admin/sink");
+        || (method == axum::http::Method::POST && path == routes::admin::SINK);
     let headers = req.headers();
     let given = headers
         .get("x-admin-token")

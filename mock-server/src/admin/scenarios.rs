@@ -8,15 +8,16 @@ use axum::{Json, Router};
 
 use super::{AdminError, AdminJson};
 use crate::control::types::{Activation, Active, ScenarioList};
+use crate::routes;
 use crate::scenarios::ScenarioView;
 use crate::state::AppState;
 
 /// Routes under `/__admin/scenarios`.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/__admin/scenarios", get(list))
-        .route("/__admin/scenarios/activate", post(activate))
-        .route("/__admin/scenarios/deactivate", post(deactivate))
+        .route(routes::admin::SCENARIOS, get(list))
+        .route(routes::admin::SCENARIOS_ACTIVATE, post(activate))
+        .route(routes::admin::SCENARIOS_DEACTIVATE, post(deactivate))
 }
 
 async fn list(State(state): State<AppState>) -> Json<ScenarioList> {

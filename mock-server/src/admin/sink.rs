@@ -9,12 +9,13 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 use crate::control::types::SinkLog;
+use crate::routes;
 use crate::state::AppState;
 use crate::stores::sink::Received;
 
 /// `POST /__admin/sink` (receive) and `GET /__admin/sink` (read back).
 pub fn router() -> Router<AppState> {
-    Router::new().route("/__admin/sink", post(receive).get(list).delete(clear))
+    Router::new().route(routes::admin::SINK, post(receive).get(list).delete(clear))
 }
 
 async fn receive(

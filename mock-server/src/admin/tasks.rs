@@ -12,16 +12,20 @@ use crate::control::types::{
 };
 use crate::failure::FailureCode;
 use crate::providers::icu::tasks::{ForceError, Status};
+use crate::routes;
 use crate::state::AppState;
 
 /// Routes under `/__admin/tasks`, `/__admin/callbacks` and `/__admin/icu`.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/__admin/tasks", get(list))
-        .route("/__admin/tasks/{id}", get(inspect))
-        .route("/__admin/tasks/{id}/transition", post(transition))
-        .route("/__admin/callbacks", get(callbacks))
-        .route("/__admin/icu/settings", get(settings).post(set_settings))
+        .route(routes::admin::TASKS, get(list))
+        .route(routes::admin::TASK, get(inspect))
+        .route(routes::admin::TASK_TRANSITION, post(transition))
+        .route(routes::admin::CALLBACKS, get(callbacks))
+        .route(
+            routes::admin::ICU_SETTINGS,
+            get(settings).post(set_settings),
+        )
 }
 
 type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;

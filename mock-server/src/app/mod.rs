@@ -221,7 +221,7 @@ async fn no_such_endpoint(uri: Uri) -> impl IntoResponse {
         format!("POST {}", routes::COZE_TRANSCRIBE),
         format!("POST {}", routes::ICU_SUBMIT),
         format!("GET|POST {}", routes::ICU_QUERY),
-        routes::ADMIN_HEALTH.to_owned(),
+        routes::admin::HEALTH.to_owned(),
     ];
     (
         StatusCode::NOT_FOUND,

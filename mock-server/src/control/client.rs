@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::types::*;
+use crate::routes::admin;
 
 /// Why a control-API call failed.
 #[derive(Debug, thiserror::Error)]
@@ -85,26 +86,26 @@ impl Control {
 
     /// The full URL of hosted audio `name`, for a task's `Url`.
     pub fn audio_url(&self, name: &str) -> String {
-        format!("{}/__admin/audio/{name}", self.base_url)
+        format!("{}{}", self.base_url, admin::fill(admin::AUDIO_FILE, name))
     }
 
     /// `GET /__admin/health` (open even with an admin token).
     pub async fn health(&self) -> Result<Health, ControlError> {
-        self.json(self.request(Method::GET, "/__admin/health"), StatusCode::OK)
+        self.json(self.request(Method::GET, admin::HEALTH), StatusCode::OK)
             .await
     }
 
     /// `POST /__admin/reset`: forgets tasks, journals, API fixtures, activations, hosted
     /// audio and the sink.
     pub async fn reset(&self) -> Result<ResetDone, ControlError> {
-        self.json(self.request(Method::POST, "/__admin/reset"), StatusCode::OK)
+        self.json(self.request(Method::POST, admin::RESET), StatusCode::OK)
             .await
     }
 
     /// `POST /__admin/state/save`: writes the state file now.
     pub async fn save_state(&self) -> Result<Saved, ControlError> {
         self.json(
-            self.request(Method::POST, "/__admin/state/save"),
+            self.request(Method::POST, admin::STATE_SAVE),
             StatusCode::OK,
         )
         .await
@@ -112,60 +113,55 @@ impl Control {
 
     /// `GET /__admin/requests`: the newest journal entries.
     pub async fn requests(&self, query: RequestsQuery) -> Result<Requests, ControlError> {
-        let req = self.request(Method::GET, "/__admin/requests").query(&query);
+        let req = self.request(Method::GET, admin::REQUESTS).query(&query);
         self.json(req, StatusCode::OK).await
     }
 
     /// `DELETE /__admin/requests`: empties the journal.
     pub async fn clear_requests(&self) -> Result<(), ControlError> {
-        self.empty(self.request(Method::DELETE, "/__admin/requests"))
+        self.empty(self.request(Method::DELETE, admin::REQUESTS))
             .await
     }
 
     /// `GET /__admin/fixtures`.
     pub async fn fixtures(&self) -> Result<Fixtures, ControlError> {
-        self.json(
-            self.request(Method::GET, "/__admin/fixtures"),
-            StatusCode::OK,
-        )
-        .await
+        self.json(self.request(Method::GET, admin::FIXTURES), StatusCode::OK)
+            .await
     }
 
     /// `POST /__admin/fixtures`: registers a transcript for an audio file.
     pub async fn add_fixture(&self, fixture: &NewFixture) -> Result<FixtureAdded, ControlError> {
-        let req = self
-            .request(Method::POST, "/__admin/fixtures")
-            .json(fixture);
+        let req = self.request(Method::POST, admin::FIXTURES).json(fixture);
         self.json(req, StatusCode::CREATED).await
     }
 
     /// `GET /__admin/clock`.
     pub async fn clock(&self) -> Result<ClockView, ControlError> {
-        self.json(self.request(Method::GET, "/__admin/clock"), StatusCode::OK)
+        self.json(self.request(Method::GET, admin::CLOCK), StatusCode::OK)
             .await
     }
 
     /// `POST /__admin/clock`: a new mode and/or time.
     pub async fn set_clock(&self, change: ClockChange) -> Result<ClockView, ControlError> {
-        self.send_json(Method::POST, "/__admin/clock", &change, StatusCode::OK)
+        self.send_json(Method::POST, admin::CLOCK, &change, StatusCode::OK)
             .await
     }
 
     /// `POST /__admin/clock/advance`.
     pub async fn advance_clock(&self, by: Advance) -> Result<ClockView, ControlError> {
-        self.send_json(Method::POST, "/__admin/clock/advance", &by, StatusCode::OK)
+        self.send_json(Method::POST, admin::CLOCK_ADVANCE, &by, StatusCode::OK)
             .await
     }
 
     /// `GET /__admin/tasks`: icu tasks, newest first.
     pub async fn tasks(&self, query: TasksQuery) -> Result<Tasks, ControlError> {
-        let req = self.request(Method::GET, "/__admin/tasks").query(&query);
+        let req = self.request(Method::GET, admin::TASKS).query(&query);
         self.json(req, StatusCode::OK).await
     }
 
     /// `GET /__admin/tasks/{id}`: one task, without counting a poll.
     pub async fn task(&self, task_id: u64) -> Result<TaskDetail, ControlError> {
-        let path = format!("/__admin/tasks/{task_id}");
+        let path = admin::fill(admin::TASK, task_id);
         self.json(self.request(Method::GET, &path), StatusCode::OK)
             .await
     }
@@ -176,23 +172,21 @@ impl Control {
         task_id: u64,
         transition: Transition,
     ) -> Result<Transitioned, ControlError> {
-        let path = format!("/__admin/tasks/{task_id}/transition");
+        let path = admin::fill(admin::TASK_TRANSITION, task_id);
         self.send_json(Method::POST, &path, &transition, StatusCode::OK)
             .await
     }
 
     /// `GET /__admin/callbacks`: callback attempts, all or one task's.
     pub async fn callbacks(&self, query: CallbacksQuery) -> Result<CallbackLog, ControlError> {
-        let req = self
-            .request(Method::GET, "/__admin/callbacks")
-            .query(&query);
+        let req = self.request(Method::GET, admin::CALLBACKS).query(&query);
         self.json(req, StatusCode::OK).await
     }
 
     /// `GET /__admin/icu/settings`.
     pub async fn icu_settings(&self) -> Result<IcuSettings, ControlError> {
         self.json(
-            self.request(Method::GET, "/__admin/icu/settings"),
+            self.request(Method::GET, admin::ICU_SETTINGS),
             StatusCode::OK,
         )
         .await
@@ -203,34 +197,26 @@ impl Control {
         &self,
         change: SettingsChange,
     ) -> Result<IcuSettings, ControlError> {
-        self.send_json(
-            Method::POST,
-            "/__admin/icu/settings",
-            &change,
-            StatusCode::OK,
-        )
-        .await
+        self.send_json(Method::POST, admin::ICU_SETTINGS, &change, StatusCode::OK)
+            .await
     }
 
     /// `GET /__admin/scenarios`.
     pub async fn scenarios(&self) -> Result<ScenarioList, ControlError> {
-        self.json(
-            self.request(Method::GET, "/__admin/scenarios"),
-            StatusCode::OK,
-        )
-        .await
+        self.json(self.request(Method::GET, admin::SCENARIOS), StatusCode::OK)
+            .await
     }
 
     /// `POST /__admin/scenarios/activate`.
     pub async fn activate(&self, activation: &Activation) -> Result<Active, ControlError> {
-        let path = "/__admin/scenarios/activate";
+        let path = admin::SCENARIOS_ACTIVATE;
         self.send_json(Method::POST, path, activation, StatusCode::OK)
             .await
     }
 
     /// `POST /__admin/scenarios/deactivate`.
     pub async fn deactivate(&self, activation: &Activation) -> Result<Active, ControlError> {
-        let path = "/__admin/scenarios/deactivate";
+        let path = admin::SCENARIOS_DEACTIVATE;
         self.send_json(Method::POST, path, activation, StatusCode::OK)
             .await
     }
@@ -241,20 +227,20 @@ impl Control {
         name: &str,
         bytes: impl Into<Bytes>,
     ) -> Result<AudioFile, ControlError> {
-        let path = format!("/__admin/audio/{name}");
+        let path = admin::fill(admin::AUDIO_FILE, name);
         let req = self.request(Method::PUT, &path).body(bytes.into());
         self.json(req, StatusCode::CREATED).await
     }
 
     /// `GET /__admin/audio`: hosted files.
     pub async fn audio_files(&self) -> Result<AudioFiles, ControlError> {
-        self.json(self.request(Method::GET, "/__admin/audio"), StatusCode::OK)
+        self.json(self.request(Method::GET, admin::AUDIO), StatusCode::OK)
             .await
     }
 
     /// `DELETE /__admin/audio/{name}`.
     pub async fn remove_audio(&self, name: &str) -> Result<(), ControlError> {
-        let path = format!("/__admin/audio/{name}");
+        let path = admin::fill(admin::AUDIO_FILE, name);
         self.empty(self.request(Method::DELETE, &path)).await
     }
 
@@ -264,21 +250,20 @@ impl Control {
         kind: Generated,
         query: GenerateQuery,
     ) -> Result<Bytes, ControlError> {
-        let path = format!("/__admin/audio/generated/{}", kind.file_name());
+        let path = admin::fill(admin::AUDIO_GENERATED, kind.file_name());
         let req = self.request(Method::GET, &path).query(&query);
         self.answer(req, StatusCode::OK).await
     }
 
     /// `GET /__admin/sink`: callbacks the built-in receiver got.
     pub async fn sink(&self) -> Result<SinkLog, ControlError> {
-        self.json(self.request(Method::GET, "/__admin/sink"), StatusCode::OK)
+        self.json(self.request(Method::GET, admin::SINK), StatusCode::OK)
             .await
     }
 
     /// `DELETE /__admin/sink`.
     pub async fn clear_sink(&self) -> Result<(), ControlError> {
-        self.empty(self.request(Method::DELETE, "/__admin/sink"))
-            .await
+        self.empty(self.request(Method::DELETE, admin::SINK)).await
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {

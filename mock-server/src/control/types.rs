@@ -581,7 +581,7 @@ impl AudioFile {
     /// The listing of `name`, `bytes` long.
     pub fn new(name: String, bytes: usize) -> Self {
         AudioFile {
-            url: format!("/__admin/audio/{name}"),
+            url: crate::routes::admin::fill(crate::routes::admin::AUDIO_FILE, &name),
             name,
             bytes,
         }
