@@ -53,6 +53,11 @@ use client::{contains, snippet, task_id_of, Conn, Req};
 use load::UPLOAD_BYTES;
 use report::Report;
 
+/// The allocator the asr-mock binary ships with (see its main.rs), for the floor as well:
+/// the ratios compare the servers' code, not their allocators.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Set in the environment of the helper processes this executable starts.
 pub(crate) const CHILD_ENV: &str = "SIDE_BY_SIDE_CHILD";
 /// Optional comma-separated list of the parts to run (for profiling one of them):

@@ -9,7 +9,8 @@ use super::scenario_layer::ScenarioNote;
 use crate::state::AppState;
 use crate::stores::journal::{JournalNote, RequestEntry};
 
-/// Middleware that journals every request outside the control API.
+/// Middleware that journals every request outside the control API, with the scenario
+/// layer inside it.
 pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if crate::routes::is_admin(req.uri().path()) {
         return next.run(req).await;
@@ -18,7 +19,8 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let method = req.method().to_string();
     let query = req.uri().query().map(str::to_owned);
     let time_ms = state.clock.now_ms();
-    let mut response = next.run(req).await;
+    // Inside the journal, the scenario layer (it passes every other path straight on).
+    let mut response = super::scenario_layer::apply(State(state.clone()), req, next).await;
     // Taken, not cloned: the notes are only for the journal.
     let note = response
         .extensions_mut()

@@ -195,18 +195,13 @@ fn progress(config: &Config) -> Progress {
     }
 }
 
-/// The whole HTTP surface: both providers under the scenario layer, the control API, a
-/// JSON 404, and the journal around all of it.
+/// The whole HTTP surface: both providers, the control API, a JSON 404, and the journal
+/// around all of it, which runs the scenario layer on the providers' paths (one middleware,
+/// not two: each costs allocations on every request).
 pub fn app(state: AppState) -> Router {
-    let providers = Router::new()
+    Router::new()
         .merge(providers::coze::router())
         .merge(providers::icu::router())
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            scenario_layer::apply,
-        ));
-    Router::new()
-        .merge(providers)
         .merge(admin::router(state.clone()))
         .fallback(no_such_endpoint)
         .layer(axum::middleware::from_fn_with_state(

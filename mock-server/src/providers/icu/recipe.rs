@@ -82,7 +82,7 @@ impl Recipe {
                 .get_or_init(|| Arc::new(Recipe::Rendered(Arc::new(Rendered::default()))))
                 .clone();
         }
-        Arc::new(Recipe::Rendered(Arc::new(Rendered { result, detail })))
+        Arc::new(Recipe::Rendered(Arc::new(Rendered::new(result, detail))))
     }
 
     /// The result, rendered now (no cache: see [`Renders`]).
@@ -254,7 +254,8 @@ impl Renders {
         let bytes = size_of::<Generation>()
             + Recipe::Generated(generation.clone()).heap_bytes()
             + size_of::<Rendered>()
-            + rendered_bytes(&rendered);
+            + rendered_bytes(&rendered)
+            + rendered.keep_json();
         self.cache.insert(generation.clone(), rendered, bytes);
     }
 }

@@ -2,6 +2,7 @@
 //! lowercase envelope).
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// The success `msg` of every icu answer.
 pub const MSG_OK: &str = "操作成功";
@@ -54,12 +55,12 @@ pub struct TaskData<'a> {
     /// Failure reason; empty unless failed.
     #[serde(rename = "ErrorMsg")]
     pub error_msg: &'a str,
-    /// `[m:s.mmm,m:s.mmm]  text\n` lines; empty unless success.
+    /// `[m:s.mmm,m:s.mmm]  text\n` lines, as JSON; empty unless success.
     #[serde(rename = "Result")]
-    pub result: &'a str,
-    /// Sentence details for ResTextFormat 1 and 2; empty otherwise.
+    pub result: &'a RawValue,
+    /// Sentence details for ResTextFormat 1 and 2, as a JSON array; empty otherwise.
     #[serde(rename = "ResultDetail")]
-    pub result_detail: &'a [SentenceDetail],
+    pub result_detail: &'a RawValue,
 }
 
 /// One sentence of `ResultDetail` (Tencent's SentenceDetail).

@@ -23,10 +23,13 @@
 //!   sentence's span; English counts words instead, as its speaking rate is measured in words.
 //!   Rounded to one decimal; 0 for a sentence of zero length.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::wire::{SentenceDetail, SentenceWords};
 use crate::transcript::filters::is_punct;
@@ -226,12 +229,69 @@ pub struct RenderOptions {
 }
 
 /// A rendered result: the `Result`/callback `text` string and the `ResultDetail` array.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Rendered {
     /// `[m:s.mmm,m:s.mmm]  text\n` per sentence (`[…,…,speaker]` with speakers); "" when empty.
     pub result: String,
     /// One entry per sentence for ResTextFormat 1 and 2; empty otherwise.
     pub detail: Vec<SentenceDetail>,
+    /// Both as JSON, kept only by results the render cache holds ([`Rendered::keep_json`]):
+    /// a finished task is polled again and again, and escaping its text is most of a poll.
+    #[serde(skip)]
+    json: OnceLock<RenderedJson>,
+}
+
+/// `Result` and `ResultDetail` as JSON, ready to be embedded in a poll's answer.
+#[derive(Debug, Clone)]
+pub struct RenderedJson {
+    /// The `Result` string, quoted and escaped.
+    pub result: Box<RawValue>,
+    /// The `ResultDetail` array.
+    pub detail: Box<RawValue>,
+}
+
+impl PartialEq for Rendered {
+    fn eq(&self, other: &Self) -> bool {
+        self.result == other.result && self.detail == other.detail
+    }
+}
+
+impl Rendered {
+    /// A result from its text and detail.
+    pub fn new(result: String, detail: Vec<SentenceDetail>) -> Self {
+        Rendered {
+            result,
+            detail,
+            json: OnceLock::new(),
+        }
+    }
+
+    /// Both fields as JSON: the kept copy when there is one, else written now.
+    pub fn json(&self) -> Cow<'_, RenderedJson> {
+        match self.json.get() {
+            Some(kept) => Cow::Borrowed(kept),
+            None => Cow::Owned(self.write_json()),
+        }
+    }
+
+    /// Writes the JSON once and keeps it (for results held by the render cache, which
+    /// counts its bytes); returns its size.
+    pub fn keep_json(&self) -> usize {
+        let json = self.json.get_or_init(|| self.write_json());
+        json.result.get().len() + json.detail.get().len()
+    }
+
+    fn write_json(&self) -> RenderedJson {
+        // A string and a list of plain structs always serialise.
+        let raw = |v: serde_json::Result<String>| {
+            RawValue::from_string(v.unwrap_or_else(|_| "null".to_owned()))
+                .unwrap_or_else(|_| RawValue::NULL.to_owned())
+        };
+        RenderedJson {
+            result: raw(serde_json::to_string(&self.result)),
+            detail: raw(serde_json::to_string(&self.detail)),
+        }
+    }
 }
 
 /// Writes `t` as the provider does; never fails.
@@ -255,7 +315,7 @@ pub fn render(t: &Transcript, opts: RenderOptions) -> Rendered {
         2 => detail(t, opts.show_speaker, true),
         _ => Vec::new(),
     };
-    Rendered { result, detail }
+    Rendered::new(result, detail)
 }
 
 /// A time as `m:s.mmm`: seconds not zero-padded, milliseconds always 3 digits, minutes
