@@ -185,6 +185,10 @@ pub struct Config {
     /// What to do instead of serving; without one, `asr-mock` serves.
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// Audio downloads running at once; more tasks wait (still `waiting`) for a slot.
+    #[arg(long, env = "ASR_MOCK_DOWNLOAD_CONCURRENCY", default_value_t = 4)]
+    pub download_concurrency: usize,
 }
 
 /// Subcommands: tools around the simulator that never start the server.
@@ -261,6 +265,7 @@ impl Default for Config {
             scenarios: None,
             state_file: None,
             command: None,
+            download_concurrency: 4,
         }
     }
 }

@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use super::AdminError;
-use crate::audio::synth::wav_8bit;
+use crate::audio::synth::{Synth, HEADER_BYTES};
 use crate::control::types::{AudioFile, AudioFiles, GenerateQuery};
 use crate::routes;
 use crate::state::AppState;
@@ -45,8 +45,10 @@ async fn list(State(state): State<AppState>) -> Json<AudioFiles> {
 async fn upload(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, Json<AudioFile>), AdminError> {
+    // Over the body limit (or cut short): the control API's envelope, not axum's plain text.
+    let body = body.map_err(|e| AdminError(e.status(), e.body_text()))?;
     if name.is_empty() || name.contains('/') || name == "generated" {
         return Err(AdminError::bad(
             "name the file with one path segment, e.g. /__admin/audio/call.wav",
@@ -82,7 +84,8 @@ async fn remove(
 }
 
 /// `silence.wav` (digital silence) or `speechlike.wav` (bursts of tone with pauses, which
-/// the speech detector takes for speech): 8-bit PCM WAV of any length.
+/// the speech detector takes for speech): 8-bit PCM WAV of any length up to
+/// [`MAX_GENERATED_BYTES`], streamed as it is made (see [`stream_wav`]).
 async fn generated(
     Path(kind): Path<String>,
     query: Result<Query<GenerateQuery>, axum::extract::rejection::QueryRejection>,
@@ -99,16 +102,74 @@ async fn generated(
     };
     let rate = q.rate.unwrap_or(1000).clamp(100, 48_000);
     let channels = q.channels.unwrap_or(1).clamp(1, 2);
-    if !(q.seconds.is_finite() && q.seconds >= 0.0) {
+    let synth = generated_size(q.seconds, rate, channels, speechlike)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "audio/wav".to_owned()),
+            (header::CONTENT_LENGTH, synth.total_bytes().to_string()),
+        ],
+        Body::from_stream(stream_wav(synth)),
+    )
+        .into_response())
+}
+
+/// Checks the size a query asks for before anything is made: seconds × rate × channels is
+/// computed in floating point first (a query can ask for 2^53 seconds), then in checked
+/// integers once it is known to be under the cap.
+fn generated_size(
+    seconds: f64,
+    rate: u32,
+    channels: u16,
+    speechlike: bool,
+) -> Result<Synth, AdminError> {
+    if !(seconds.is_finite() && seconds >= 0.0) {
         return Err(AdminError::bad("seconds must be a finite number >= 0"));
     }
-    let frames = (q.seconds * rate as f64).round() as u64;
-    let data_len = frames * channels as u64;
-    if data_len > MAX_GENERATED_BYTES {
-        return Err(AdminError::bad(format!(
-            "that would be {data_len} bytes; generated audio is limited to {MAX_GENERATED_BYTES}: lower rate or seconds"
-        )));
+    let too_big = |bytes: f64| {
+        AdminError::bad(format!(
+            "that would be {bytes:.0} bytes; generated audio is limited to {MAX_GENERATED_BYTES}: lower rate or seconds"
+        ))
+    };
+    let frames = (seconds * f64::from(rate)).round();
+    let bytes = frames * f64::from(channels);
+    // Finite, since seconds is and the rate and channels are small.
+    if bytes > MAX_GENERATED_BYTES as f64 {
+        return Err(too_big(bytes));
     }
-    let wav = wav_8bit(rate, channels, frames, speechlike);
-    Ok(([(header::CONTENT_TYPE, "audio/wav")], wav).into_response())
+    // Under the cap, so the cast is exact; the multiplication is checked all the same.
+    let synth = Synth::new(rate, channels, frames as u64, speechlike)
+        .filter(|s| s.total_bytes() - HEADER_BYTES <= MAX_GENERATED_BYTES)
+        .ok_or_else(|| too_big(bytes))?;
+    Ok(synth)
+}
+
+/// Frames made per chunk: 256 KiB of mono samples.
+const CHUNK_FRAMES: u64 = 256 * 1024;
+
+/// The file as a stream of chunks, each made on the blocking pool (a speech-like chunk costs
+/// sines per sample) and only when the client has taken the previous one, so memory stays at
+/// one chunk per download and the async workers never generate.
+fn stream_wav(
+    synth: Synth,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    futures_util::stream::unfold(Some(0u64), move |next| async move {
+        let from = next?;
+        let chunk = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            if from == 0 {
+                out.extend_from_slice(&synth.header());
+            }
+            synth.samples_into(from, CHUNK_FRAMES, &mut out);
+            out
+        })
+        .await;
+        match chunk {
+            Ok(bytes) => {
+                let after = from.saturating_add(CHUNK_FRAMES);
+                let next = (after < synth.frames()).then_some(after);
+                Some((Ok(Bytes::from(bytes)), next))
+            }
+            Err(e) => Some((Err(std::io::Error::other(e)), None)),
+        }
+    })
 }

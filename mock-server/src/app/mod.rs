@@ -137,6 +137,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         DownloadPolicy {
             timeout: Duration::from_millis(config.download_timeout_ms),
             max_bytes: config.download_max_bytes,
+            concurrency: config.download_concurrency.max(1),
         },
         allow,
     );

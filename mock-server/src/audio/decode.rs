@@ -3,7 +3,6 @@
 
 use std::io::Cursor;
 use std::ops::Range;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use symphonia::core::audio::{AudioBuffer, AudioBufferRef, Signal};
 use symphonia::core::codecs::{CodecParameters, DecoderOptions, CODEC_TYPE_AAC, CODEC_TYPE_MP3};
@@ -17,8 +16,14 @@ use symphonia::default::formats::{
     AdtsReader, FlacReader, IsoMp4Reader, MpaReader, OggReader, WavReader,
 };
 
+use super::guard::guarded;
 use super::vad::Vad;
 use super::{flv, Parsed};
+
+/// Most frames decoded for speech detection in one probe, whatever the time budget says:
+/// 30 minutes at 16 kHz (the usual ASR rate; less time at higher rates). A file that decodes
+/// to more (a few megabytes of FLAC can hold hours of silence) costs at most this much work.
+pub(crate) const MAX_DECODE_FRAMES: u64 = 30 * 60 * 16_000;
 
 /// How `decode` gets samples out of a file.
 #[derive(Debug, Clone)]
@@ -82,6 +87,8 @@ pub(crate) struct Outcome {
     pub voiced: Option<Vec<(u64, u64)>>,
     /// End of the last packet, measured only when the headers gave no duration.
     pub end_ms: Option<u64>,
+    /// Where decoding stopped because the budget ran out: spans past it are unknown.
+    pub cut_ms: Option<u64>,
 }
 
 /// Decodes up to `max_ms` of audio for speech detection (and, when the headers had no
@@ -99,55 +106,57 @@ pub(crate) fn run(bytes: &[u8], parsed: &Parsed, max_ms: u64) -> Outcome {
             rate,
         } => {
             let data = bytes.get(data.clone()).unwrap_or_default();
+            let (voiced, cut_ms) = pcm_voiced(data, *encoding, *channels, *rate, max_ms);
             Outcome {
-                voiced: Some(pcm_voiced(data, *encoding, *channels, *rate, max_ms)),
+                voiced: Some(voiced),
                 end_ms: None,
+                cut_ms,
             }
         }
-        // Symphonia is third-party code fed untrusted bytes and does panic on some (its AAC
-        // decoder indexes out of bounds on some damaged frames, Symphonia issue #424, found
-        // again when fuzzing this module): lose the spans then (callers assume speech
-        // throughout), not the request.
+        // Symphonia is third-party code fed untrusted bytes and does panic on some: lose the
+        // spans then (callers assume speech throughout), not the request (see `guard`).
         Plan::Symphonia { container, start } => {
             let data = bytes.get(*start..).unwrap_or_default();
-            catch_unwind(AssertUnwindSafe(|| {
-                with_reader(data, *container, max_ms, need_end)
-            }))
-            .unwrap_or_default()
+            guarded(|| with_reader(data, *container, max_ms, need_end)).unwrap_or_default()
         }
-        Plan::Flv(codec) => {
-            catch_unwind(AssertUnwindSafe(|| flv_voiced(bytes, codec, max_ms))).unwrap_or_default()
-        }
+        Plan::Flv(codec) => guarded(|| flv_voiced(bytes, codec, max_ms)).unwrap_or_default(),
     }
 }
 
-/// Frames in `ms` milliseconds at `rate`, saturating.
-fn frames_in(ms: u64, rate: u32) -> u64 {
-    u64::try_from(u128::from(ms) * u128::from(rate) / 1000).unwrap_or(u64::MAX)
+/// Frames decoded at most: `ms` milliseconds at `rate`, and never more than
+/// [`MAX_DECODE_FRAMES`].
+fn frame_budget(ms: u64, rate: u32) -> u64 {
+    let frames = u128::from(ms) * u128::from(rate) / 1000;
+    u64::try_from(frames)
+        .unwrap_or(u64::MAX)
+        .min(MAX_DECODE_FRAMES)
 }
 
-/// Energy detection straight over interleaved PCM bytes.
+/// Energy detection straight over interleaved PCM bytes; also where the budget cut it short.
 fn pcm_voiced(
     data: &[u8],
     encoding: PcmEncoding,
     channels: u16,
     rate: u32,
     max_ms: u64,
-) -> Vec<(u64, u64)> {
+) -> (Vec<(u64, u64)>, Option<u64>) {
     let width = encoding.width();
     let channels = usize::from(channels.max(1));
     let frame_len = width * channels;
-    let limit = usize::try_from(frames_in(max_ms, rate)).unwrap_or(usize::MAX);
+    let budget = frame_budget(max_ms, rate);
+    let limit = usize::try_from(budget).unwrap_or(usize::MAX);
     let scale = 1.0 / channels as f32;
     let mut vad = Vad::new(rate);
-    for frame in data.chunks_exact(frame_len).take(limit) {
+    let frames = data.chunks_exact(frame_len);
+    let cut = (frames.len() > limit).then(|| super::frames_to_ms(budget, rate));
+    for frame in frames.take(limit) {
         let sum: f32 = frame
             .chunks_exact(width)
             .map(|s| pcm_sample(s, encoding))
             .sum();
         vad.push(sum * scale);
     }
-    vad.finish()
+    (vad.finish(), cut)
 }
 
 /// One little-endian sample as a float in [-1, 1].
@@ -274,9 +283,11 @@ fn with_reader(data: &[u8], container: Container, max_ms: u64, need_end: bool) -
             break;
         }
     }
+    let cut_ms = sink.cut_ms();
     Outcome {
         voiced: sink.finish(),
         end_ms: end_ts.zip(time_base).and_then(|(ts, tb)| ts_to_ms(ts, tb)),
+        cut_ms,
     }
 }
 
@@ -333,7 +344,7 @@ impl Sink {
                     Vad::new(rate)
                 });
                 if self.limit == u64::MAX {
-                    self.limit = frames_in(self.max_ms, buf.spec().rate);
+                    self.limit = frame_budget(self.max_ms, buf.spec().rate);
                 }
                 feed_buffer(vad, &buf, self.limit);
                 true
@@ -351,6 +362,12 @@ impl Sink {
                 false
             }
         }
+    }
+
+    /// Where the budget stopped decoding, if it did (the rest of the file was not heard).
+    fn cut_ms(&self) -> Option<u64> {
+        let vad = self.vad.as_ref()?;
+        (vad.frames() >= self.limit).then(|| super::frames_to_ms(vad.frames(), vad.rate()))
     }
 
     /// Spans, or `None` if not a single frame was decoded.
@@ -425,8 +442,10 @@ fn flv_voiced(bytes: &[u8], codec: &flv::AudioCodec, max_ms: u64) -> Outcome {
             break;
         }
     }
+    let cut_ms = sink.cut_ms();
     Outcome {
         voiced: sink.finish(),
         end_ms: None,
+        cut_ms,
     }
 }

@@ -15,7 +15,10 @@
 //! not grow with the audio.
 //!
 //! Nothing here panics on any input: parsers use bounds-checked reads only, and the third-party
-//! decoders run behind `catch_unwind`, so a decoder bug costs the speech spans, not the server.
+//! decoders run behind `catch_unwind` (`guard`), so a decoder bug costs the speech spans, not
+//! the server. Decoding work is bounded too: at most [`ProbeOptions::max_decode_ms`] of audio
+//! (and `decode::MAX_DECODE_FRAMES`) is decoded, so a small file that expands to hours of
+//! samples costs no more than a short one.
 
 mod amr;
 mod asf;
@@ -23,6 +26,7 @@ mod bytes;
 mod decode;
 mod flac;
 mod flv;
+mod guard;
 mod mp4;
 mod mpeg;
 mod ogg;
@@ -128,17 +132,21 @@ impl Default for PcmSpec {
 pub struct ProbeOptions {
     /// Layout assumed for headerless `.pcm` / `.raw` uploads.
     pub pcm: PcmSpec,
-    /// Speech detection decodes at most this much audio, so huge files stay cheap; `voiced` then
-    /// covers only the decoded prefix; 0 switches detection off (`voiced` is then `None`).
-    /// Durations never depend on it.
+    /// Speech detection decodes at most this much audio (and never more frames than 30 min at
+    /// 16 kHz), so huge files and decompression bombs stay cheap; past it the rest of the file
+    /// counts as speech, as for formats not decoded here. 0 switches detection off (`voiced`
+    /// is then `None`). Durations never depend on it.
     pub max_decode_ms: u64,
 }
+
+/// The default decode budget: Coze's longest file, so every file Coze accepts is heard whole.
+pub const DEFAULT_MAX_DECODE_MS: u64 = 30 * 60 * 1000;
 
 impl Default for ProbeOptions {
     fn default() -> Self {
         ProbeOptions {
             pcm: PcmSpec::default(),
-            max_decode_ms: 6 * 60 * 60 * 1000,
+            max_decode_ms: DEFAULT_MAX_DECODE_MS,
         }
     }
 }
@@ -232,7 +240,9 @@ pub fn probe(
             ));
         }
     };
-    let voiced = decoded.voiced.map(|spans| clamp_spans(spans, duration_ms));
+    let voiced = decoded
+        .voiced
+        .map(|spans| clamp_spans(assume_speech_after(spans, decoded.cut_ms), duration_ms));
     Ok(AudioInfo {
         format: parsed.format,
         duration_ms,
@@ -269,6 +279,17 @@ fn named_pcm(filename: Option<&str>) -> bool {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     base.rsplit_once('.')
         .is_some_and(|(_, ext)| ext.eq_ignore_ascii_case("pcm") || ext.eq_ignore_ascii_case("raw"))
+}
+
+/// Past the point where the decode budget stopped, nothing was heard: like an undecodable
+/// format, that part counts as speech (joined to a span still open at the cut).
+fn assume_speech_after(mut spans: Vec<(u64, u64)>, cut_ms: Option<u64>) -> Vec<(u64, u64)> {
+    let Some(cut) = cut_ms else { return spans };
+    match spans.last_mut() {
+        Some((_, end)) if *end >= cut => *end = u64::MAX,
+        _ => spans.push((cut, u64::MAX)),
+    }
+    spans
 }
 
 /// Keeps spans inside `[0, duration_ms]`: decoders may emit a little past the container's

@@ -140,9 +140,12 @@ pub(crate) fn parse(format: Format, b: &[u8]) -> Result<Parsed, ProbeError> {
         })
     })?;
 
-    let movie_ms = child(moov, b"mvhd")
-        .and_then(header_duration)
-        .and_then(|(t, d)| to_ms(t, d));
+    // A timescale of 0 divides by zero in demuxers (symphonia's among them): refuse it here.
+    let movie = child(moov, b"mvhd").and_then(header_duration);
+    if movie.is_some_and(|(timescale, _)| timescale == 0) {
+        return Err(bad("the movie header has a timescale of 0"));
+    }
+    let movie_ms = movie.and_then(|(t, d)| to_ms(t, d));
     let fragment_ms = path(moov, &[b"mvex", b"mehd"]).and_then(|mehd| {
         let d = match u8_at(mehd, 0)? {
             1 => be_u64(mehd, 4)?,
@@ -156,6 +159,10 @@ pub(crate) fn parse(format: Format, b: &[u8]) -> Result<Parsed, ProbeError> {
     for (kind, trak) in Boxes::new(moov) {
         if &kind != b"trak" {
             continue;
+        }
+        let media = path(trak, &[b"mdia", b"mdhd"]).and_then(header_duration);
+        if media.is_some_and(|(timescale, _)| timescale == 0) {
+            return Err(bad("a track's media header has a timescale of 0"));
         }
         let stbl = path(trak, &[b"mdia", b"minf", b"stbl"]);
         tables_ok &= stbl.is_none_or(tables_fit);

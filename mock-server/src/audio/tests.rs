@@ -208,8 +208,11 @@ fn max_decode_ms_bounds_the_spans_but_not_the_duration() {
         let full = probe_default(&fixture(name), name).expect("probe");
         assert_eq!(info.duration_ms, full.duration_ms, "{name}");
         let spans = info.voiced.expect("decoded");
-        assert!(!spans.is_empty(), "{name}");
-        assert!(spans.iter().all(|&(_, e)| e <= 1_000), "{name}: {spans:?}");
+        // What was heard ends by 1 s; past the cut the rest counts as speech (not heard).
+        let (&(last_start, last_end), heard) = spans.split_last().expect("spans");
+        assert_eq!(last_end, info.duration_ms, "{name}: {spans:?}");
+        assert!(last_start <= 1_000, "{name}: {spans:?}");
+        assert!(heard.iter().all(|&(_, e)| e <= 1_000), "{name}: {spans:?}");
     }
 }
 
@@ -594,5 +597,32 @@ fn random_bytes_never_panic() {
             b = with;
         }
         must_not_panic(&b, if i % 5 == 0 { "r.pcm" } else { "r.bin" });
+    }
+}
+
+/// `fixture` with the timescale of its first `tag` box (`mvhd` or `mdhd`) set to 0.
+fn zero_timescale(name: &str, tag: &[u8; 4]) -> Vec<u8> {
+    let mut b = fixture(name);
+    let body = b.windows(4).position(|w| w == tag).expect("box") + 4;
+    let at = if b[body] == 1 { body + 20 } else { body + 12 };
+    b[at..at + 4].fill(0);
+    b
+}
+
+#[test]
+fn a_zero_timescale_is_refused_before_any_demuxer_sees_it() {
+    // Symphonia's MP4 reader panics on a zero media timescale ("TimeBase cannot have 0
+    // numerator or denominator"); the parser refuses both headers first.
+    for name in ["speech-cmn.mp4", "speech-cmn.m4a"] {
+        for (tag, reason) in [
+            (b"mvhd", "the movie header has a timescale of 0"),
+            (b"mdhd", "a track's media header has a timescale of 0"),
+        ] {
+            let err = probe_default(&zero_timescale(name, tag), name).unwrap_err();
+            match err {
+                ProbeError::Corrupt { reason: got, .. } => assert_eq!(got, reason, "{name}"),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
     }
 }

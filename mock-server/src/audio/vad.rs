@@ -49,6 +49,11 @@ impl Vad {
         self.frames
     }
 
+    /// Frames per second.
+    pub(crate) fn rate(&self) -> u32 {
+        self.rate
+    }
+
     /// Adds one mono frame (a sample in [-1, 1]).
     #[inline]
     pub(crate) fn push(&mut self, sample: f32) {

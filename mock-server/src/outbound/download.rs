@@ -5,10 +5,19 @@
 //! The timeout runs on the simulator's [`Clock`], not on tokio's timer: under a scaled clock a
 //! slow download times out as fast as everything else, and under a manual clock a download
 //! never times out until someone advances the clock past the deadline.
+//!
+//! Downloads are bounded in number and in memory: at most `concurrency` run at once (the
+//! others wait for a slot, their tasks still `waiting`, and their timeout starts with the
+//! slot), and a download keeps at most [`SPILL_BYTES`] in memory; past that its bytes go to
+//! an unnamed temporary file. The SHA-256 is taken as the bytes arrive.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::clock::Clock;
 use crate::hosts::HostAllowlist;
@@ -28,14 +37,25 @@ pub struct DownloadPolicy {
     pub timeout: Duration,
     /// The largest file accepted; the transfer stops as soon as it is exceeded.
     pub max_bytes: u64,
+    /// Downloads running at once; more wait for a slot.
+    pub concurrency: usize,
 }
 
+/// Downloads running at once by default [inferred]: enough for a test suite's parallel tasks,
+/// few enough that examining what they fetched stays within a few files in memory.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
+/// Bytes of a download kept in memory; the rest goes to a temporary file.
+pub const SPILL_BYTES: usize = 1024 * 1024;
+
 impl Default for DownloadPolicy {
-    /// 60 s [inferred: Tencent only says "ensure the download speed"] and 512 MiB [seed].
+    /// 60 s [inferred: Tencent only says "ensure the download speed"], 512 MiB [seed] and
+    /// [`DEFAULT_CONCURRENCY`] at once [inferred].
     fn default() -> Self {
         DownloadPolicy {
             timeout: Duration::from_secs(60),
             max_bytes: 512 * 1024 * 1024,
+            concurrency: DEFAULT_CONCURRENCY,
         }
     }
 }
@@ -95,6 +115,8 @@ pub struct Downloader {
     client: Result<reqwest::Client, String>,
     /// Hosts it may contact; `None`: any.
     allow: Option<HostAllowlist>,
+    /// One permit per download running (held until its bytes are dropped).
+    slots: Arc<Semaphore>,
 }
 
 impl Downloader {
@@ -129,11 +151,13 @@ impl Downloader {
             .redirect(redirect)
             .build()
             .map_err(|e| format!("HTTP client unavailable: {}", root_cause(&e)));
+        let slots = Arc::new(Semaphore::new(policy.concurrency.max(1)));
         Downloader {
             clock,
             policy,
             client,
             allow,
+            slots,
         }
     }
 
@@ -144,20 +168,32 @@ impl Downloader {
 
     /// Downloads `url` (http or https) and returns its bytes, or the reason it failed.
     ///
-    /// The whole fetch races `timeout` on the simulator clock; with a manual clock a stalled
-    /// server therefore holds the fetch until the clock is advanced past the deadline.
-    pub async fn fetch(&self, url: &str) -> Result<Vec<u8>, DownloadError> {
+    /// It first waits for a free slot (untimed: the provider's queue is its own business);
+    /// then the whole fetch races `timeout` on the simulator clock, so with a manual clock a
+    /// stalled server holds the fetch until the clock is advanced past the deadline. The
+    /// answer holds the slot until it is dropped, so examining the bytes counts too.
+    pub async fn fetch(&self, url: &str) -> Result<Downloaded, DownloadError> {
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| DownloadError::Other("the downloader is shut down".to_owned()))?;
         let after_ms = duration_ms(self.policy.timeout);
         let deadline = self.clock.now_ms().saturating_add(after_ms as i64);
         tokio::select! {
             biased;
-            res = self.fetch_unbounded(url) => res,
+            res = self.fetch_unbounded(url, slot) => res,
             () = self.clock.sleep_until(deadline) => Err(DownloadError::Timeout { after_ms }),
         }
     }
 
     /// The fetch without its timeout.
-    async fn fetch_unbounded(&self, url: &str) -> Result<Vec<u8>, DownloadError> {
+    async fn fetch_unbounded(
+        &self,
+        url: &str,
+        slot: OwnedSemaphorePermit,
+    ) -> Result<Downloaded, DownloadError> {
         let client = self
             .client
             .as_ref()
@@ -181,19 +217,108 @@ impl Downloader {
         if announced.is_some_and(|len| len > limit) {
             return Err(DownloadError::TooLarge { limit });
         }
-        // Preallocate what was announced, but never trust a header for more than 8 MiB.
-        let reserve = announced.unwrap_or(0).min(limit).min(8 * 1024 * 1024);
-        let mut data = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
+        // Preallocate what was announced, but never trust a header past the spill threshold.
+        let reserve = announced.unwrap_or(0).min(SPILL_BYTES as u64);
+        let mut spool = Spool::Memory(Vec::with_capacity(usize::try_from(reserve).unwrap_or(0)));
+        let mut hasher = Sha256::new();
+        let mut len = 0u64;
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(classify)?;
-            if (data.len() as u64).saturating_add(chunk.len() as u64) > limit {
-                return Err(DownloadError::TooLarge { limit });
-            }
-            data.extend_from_slice(&chunk);
+            len = u64::try_from(chunk.len())
+                .ok()
+                .and_then(|n| len.checked_add(n))
+                .filter(|&n| n <= limit)
+                .ok_or(DownloadError::TooLarge { limit })?;
+            hasher.update(&chunk);
+            spool.write(&chunk).await.map_err(spool_error)?;
         }
-        Ok(data)
+        Ok(Downloaded {
+            sha256: hasher.finalize().into(),
+            len,
+            spool,
+            _slot: slot,
+        })
     }
+}
+
+/// A finished download: its SHA-256 (taken as the bytes arrived), its length, and its bytes
+/// in memory or in a temporary file. It holds its download slot until dropped.
+#[derive(Debug)]
+pub struct Downloaded {
+    sha256: [u8; 32],
+    len: u64,
+    spool: Spool,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Downloaded {
+    /// SHA-256 of the whole file.
+    pub fn sha256(&self) -> [u8; 32] {
+        self.sha256
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The bytes, read back from the temporary file if they went there (the file is then
+    /// left empty). Keep `self` until done with them: it holds the download slot.
+    pub async fn take_bytes(&mut self) -> Result<Vec<u8>, DownloadError> {
+        match &mut self.spool {
+            Spool::Memory(data) => Ok(std::mem::take(data)),
+            Spool::File(file) => {
+                let mut data = Vec::with_capacity(usize::try_from(self.len).unwrap_or(0));
+                file.flush().await.map_err(spool_error)?;
+                file.seek(std::io::SeekFrom::Start(0))
+                    .await
+                    .map_err(spool_error)?;
+                file.read_to_end(&mut data).await.map_err(spool_error)?;
+                file.set_len(0).await.map_err(spool_error)?;
+                Ok(data)
+            }
+        }
+    }
+}
+
+/// Where a download's bytes wait: memory up to [`SPILL_BYTES`], then an unnamed temporary
+/// file (removed by the system when closed, even after a crash).
+#[derive(Debug)]
+enum Spool {
+    Memory(Vec<u8>),
+    File(tokio::fs::File),
+}
+
+impl Spool {
+    async fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        if let Spool::Memory(data) = self {
+            if data.len().saturating_add(chunk.len()) <= SPILL_BYTES {
+                data.extend_from_slice(chunk);
+                return Ok(());
+            }
+            let file = tokio::task::spawn_blocking(tempfile::tempfile)
+                .await
+                .map_err(std::io::Error::other)??;
+            let mut file = tokio::fs::File::from_std(file);
+            file.write_all(data).await?;
+            *self = Spool::File(file);
+        }
+        match self {
+            Spool::File(file) => file.write_all(chunk).await,
+            Spool::Memory(_) => Ok(()),
+        }
+    }
+}
+
+/// The simulator could not keep the bytes (a full disk, say): still a failed download.
+fn spool_error(err: std::io::Error) -> DownloadError {
+    DownloadError::Other(format!("could not keep the downloaded bytes: {err}"))
 }
 
 /// Accepts only absolute http(s) URLs with a host; reqwest's own message would name neither.
@@ -258,6 +383,11 @@ mod tests {
         addr
     }
 
+    /// The bytes of a successful download.
+    async fn bytes(fetched: Result<Downloaded, DownloadError>) -> Vec<u8> {
+        fetched.unwrap().take_bytes().await.unwrap()
+    }
+
     fn downloader(clock: &Clock, max_bytes: u64) -> Downloader {
         Downloader::new(
             clock.clone(),
@@ -311,14 +441,12 @@ mod tests {
         let clock = Clock::manual(0);
         let got = downloader(&clock, 1 << 20)
             .fetch(&format!("http://{addr}/a.wav"))
-            .await
-            .unwrap();
-        assert_eq!(got, vec![1u8; 1000]);
+            .await;
+        assert_eq!(bytes(got).await, vec![1u8; 1000]);
         let streamed = downloader(&clock, 1 << 20)
             .fetch(&format!("http://{addr}/stream"))
-            .await
-            .unwrap();
-        assert_eq!(streamed.len(), 10_000);
+            .await;
+        assert_eq!(bytes(streamed).await.len(), 10_000);
     }
 
     #[tokio::test]
@@ -326,9 +454,8 @@ mod tests {
         let addr = audio_app().await;
         let got = downloader(&Clock::manual(0), 1 << 20)
             .fetch(&format!("http://{addr}/user-agent"))
-            .await
-            .unwrap();
-        assert_eq!(String::from_utf8(got).unwrap(), USER_AGENT);
+            .await;
+        assert_eq!(String::from_utf8(bytes(got).await).unwrap(), USER_AGENT);
     }
 
     #[tokio::test]
@@ -430,6 +557,7 @@ mod tests {
             DownloadPolicy {
                 timeout: Duration::from_secs(60),
                 max_bytes: 1 << 20,
+                ..DownloadPolicy::default()
             },
         );
         let fetch = tokio::spawn(async move { dl.fetch(&format!("http://{addr}/hang")).await });
@@ -457,7 +585,7 @@ mod tests {
     async fn follows_up_to_five_redirects() {
         let addr = audio_app().await;
         let dl = downloader(&Clock::manual(0), 1 << 20);
-        let got = dl.fetch(&format!("http://{addr}/hop/5")).await.unwrap();
+        let got = bytes(dl.fetch(&format!("http://{addr}/hop/5")).await).await;
         assert_eq!(got, b"RIFF-audio");
         let err = dl.fetch(&format!("http://{addr}/hop/6")).await.unwrap_err();
         assert_eq!(
@@ -476,6 +604,55 @@ mod tests {
                 "{url}: {err:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn large_files_wait_in_a_temporary_file_and_hash_as_they_arrive() {
+        // 3 MiB in 64 KiB chunks: past the spill threshold, so most of it goes to disk.
+        let app = Router::new().route("/big", get(|| async { streamed(48, 64 * 1024) }));
+        let addr = serve(app).await;
+        let mut got = downloader(&Clock::manual(0), 1 << 30)
+            .fetch(&format!("http://{addr}/big"))
+            .await
+            .unwrap();
+        assert!(matches!(got.spool, Spool::File(_)), "{:?}", got.spool);
+        assert_eq!(got.len(), 48 * 64 * 1024);
+        let expected = vec![7u8; 48 * 64 * 1024];
+        assert_eq!(got.sha256(), <[u8; 32]>::from(Sha256::digest(&expected)));
+        assert_eq!(got.take_bytes().await.unwrap(), expected);
+        // Small files stay in memory.
+        let app = Router::new().route("/small", get(|| async { streamed(4, 1000) }));
+        let addr = serve(app).await;
+        let small = downloader(&Clock::manual(0), 1 << 30)
+            .fetch(&format!("http://{addr}/small"))
+            .await
+            .unwrap();
+        assert!(matches!(small.spool, Spool::Memory(_)), "{:?}", small.spool);
+    }
+
+    #[tokio::test]
+    async fn downloads_past_the_concurrency_wait_for_a_slot() {
+        let addr = audio_app().await;
+        let dl = Downloader::new(
+            Clock::manual(0),
+            DownloadPolicy {
+                concurrency: 1,
+                ..DownloadPolicy::default()
+            },
+        );
+        let first = dl.fetch(&format!("http://{addr}/a.wav")).await.unwrap();
+        let waiting = {
+            let dl = dl.clone();
+            tokio::spawn(async move { dl.fetch(&format!("http://{addr}/a.wav")).await })
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!waiting.is_finished(), "the only slot is held by the first");
+        drop(first);
+        let second = tokio::time::timeout(Duration::from_secs(10), waiting)
+            .await
+            .expect("the slot freed")
+            .unwrap();
+        assert_eq!(bytes(second).await, vec![1u8; 1000]);
     }
 
     #[test]

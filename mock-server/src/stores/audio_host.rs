@@ -27,9 +27,8 @@ impl AudioHost {
         let others: usize = files
             .iter()
             .filter(|(n, _)| n.as_str() != name)
-            .map(|(_, b)| b.len())
-            .sum();
-        if others + bytes.len() > MAX_TOTAL_BYTES {
+            .fold(0usize, |sum, (_, b)| sum.saturating_add(b.len()));
+        if others.saturating_add(bytes.len()) > MAX_TOTAL_BYTES {
             return Err(format!(
                 "hosted audio is limited to {MAX_TOTAL_BYTES} bytes in all: delete some first"
             ));

@@ -3,6 +3,7 @@
 
 mod admin;
 mod coze;
+mod hardening_audio;
 mod icu;
 mod layers;
 mod persist;

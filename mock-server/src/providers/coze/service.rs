@@ -60,8 +60,8 @@ impl CozeService {
         }
     }
 
-    /// The text for an uploaded file (`sha` is its SHA-256): probe (off the async workers: it decodes), the
-    /// model's format list, the duration limit, then the transcript with provider B's
+    /// The text for an uploaded file (`sha` is its SHA-256): the model's format list (from the
+    /// magic bytes), probe (off the async workers: it decodes), the duration limit, then the transcript with provider B's
     /// default filters, so one file reads the same on both APIs.
     pub async fn transcribe(
         &self,
@@ -72,6 +72,11 @@ impl CozeService {
     ) -> Result<String, CozeError> {
         if bytes.is_empty() {
             return Err(CozeError::file_empty());
+        }
+        // The format list is checked on the magic bytes before anything is decoded, so a
+        // format the model refuses costs nothing (a few MB of FLAC can hold hours of samples).
+        if let Some(format) = audio::sniff(&bytes) {
+            formats::check(self.model, format)?;
         }
         let probe = self.probe.clone();
         let (probed, filename) = tokio::task::spawn_blocking(move || {

@@ -224,14 +224,21 @@ impl IcuService {
     ) {
         let fetched = self.downloader.fetch(&url).await;
         let ready = self.clock.now_ms();
-        let (outcome, download_failed) = match fetched {
-            Ok(bytes) => {
-                let sha: [u8; 32] = Sha256::digest(&bytes).into();
+        // The download keeps its slot until examined, so few fetched files are in memory.
+        let bytes = match fetched {
+            Ok(mut downloaded) => downloaded.take_bytes().await.map(|b| (b, downloaded)),
+            Err(err) => Err(err),
+        };
+        let (outcome, download_failed) = match bytes {
+            Ok((bytes, downloaded)) => {
                 let params = SubmitParams {
                     source: Source::Data(bytes),
                     ..params
                 };
-                (self.examine(params, sha, url_filename(&url)).await, false)
+                let sha = downloaded.sha256();
+                let outcome = self.examine(params, sha, url_filename(&url)).await;
+                drop(downloaded);
+                (outcome, false)
             }
             Err(err) => (
                 Outcome::Failed {
