@@ -56,7 +56,9 @@ pub const MAX_ADVANCE: Duration = Duration::from_secs(100 * 31_557_600);
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ClockError {
     /// A scale factor that is zero, negative, NaN, infinite or above [`MAX_FACTOR`].
-    #[error("time scale must be a finite number greater than 0 and at most 1000000 (1e6), got {0:?}")]
+    #[error(
+        "time scale must be a finite number greater than 0 and at most 1000000 (1e6), got {0:?}"
+    )]
     BadFactor(f64),
     /// A time outside 1970-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999Z.
     #[error("simulated time must stay between 0 (1970-01-01T00:00:00Z) and {MAX_MS} (9999-12-31T23:59:59.999Z) ms since the Unix epoch, got {0} ms")]
@@ -357,7 +359,11 @@ mod tests {
             clock.try_advance(Duration::from_millis(1_001)),
             Err(ClockError::OutOfRange(i128::from(MAX_MS) + 1))
         );
-        assert_eq!(clock.now_ms(), MAX_MS - 1_000, "a refused move moves nothing");
+        assert_eq!(
+            clock.now_ms(),
+            MAX_MS - 1_000,
+            "a refused move moves nothing"
+        );
         clock.try_advance(Duration::from_millis(1_000)).unwrap();
         assert_eq!(clock.now_ms(), MAX_MS);
         // The unchecked move stops at the end instead of wrapping.

@@ -3,6 +3,8 @@
 
 mod admin;
 mod coze;
+mod hardening_control;
+mod hardening_outbound;
 mod icu;
 mod layers;
 mod persist;
