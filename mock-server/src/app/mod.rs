@@ -248,6 +248,7 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // From here on a task's Url or CallbackUrl cannot reach this server's control API.
     if let Ok(addr) = listener.local_addr() {
         state.icu.downloader.guard().arm(addr);
         state.icu.tasks.callbacks().guard().arm(addr);
