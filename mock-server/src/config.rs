@@ -189,6 +189,25 @@ pub struct Config {
     /// Audio downloads running at once; more tasks wait (still `waiting`) for a slot.
     #[arg(long, env = "ASR_MOCK_DOWNLOAD_CONCURRENCY", default_value_t = 4)]
     pub download_concurrency: usize,
+    /// More names the control API answers to in `Host` (repeat the flag or give a comma
+    /// list; `*.example.com` for subdomains). `localhost`, `*.localhost` and IP addresses are
+    /// always accepted; `all` or `*` turns the check off. Against DNS rebinding.
+    #[arg(
+        long = "allowed-host",
+        env = "ASR_MOCK_ALLOWED_HOSTS",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+
+    /// icu strict mode: how far `C-Date` may be from the simulator's clock, in seconds either
+    /// way (0: no freshness check).
+    #[arg(
+        long,
+        env = "ASR_MOCK_ICU_SIGNATURE_WINDOW_SECS",
+        default_value_t = 300
+    )]
+    pub icu_signature_window_secs: u64,
 }
 
 /// Subcommands: tools around the simulator that never start the server.
@@ -266,6 +285,8 @@ impl Default for Config {
             state_file: None,
             command: None,
             download_concurrency: 4,
+            allowed_hosts: Vec::new(),
+            icu_signature_window_secs: 300,
         }
     }
 }
@@ -409,6 +430,21 @@ mod tests {
         );
         assert!(Config::try_parse_from(["asr-mock", "scenarios", "check"]).is_err());
         assert!(Config::try_parse_from(["asr-mock", "scenarios"]).is_err());
+    }
+
+    #[test]
+    fn allowed_hosts_repeat_or_come_as_a_list() {
+        let c = Config::parse_from([
+            "asr-mock",
+            "--allowed-host",
+            "a.example",
+            "--allowed-host",
+            "b.example,*.c.example",
+        ]);
+        assert_eq!(c.allowed_hosts, ["a.example", "b.example", "*.c.example"]);
+        assert_eq!(c.icu_signature_window_secs, 300);
+        let c = Config::parse_from(["asr-mock", "--icu-signature-window-secs", "0"]);
+        assert_eq!(c.icu_signature_window_secs, 0);
     }
 
     #[test]

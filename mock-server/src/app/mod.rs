@@ -21,7 +21,7 @@ use crate::admin;
 use crate::audio::ProbeOptions;
 use crate::clock::{Clock, ClockError};
 use crate::config::{Config, ProgressKind, SettingsFileError};
-use crate::hosts::{HostAllowlist, HostsError};
+use crate::hosts::{ControlHosts, HostAllowlist, HostsError};
 use crate::http::serve::{self, ServeOptions};
 use crate::outbound::callbacks::{CallbackPolicy, Callbacks};
 use crate::outbound::download::{DownloadPolicy, Downloader};
@@ -57,6 +57,9 @@ pub enum StartError {
     /// A malformed `--allow-hosts` list.
     #[error("allow-hosts: {0}")]
     Hosts(#[source] HostsError),
+    /// A malformed `--allowed-host` entry.
+    #[error("allowed-host: {0}")]
+    ControlHosts(#[source] HostsError),
     /// An icu secrets file that cannot be read or parsed.
     #[error("icu secrets: {0}")]
     Secrets(#[source] SettingsFileError),
@@ -93,7 +96,11 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         library.load_dir(dir).map_err(StartError::Scenarios)?;
     }
     let secrets = match &config.icu_secrets {
-        Some(path) => Some(Secrets::load(path).map_err(StartError::Secrets)?),
+        Some(path) => Some(
+            Secrets::load(path)
+                .map_err(StartError::Secrets)?
+                .with_window(config.icu_signature_window_secs),
+        ),
         None => None,
     };
     let tokens = match &config.tokens {
@@ -178,6 +185,8 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         sink: Sink::default(),
         scenarios,
         admin_token: config.admin_token.clone().filter(|t| !t.is_empty()),
+        control_hosts: ControlHosts::parse(&config.allowed_hosts)
+            .map_err(StartError::ControlHosts)?,
         persist: config.state_file.clone().map(persist::Persist::new),
     });
     if let Some(count) = persist::load(&state).map_err(StartError::State)? {
@@ -235,6 +244,11 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // From here on a task's Url or CallbackUrl cannot reach this server's control API.
+    if let Ok(addr) = listener.local_addr() {
+        state.icu.downloader.guard().arm(addr);
+        state.icu.tasks.callbacks().guard().arm(addr);
+    }
     let scheduler = tokio::spawn(state.icu.tasks.clone().run_scheduler());
     let callbacks = state.icu.tasks.callbacks().clone();
     let saver = state.persist.is_some().then(|| {

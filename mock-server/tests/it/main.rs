@@ -4,6 +4,8 @@
 mod admin;
 mod coze;
 mod hardening_audio;
+mod hardening_control;
+mod hardening_outbound;
 mod icu;
 mod layers;
 mod persist;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::sync::{AcquireError, Semaphore, SemaphorePermit};
 
 use crate::clock::Clock;
+use crate::outbound::guard::Outbound;
 use crate::outbound::{describe_duration, duration_ms, root_cause};
 
 use super::journal::{CallbackAttempt, SHUTDOWN_UNSENT};
@@ -335,6 +336,10 @@ impl Drop for Slot {
 /// acknowledged, the plan's duplicate copies follow, one attempt each.
 pub(super) async fn deliver(mut slot: Slot, job: Job) {
     let inner = Arc::clone(&slot.inner);
+    if let Err(why) = inner.guard.check(&job.url, Outbound::Callback).await {
+        inner.record_unsent(job, format!("not sent: {why}"));
+        return;
+    }
     let attempts = job.policy.attempts.max(1);
     let interval_ms = clamp_ms(duration_ms(job.policy.interval));
     let mut first_ms: Option<i64> = None;

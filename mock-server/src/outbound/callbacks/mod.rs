@@ -37,6 +37,7 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::clock::Clock;
 use crate::hosts::HostAllowlist;
+use crate::outbound::guard::SelfGuard;
 use crate::outbound::{root_cause, USER_AGENT};
 
 use deliver::{clamp_ms, deliver, Job, Slot};
@@ -92,6 +93,8 @@ struct Inner {
     allow: Mutex<Option<HostAllowlist>>,
     /// Set at shutdown: parked deliveries stop waiting and journal that they were not sent.
     closing: watch::Sender<bool>,
+    /// Keeps callbacks off the simulator's own control API (except its sink).
+    guard: SelfGuard,
 }
 
 /// Where every unfinished delivery is.
@@ -137,8 +140,14 @@ impl Callbacks {
                 next_delivery: AtomicU64::new(0),
                 allow: Mutex::new(None),
                 closing: watch::channel(false).0,
+                guard: SelfGuard::default(),
             }),
         }
+    }
+
+    /// The check that keeps callbacks off the control API; armed once the server is bound.
+    pub fn guard(&self) -> &SelfGuard {
+        &self.inner.guard
     }
 
     /// Restricts callbacks to the hosts on `allow` (`None`: any host); an attempt to another

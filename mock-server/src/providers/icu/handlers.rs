@@ -159,7 +159,12 @@ fn check_signature<'a>(
     let Some(secrets) = &icu.secrets else {
         return Ok(());
     };
-    auth::verify(secrets, headers, &auth::request_params(parts))
+    auth::verify(
+        secrets,
+        headers,
+        &auth::request_params(parts),
+        icu.clock.now_ms(),
+    )
 }
 
 /// Takes the request whole: its headers are only read, and a poll is the hottest path.
