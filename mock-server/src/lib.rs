@@ -50,7 +50,7 @@ pub use state::AppState;
 pub mod testing {
     pub use crate::audio::synth::wav_8bit;
     pub use crate::http::serve::{serve, ServeOptions};
-    pub use crate::persist::FORMAT_VERSION;
+    pub use crate::persist::{edit_snapshot, FORMAT_VERSION};
     pub use crate::providers::icu::auth::{request_params, sign};
     pub use crate::providers::icu::params::{parse_submit, RawParams, SubmitParams};
     pub use crate::providers::icu::tasks::{Plan, Scripted, Task, TaskSpec};

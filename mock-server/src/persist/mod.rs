@@ -33,6 +33,7 @@ use crate::state::AppState;
 pub use handle::Persist;
 use handle::{Fingerprint, Resume};
 use records::{RecipeTable, StateFile, TaskRecord};
+pub use store::edit_snapshot;
 
 /// The format this build writes and reads; a file with another version is refused.
 /// Version 2: results are saved as recipes, each once, instead of their rendered text.

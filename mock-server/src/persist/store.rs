@@ -329,6 +329,30 @@ impl Writer {
     }
 }
 
+/// Rewrites the snapshot of a closed state file with `edit`, for the workspace's tests of
+/// what loading refuses. Not for use on a file a simulator has open (it is locked then).
+pub fn edit_snapshot(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> Result<(), String> {
+    let db = Database::open(path).map_err(|e| e.to_string())?;
+    let txn = db.begin_write().map_err(|e| e.to_string())?;
+    {
+        let mut table = txn.open_table(SNAPSHOT).map_err(|e| e.to_string())?;
+        let blob = table
+            .get(STATE_KEY)
+            .map_err(|e| e.to_string())?
+            .ok_or("the file holds no snapshot yet")?
+            .value()
+            .to_vec();
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&blob).map_err(|e| e.to_string())?;
+        edit(&mut json);
+        let blob = serde_json::to_vec(&json).map_err(|e| e.to_string())?;
+        table
+            .insert(STATE_KEY, blob.as_slice())
+            .map_err(|e| e.to_string())?;
+    }
+    txn.commit().map_err(|e| e.to_string())
+}
+
 /// Why reading the file failed.
 enum Read {
     State(StateError),
