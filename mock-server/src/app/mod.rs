@@ -133,6 +133,9 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         None => None,
     };
     engine.callbacks().set_allowlist(allow.clone());
+    engine
+        .callbacks()
+        .set_per_receiver(config.callback_per_receiver);
     let downloader = Downloader::with_allowlist(
         clock.clone(),
         DownloadPolicy {

@@ -3,6 +3,7 @@
 
 mod admin;
 mod coze;
+mod hardening_durable;
 mod icu;
 mod layers;
 mod persist;
