@@ -146,9 +146,9 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
     );
     // Opened before the service, which records accepted tasks in it.
     let persist = match &config.state_file {
-        Some(path) => Some(
-            persist::Persist::open(path.clone(), engine.clone()).map_err(StartError::State)?,
-        ),
+        Some(path) => {
+            Some(persist::Persist::open(path.clone(), engine.clone()).map_err(StartError::State)?)
+        }
         None => None,
     };
     let icu = IcuService::new(IcuParts {

@@ -139,7 +139,7 @@ pub enum StateError {
         path: PathBuf,
         /// What the database said.
         #[source]
-        source: redb::Error,
+        source: Box<redb::Error>,
     },
 }
 
@@ -245,7 +245,6 @@ pub fn load(state: &AppState) -> Result<Option<usize>, StateError> {
     Ok(Some(count))
 }
 
-
 /// Restarts what the restart interrupted: downloads of Url tasks still being fetched, and
 /// callbacks handed to the dispatcher with no final attempt journaled (a receiver may see
 /// such a callback twice, as the provider warns it can). Needs the runtime; `run` calls it.
@@ -309,11 +308,7 @@ pub async fn save(state: &AppState) -> Result<SaveReport, SaveError> {
         .map_err(|e| failed(e.to_string()))?
         .map_err(|e| failed(e.to_string()))?;
     let bytes = blob.len() as u64;
-    persist
-        .store
-        .save(covered, blob)
-        .await
-        .map_err(failed)?;
+    persist.store.save(covered, blob).await.map_err(failed)?;
     report.bytes = bytes;
     *persist.saved.lock() = Some(counters);
     Ok(report)
@@ -376,7 +371,6 @@ fn fingerprint(state: &AppState) -> Fingerprint {
     ]
 }
 
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -384,7 +378,9 @@ mod tests {
     use super::store::Store;
     use super::*;
     use crate::config::{ClockKind, Config};
-    use crate::providers::icu::tasks::{Outcome, Plan, Scripted, Status, SubmitOptions, Task, TaskSpec};
+    use crate::providers::icu::tasks::{
+        Outcome, Plan, Scripted, Status, SubmitOptions, Task, TaskSpec,
+    };
     use crate::scenarios::library::Library;
 
     fn config(path: &Path) -> Config {
@@ -514,7 +510,11 @@ mod tests {
         assert_eq!(got.plan, state.icu.tasks.inspect(77).unwrap().0.plan);
         assert_eq!(got.callback_behaviour.as_ref().unwrap().0, "callback-retry");
         assert_eq!(restored.icu.ordinal(), 31, "TaskId draws go on after it");
-        assert_eq!(restored.clock.now_ms(), 1_250_000, "the clock saw the submit");
+        assert_eq!(
+            restored.clock.now_ms(),
+            1_250_000,
+            "the clock saw the submit"
+        );
     }
 
     #[tokio::test]
@@ -536,7 +536,11 @@ mod tests {
         durable.accept(task(21, library), 21).await.unwrap();
         close(&state).await;
 
-        let engine = crate::build_state(&Config::default()).unwrap().icu.tasks.clone();
+        let engine = crate::build_state(&Config::default())
+            .unwrap()
+            .icu
+            .tasks
+            .clone();
         let (store, loaded) = Store::open(&path, engine).unwrap();
         let left: Vec<u64> = loaded.submits.iter().map(|r| r.task.id).collect();
         assert_eq!(left, [21], "only the submit after the snapshot is kept");
@@ -549,8 +553,16 @@ mod tests {
     async fn times_outside_1970_to_9999_stop_start_up() {
         let dir = tempfile::tempdir().unwrap();
         for (name, from, to) in [
-            ("clock.db", "\"now_ms\":1000000", format!("\"now_ms\":{}", i64::MAX)),
-            ("created.db", "\"created_ms\":1000000", "\"created_ms\":-5".to_owned()),
+            (
+                "clock.db",
+                "\"now_ms\":1000000",
+                format!("\"now_ms\":{}", i64::MAX),
+            ),
+            (
+                "created.db",
+                "\"created_ms\":1000000",
+                "\"created_ms\":-5".to_owned(),
+            ),
         ] {
             let path = dir.path().join(name);
             let state = crate::build_state(&config(&path)).unwrap();
@@ -560,7 +572,10 @@ mod tests {
             write_snapshot(&state, text.replace(from, &to)).await;
             let err = refusal(&path);
             assert!(matches!(err, StateError::Invalid { .. }), "{err:?}");
-            assert!(err.to_string().contains("outside the years 1970–9999"), "{err}");
+            assert!(
+                err.to_string().contains("outside the years 1970–9999"),
+                "{err}"
+            );
         }
     }
 
@@ -581,7 +596,10 @@ mod tests {
             std::fs::write(&path, content).unwrap();
             let err = refusal(&path);
             assert!(
-                matches!(err, StateError::Json { found: Some(2), .. } | StateError::Unreadable { .. }),
+                matches!(
+                    err,
+                    StateError::Json { found: Some(2), .. } | StateError::Unreadable { .. }
+                ),
                 "{err:?}"
             );
             assert_eq!(std::fs::read(&path).unwrap(), content, "left as it was");

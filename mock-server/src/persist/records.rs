@@ -222,7 +222,11 @@ impl TaskRecord {
     }
 
     /// The task again; `Err` for an engine this build does not know.
-    pub(super) fn into_task(self, library: &Library, recipes: &[Arc<Recipe>]) -> Result<Task, String> {
+    pub(super) fn into_task(
+        self,
+        library: &Library,
+        recipes: &[Arc<Recipe>],
+    ) -> Result<Task, String> {
         let engine = Engine::from_code(&self.engine)
             .ok_or_else(|| format!("task {} has an unknown engine {:?}", self.id, self.engine))?;
         let spec = TaskSpec {
@@ -261,7 +265,6 @@ impl TaskRecord {
         Ok(task)
     }
 }
-
 
 /// One accepted task as recorded at submit, before its answer went out: enough to bring it
 /// back if the simulator dies before the next snapshot.

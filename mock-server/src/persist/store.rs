@@ -98,23 +98,26 @@ impl Store {
                 reason: other.to_string(),
             },
         })?;
-        let store_error = |e: redb::Error| StateError::Store {
+        let store_error = |e: Box<redb::Error>| StateError::Store {
             path: path.to_owned(),
             source: e,
         };
         let (loaded, last_seq) = read(path, &db).map_err(|e| match e {
-            Read::State(e) => e,
+            Read::State(e) => *e,
             Read::Store(e) => store_error(e),
         })?;
         // Marks a new file as ours, and proves on every start that the file can be written.
-        let mut txn = db.begin_write().map_err(|e| store_error(e.into()))?;
-        txn.set_durability(Durability::Immediate);
-        {
-            let mut meta = txn.open_table(META).map_err(|e| store_error(e.into()))?;
-            meta.insert(VERSION_KEY, u64::from(FORMAT_VERSION))
-                .map_err(|e| store_error(e.into()))?;
-        }
-        txn.commit().map_err(|e| store_error(e.into()))?;
+        let mark = || -> Result<(), Box<redb::Error>> {
+            let mut txn = db.begin_write().map_err(boxed)?;
+            txn.set_durability(Durability::Immediate);
+            {
+                let mut meta = txn.open_table(META).map_err(boxed)?;
+                meta.insert(VERSION_KEY, u64::from(FORMAT_VERSION))
+                    .map_err(boxed)?;
+            }
+            txn.commit().map_err(boxed)
+        };
+        mark().map_err(store_error)?;
 
         let covered = loaded.snapshot.as_ref().map_or(0, |s| s.covered_seq);
         let next_seq = last_seq.max(covered) + 1;
@@ -276,20 +279,7 @@ impl Writer {
             }
         }
         let first = self.next_seq;
-        let committed = (|| -> Result<(), redb::Error> {
-            let mut txn = self.db.begin_write()?;
-            txn.set_durability(Durability::Immediate);
-            {
-                let mut table = txn.open_table(SUBMITS)?;
-                for (seq, pending) in (first..).zip(&batch) {
-                    if let Ok(record) = &pending.record {
-                        table.insert(seq, record.as_slice())?;
-                    }
-                }
-            }
-            txn.commit()?;
-            Ok(())
-        })();
+        let committed = self.insert_submits(first, &batch);
         match committed {
             Ok(()) => {
                 let count = batch.len() as u64;
@@ -298,8 +288,7 @@ impl Writer {
                     self.tasks.insert(pending.task);
                     let _ = pending.reply.send(Ok(()));
                 }
-                self.applied
-                    .store(first + count - 1, Ordering::Release);
+                self.applied.store(first + count - 1, Ordering::Release);
             }
             Err(e) => {
                 let reason = format!("cannot write {}: {e}", self.path.display());
@@ -311,21 +300,35 @@ impl Writer {
         }
     }
 
+    /// Writes the records of `batch` from sequence number `first` on, in one durable commit.
+    fn insert_submits(&self, first: u64, batch: &[Pending]) -> Result<(), Box<redb::Error>> {
+        let mut txn = self.db.begin_write().map_err(boxed)?;
+        txn.set_durability(Durability::Immediate);
+        {
+            let mut table = txn.open_table(SUBMITS).map_err(boxed)?;
+            for (seq, pending) in (first..).zip(batch) {
+                if let Ok(record) = &pending.record {
+                    table.insert(seq, record.as_slice()).map_err(boxed)?;
+                }
+            }
+        }
+        txn.commit().map_err(boxed)
+    }
+
     /// Replaces the snapshot and deletes the submit records it covers, in one transaction.
-    fn save(&mut self, covered: u64, blob: &[u8]) -> Result<(), String> {
-        let saved = (|| -> Result<(), redb::Error> {
-            let mut txn = self.db.begin_write()?;
+    fn save(&self, covered: u64, blob: &[u8]) -> Result<(), String> {
+        let saved = || -> Result<(), Box<redb::Error>> {
+            let mut txn = self.db.begin_write().map_err(boxed)?;
             txn.set_durability(Durability::Immediate);
             {
-                let mut snapshot = txn.open_table(SNAPSHOT)?;
-                snapshot.insert(STATE_KEY, blob)?;
-                let mut submits = txn.open_table(SUBMITS)?;
-                submits.retain_in(..=covered, |_, _| false)?;
+                let mut snapshot = txn.open_table(SNAPSHOT).map_err(boxed)?;
+                snapshot.insert(STATE_KEY, blob).map_err(boxed)?;
+                let mut submits = txn.open_table(SUBMITS).map_err(boxed)?;
+                submits.retain_in(..=covered, |_, _| false).map_err(boxed)?;
             }
-            txn.commit()?;
-            Ok(())
-        })();
-        saved.map_err(|e| format!("cannot write {}: {e}", self.path.display()))
+            txn.commit().map_err(boxed)
+        };
+        saved().map_err(|e| format!("cannot write {}: {e}", self.path.display()))
     }
 }
 
@@ -353,25 +356,30 @@ pub fn edit_snapshot(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> 
     txn.commit().map_err(|e| e.to_string())
 }
 
+/// A database error, boxed (it is large) for the error paths.
+fn boxed(e: impl Into<redb::Error>) -> Box<redb::Error> {
+    Box::new(e.into())
+}
+
 /// Why reading the file failed.
 enum Read {
-    State(StateError),
-    Store(redb::Error),
+    State(Box<StateError>),
+    Store(Box<redb::Error>),
 }
 
 impl<E: Into<redb::Error>> From<E> for Read {
     fn from(e: E) -> Self {
-        Read::Store(e.into())
+        Read::Store(boxed(e))
     }
 }
 
 /// Reads and checks everything the file holds; also returns the last submit sequence number.
 fn read(path: &Path, db: &Database) -> Result<(Loaded, u64), Read> {
     let invalid = |reason: String| {
-        Read::State(StateError::Invalid {
+        Read::State(Box::new(StateError::Invalid {
             path: path.to_owned(),
             reason,
-        })
+        }))
     };
     let txn = db.begin_read()?;
     let meta = match txn.open_table(META) {
@@ -386,16 +394,16 @@ fn read(path: &Path, db: &Database) -> Result<(Loaded, u64), Read> {
     match version {
         Some(v) if v == u64::from(FORMAT_VERSION) => {}
         Some(v) => {
-            return Err(Read::State(StateError::Version {
+            return Err(Read::State(Box::new(StateError::Version {
                 path: path.to_owned(),
                 found: v,
-            }))
+            })))
         }
         // A database with tables but no version is someone else's.
         None if txn.list_tables()?.next().is_some() => {
-            return Err(Read::State(StateError::NotOurs {
+            return Err(Read::State(Box::new(StateError::NotOurs {
                 path: path.to_owned(),
-            }))
+            })))
         }
         None => return Ok((Loaded::default(), 0)),
     }
@@ -466,11 +474,10 @@ fn refuse_json(path: &Path) -> Result<(), StateError> {
         path: path.to_owned(),
         source,
     })?;
-    let header: Header =
-        serde_json::from_slice(&bytes).map_err(|e| StateError::Unreadable {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
+    let header: Header = serde_json::from_slice(&bytes).map_err(|e| StateError::Unreadable {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
     Err(StateError::Json {
         path: path.to_owned(),
         found: header.version,

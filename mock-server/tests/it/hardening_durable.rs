@@ -72,7 +72,15 @@ async fn run_task(app: &TestApp, url: &str) -> u64 {
     let query = app.url(&format!("/openapi/asr/searchResult?TaskId={id}"));
     let mut last = Value::Null;
     for _ in 0..3 {
-        last = app.http.get(&query).send().await.unwrap().json().await.unwrap();
+        last = app
+            .http
+            .get(&query)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     }
     assert_eq!(last["data"]["StatusStr"], "success", "{last}");
     id
@@ -98,7 +106,10 @@ async fn a_receiver_that_never_answers_does_not_delay_another_receivers_callback
     for _ in 0..64 {
         run_task(&app, &hanging).await;
     }
-    assert!(reaches(&stuck, 4).await, "the hanging receiver got its share");
+    assert!(
+        reaches(&stuck, 4).await,
+        "the hanging receiver got its share"
+    );
     let id = run_task(&app, &healthy).await;
     assert!(
         reaches(&served, 1).await,

@@ -508,7 +508,10 @@ async fn a_state_file_naming_a_time_past_9999_stops_start_up() {
         .await
         .unwrap_err();
     assert!(matches!(err, asr_mock::StartError::State(_)), "{err:?}");
-    assert!(std::error::Error::source(&err).is_some(), "it keeps its source");
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "it keeps its source"
+    );
     let message = err.to_string();
     assert!(message.contains("now_ms"), "{message}");
     assert!(message.contains("outside the years 1970–9999"), "{message}");

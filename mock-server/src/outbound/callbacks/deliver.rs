@@ -368,7 +368,10 @@ pub(super) async fn deliver(mut slot: Slot, job: Job) {
             slot.park(first.saturating_add(interval_ms.saturating_mul(i64::from(n - 1))));
         }
         let simulated = n <= job.fail_attempts;
-        let permit = match slot.start(&inner.permits, (!simulated).then_some(&lane)).await {
+        let permit = match slot
+            .start(&inner.permits, (!simulated).then_some(&lane))
+            .await
+        {
             Ok(permit) => permit,
             Err(Halt::Closing) => {
                 let outcome =

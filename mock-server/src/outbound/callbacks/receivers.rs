@@ -135,7 +135,10 @@ mod tests {
 
     #[test]
     fn a_receiver_is_its_scheme_host_and_port() {
-        assert_eq!(receiver_key("http://A.example/cb?x=1"), "http://a.example:80");
+        assert_eq!(
+            receiver_key("http://A.example/cb?x=1"),
+            "http://a.example:80"
+        );
         assert_eq!(
             receiver_key("https://a.example:8443/x"),
             "https://a.example:8443"
@@ -154,7 +157,10 @@ mod tests {
         let a2 = receivers.lane("http://a.example/2");
         let b = receivers.lane("http://b.example/");
         assert_eq!(receivers.len(), 2);
-        assert!(std::ptr::eq(a1.semaphore(), a2.semaphore()), "one share per receiver");
+        assert!(
+            std::ptr::eq(a1.semaphore(), a2.semaphore()),
+            "one share per receiver"
+        );
         assert_eq!(a1.semaphore().available_permits(), 2);
         drop(a1);
         assert_eq!(receivers.len(), 2, "a2 still delivers to a.example");

@@ -313,7 +313,14 @@ impl IcuService {
     }
 
     /// A task's timeline from its outcome.
-    fn plan(&self, task_id: u64, outcome: Outcome, queue_until: i64, ready: i64, failed: bool) -> Plan {
+    fn plan(
+        &self,
+        task_id: u64,
+        outcome: Outcome,
+        queue_until: i64,
+        ready: i64,
+        failed: bool,
+    ) -> Plan {
         recognize::plan(
             self.seed,
             task_id,

@@ -219,8 +219,8 @@ impl TaskEngine {
         let scripted_end = task.script.as_ref().and_then(|s| s.timed_end_ms());
         // A scripted task whose outcome is known at once (inline audio) ends as soon as its
         // steps are over, as `set_plan` arranges for one examined later.
-        let scripted_now = (task.script.is_some() && task.plan.is_some())
-            .then(|| self.inner.clock.now_ms());
+        let scripted_now =
+            (task.script.is_some() && task.plan.is_some()).then(|| self.inner.clock.now_ms());
         store.order.push_back(id);
         store.tasks.insert(id, Box::new(task));
         for at in [due, scripted_end, scripted_now].into_iter().flatten() {
