@@ -41,6 +41,7 @@ pub use app::cli::scenarios_command;
 pub use app::server::{MockServer, MockServerBuilder};
 pub use app::{app, build_state, run, StartError};
 pub use config::{Config, CozeModel};
+pub use persist::StateError;
 pub use state::AppState;
 
 /// What the workspace's own tests and benchmarks reach for below the public face: the

@@ -588,6 +588,29 @@ mod tests {
         close(&state).await;
         crate::build_state(&config(&path)).expect("free again once closed");
 
+        // A state database of another format version.
+        let other = dir.path().join("other.db");
+        close(&crate::build_state(&config(&other)).unwrap()).await;
+        {
+            let db = redb::Database::open(&other).unwrap();
+            let txn = db.begin_write().unwrap();
+            let meta: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("meta");
+            txn.open_table(meta)
+                .unwrap()
+                .insert("format_version", 99)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let err = refusal(&other);
+        assert!(
+            matches!(err, StateError::Version { found: 99, .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("this build reads version 3"),
+            "{err}"
+        );
+
         for (name, content) in [
             ("old.json", &b"{\"version\": 2, \"tasks\": []}"[..]),
             ("junk.bin", &[7u8; 9000][..]),

@@ -284,11 +284,17 @@ impl Writer {
             Ok(()) => {
                 let count = batch.len() as u64;
                 self.next_seq = first + count;
+                let mut replies = Vec::with_capacity(batch.len());
                 for pending in batch {
                     self.tasks.insert(pending.task);
-                    let _ = pending.reply.send(Ok(()));
+                    replies.push(pending.reply);
                 }
+                // Every task is in the engine before a snapshot may count it as covered, and
+                // that is so before any submit hears back.
                 self.applied.store(first + count - 1, Ordering::Release);
+                for reply in replies {
+                    let _ = reply.send(Ok(()));
+                }
             }
             Err(e) => {
                 let reason = format!("cannot write {}: {e}", self.path.display());
