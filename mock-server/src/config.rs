@@ -176,11 +176,17 @@ pub struct Config {
     #[arg(long, env = "ASR_MOCK_SCENARIOS", global = true, value_name = "DIR")]
     pub scenarios: Option<PathBuf>,
 
-    /// Keep icu tasks, the journals, id ordinals and the clock in this JSON file across
-    /// restarts: loaded at start (a broken file stops start-up), saved atomically every
-    /// second when something changed and at shutdown. Default: nothing is written.
+    /// Keep icu tasks, the journals, id ordinals and the clock in this database file across
+    /// restarts, a kill -9 included: an accepted task is written (fsync) before its submit
+    /// is answered; the rest is saved every second when something changed and at shutdown.
+    /// A file that cannot be written or read stops start-up. Default: nothing is written.
     #[arg(long, env = "ASR_MOCK_STATE_FILE", value_name = "PATH")]
     pub state_file: Option<PathBuf>,
+
+    /// Callback requests in flight at once to one receiver (scheme, host and port), within
+    /// `--callback-concurrency`: a receiver that hangs holds only its own share.
+    #[arg(long, env = "ASR_MOCK_CALLBACK_PER_RECEIVER", default_value_t = 4)]
+    pub callback_per_receiver: usize,
 
     /// What to do instead of serving; without one, `asr-mock` serves.
     #[command(subcommand)]
@@ -283,6 +289,7 @@ impl Default for Config {
             download_max_bytes: 512 * 1024 * 1024,
             scenarios: None,
             state_file: None,
+            callback_per_receiver: 4,
             command: None,
             download_concurrency: 4,
             allowed_hosts: Vec::new(),

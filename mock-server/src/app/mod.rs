@@ -67,9 +67,10 @@ pub enum StartError {
     /// form `asr-mock scenarios check` prints.
     #[error("{0}")]
     Scenarios(#[source] ScenarioError),
-    /// A state file that cannot be read, is broken, or has another format version.
+    /// A state file that cannot be written or read, is broken, holds impossible values, or
+    /// has another format version.
     #[error("state file: {0}")]
-    State(String),
+    State(#[source] persist::StateError),
     /// An invalid clock setting.
     #[error("clock: {0}")]
     Clock(#[from] ClockError),
@@ -139,6 +140,9 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         None => None,
     };
     engine.callbacks().set_allowlist(allow.clone());
+    engine
+        .callbacks()
+        .set_per_receiver(config.callback_per_receiver);
     let downloader = Downloader::with_allowlist(
         clock.clone(),
         DownloadPolicy {
@@ -148,6 +152,13 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         },
         allow,
     );
+    // Opened before the service, which records accepted tasks in it.
+    let persist = match &config.state_file {
+        Some(path) => {
+            Some(persist::Persist::open(path.clone(), engine.clone()).map_err(StartError::State)?)
+        }
+        None => None,
+    };
     let icu = IcuService::new(IcuParts {
         seed: config.seed,
         clock: clock.clone(),
@@ -164,6 +175,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
             ..RecognizeSettings::default()
         },
         secrets,
+        durable: persist.as_ref().map(persist::Persist::durable),
     });
     let scenarios = Arc::new(Scenarios::new(config.seed, library));
     let coze = CozeService::new(
@@ -187,10 +199,17 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         admin_token: config.admin_token.clone().filter(|t| !t.is_empty()),
         control_hosts: ControlHosts::parse(&config.allowed_hosts)
             .map_err(StartError::ControlHosts)?,
-        persist: config.state_file.clone().map(persist::Persist::new),
+        persist,
     });
-    if let Some(count) = persist::load(&state).map_err(StartError::State)? {
-        tracing::info!(tasks = count, "state restored");
+    match persist::load(&state) {
+        Ok(Some(count)) => tracing::info!(tasks = count, "state restored"),
+        Ok(None) => {}
+        Err(e) => {
+            if let Some(persist) = &state.persist {
+                persist.close_now();
+            }
+            return Err(StartError::State(e));
+        }
     }
     Ok(state)
 }
@@ -274,6 +293,7 @@ pub async fn run(
         if let Err(e) = persist::save(&state).await {
             tracing::error!(error = %e, "state not saved at shutdown");
         }
+        persist::close(&state).await;
     }
     served
 }

@@ -5,6 +5,7 @@ mod admin;
 mod coze;
 mod hardening_audio;
 mod hardening_control;
+mod hardening_durable;
 mod hardening_outbound;
 mod icu;
 mod layers;

@@ -103,7 +103,7 @@ async fn submit_inner(
     };
     let chosen = chosen::complete(scenarios, selected, &facts);
     *matched = chosen.added_by_body;
-    Ok(icu.submit(params, audio_sha256, &chosen.scenarios).await)
+    icu.submit(params, audio_sha256, &chosen.scenarios).await
 }
 
 /// Reads the submit body under [`MAX_SUBMIT_BODY`]; a bigger one can only be oversized Data.
