@@ -4,6 +4,7 @@
 mod admin;
 mod coze;
 mod hardening_audio;
+mod hostile;
 mod icu;
 mod layers;
 mod persist;
