@@ -271,7 +271,14 @@ async def health(port, stop, last):
         await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
 
 
+def quiet_cancellations(loop, context):
+    """Receivers' connection tasks are cancelled when the run ends: not worth a traceback."""
+    if not isinstance(context.get("exception"), asyncio.CancelledError):
+        loop.default_exception_handler(context)
+
+
 async def main():
+    asyncio.get_running_loop().set_exception_handler(quiet_cancellations)
     stderr = tempfile.NamedTemporaryFile(prefix="soak-stderr-", delete=False)
     server = subprocess.Popen(
         [BINARY, "--port", "0", "--icu-submit-rate", "0", "--icu-query-rate", "0",
