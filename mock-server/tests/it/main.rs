@@ -7,6 +7,7 @@ mod hardening_audio;
 mod hardening_control;
 mod hardening_durable;
 mod hardening_outbound;
+mod hostile;
 mod icu;
 mod layers;
 mod persist;
