@@ -1,17 +1,19 @@
 //! A callback receiver built into the simulator, for trying callbacks with no server of your
 //! own: point `CallbackUrl` at `/__admin/sink`; it acknowledges as the provider expects and
-//! keeps what it received (bounded) for `GET /__admin/sink`.
+//! keeps what it received (bounded in entries and bytes) for `GET /__admin/sink`, which
+//! streams the log instead of building it whole.
 
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Serialize;
 
-use crate::control::types::SinkLog;
 use crate::routes;
 use crate::state::AppState;
-use crate::stores::sink::Received;
+use crate::stores::sink;
 
 /// `POST /__admin/sink` (receive) and `GET /__admin/sink` (read back).
 pub fn router() -> Router<AppState> {
@@ -23,14 +25,10 @@ async fn receive(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Json<Ack> {
-    state.sink.push(Received {
-        time_ms: state.clock.now_ms(),
-        content_type: headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        body: String::from_utf8_lossy(&body).into_owned(),
-    });
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    state.sink.push(state.clock.now_ms(), content_type, &body);
     Json(Ack {
         code: 0,
         message: "success",
@@ -44,10 +42,15 @@ struct Ack {
     message: &'static str,
 }
 
-async fn list(State(state): State<AppState>) -> Json<SinkLog> {
-    Json(SinkLog {
-        received: state.sink.list(),
-    })
+/// The log as `control::types::SinkLog`, encoded a piece at a time from a snapshot that
+/// shares the kept bodies.
+async fn list(State(state): State<AppState>) -> Response {
+    let chunks = sink::json_chunks(state.sink.snapshot()).map(Ok::<_, std::convert::Infallible>);
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(futures_util::stream::iter(chunks)),
+    )
+        .into_response()
 }
 
 async fn clear(State(state): State<AppState>) -> StatusCode {

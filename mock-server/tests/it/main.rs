@@ -3,6 +3,8 @@
 
 mod admin;
 mod coze;
+mod hardening_http;
+mod hardening_stores;
 mod icu;
 mod layers;
 mod persist;
