@@ -12,7 +12,9 @@
 //! - a cap on open connections, fitted under the open-file limit. Connections over the cap
 //!   are still accepted, up to an eighth more: they get health checks answered and every
 //!   other request a 503 with `Connection: close`, so a flood of slow clients cannot make
-//!   the simulator look dead. Beyond that, a new connection is closed at once.
+//!   the simulator look dead. Beyond that, new connections wait in the listen backlog until
+//!   a place frees (the overflow's places free quickly: one request, a short header
+//!   timeout, no lingering).
 //!
 //! An answer that leaves the request body unread says `Connection: close`, and the connection
 //! then reads and discards what still arrives (bounded) before closing: closing on unread
@@ -55,7 +57,7 @@ const CLOSE_DRAIN_TIME: Duration = Duration::from_secs(1);
 /// After a clean close, at most this much of a still-arriving upload is read and discarded.
 const CLOSE_DRAIN_BYTES: usize = 8 * 1024 * 1024;
 /// The header-read timeout of connections over the cap: they get one short chance.
-const OVERFLOW_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+const OVERFLOW_HEADER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Default of `--body-timeout-ms`: the pace's window.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -137,32 +139,27 @@ pub async fn serve(
     let mut connections = JoinSet::new();
     let mut shutdown = pin!(shutdown);
 
+    // A place (a permit) is secured before accepting: with none free, new connections wait
+    // in the listen backlog, where a health check takes its turn, instead of being refused.
+    let mut place: Option<Admission> = None;
     loop {
         tokio::select! {
             () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match limits.admit() {
-                    Admission::Serve(permit) => {
-                        connections.spawn(serve_connection(
-                            Connection { stream, peer, overflow: false, _permit: permit },
-                            shared.clone(),
-                            builder.clone(),
-                            stop_rx.clone(),
-                        ));
-                    }
-                    Admission::Overflow(permit) => {
-                        connections.spawn(serve_connection(
-                            Connection { stream, peer, overflow: true, _permit: Some(permit) },
-                            shared.clone(),
-                            overflow_builder.clone(),
-                            stop_rx.clone(),
-                        ));
-                    }
-                    Admission::Refuse => {
-                        tracing::debug!(%peer, "connection refused: over the cap and its overflow");
-                        drop(stream);
-                    }
-                },
+            admission = limits.wait(), if place.is_none() => place = Some(admission),
+            accepted = listener.accept(), if place.is_some() => match accepted {
+                Ok((stream, peer)) => {
+                    let (permit, overflow) = match limits.upgrade(place.take()) {
+                        Admission::Serve(permit) => (permit, false),
+                        Admission::Overflow(permit) => (Some(permit), true),
+                    };
+                    let builder = if overflow { &overflow_builder } else { &builder };
+                    connections.spawn(serve_connection(
+                        Connection { stream, peer, overflow, _permit: permit },
+                        shared.clone(),
+                        builder.clone(),
+                        stop_rx.clone(),
+                    ));
+                }
                 Err(err) if is_connection_error(&err) => {
                     tracing::debug!(error = %err, "accept: connection gone before accepted");
                 }
@@ -211,8 +208,6 @@ enum Admission {
     Serve(Option<OwnedSemaphorePermit>),
     /// Over the cap: health checks only, 503 for the rest.
     Overflow(OwnedSemaphorePermit),
-    /// Over the overflow too: close at once.
-    Refuse,
 }
 
 impl Limits {
@@ -232,16 +227,35 @@ impl Limits {
         }
     }
 
-    fn admit(&self) -> Admission {
+    /// A place for the next connection: a normal one if free, else one in the overflow;
+    /// waits while both are taken.
+    async fn wait(&self) -> Admission {
         let Some(serve) = &self.serve else {
             return Admission::Serve(None);
         };
         if let Ok(permit) = serve.clone().try_acquire_owned() {
             return Admission::Serve(Some(permit));
         }
-        match self.overflow.clone().try_acquire_owned() {
-            Ok(permit) => Admission::Overflow(permit),
-            Err(_) => Admission::Refuse,
+        let place = tokio::select! {
+            biased;
+            permit = serve.clone().acquire_owned() => permit.map(|p| Admission::Serve(Some(p))),
+            permit = self.overflow.clone().acquire_owned() => permit.map(Admission::Overflow),
+        };
+        // The semaphores are never closed; if one were, serving beats refusing.
+        place.unwrap_or(Admission::Serve(None))
+    }
+
+    /// The place secured before accepting, made a normal one if one has freed since.
+    fn upgrade(&self, place: Option<Admission>) -> Admission {
+        match (place, &self.serve) {
+            (Some(Admission::Overflow(permit)), Some(serve)) => {
+                match serve.clone().try_acquire_owned() {
+                    Ok(normal) => Admission::Serve(Some(normal)),
+                    Err(_) => Admission::Overflow(permit),
+                }
+            }
+            (Some(place), _) => place,
+            (None, _) => Admission::Serve(None),
         }
     }
 }
@@ -313,7 +327,7 @@ async fn serve_connection(
             let shared = shared.clone();
             async move {
                 if overflow && !is_health_check(&req) {
-                    return Ok(overloaded(&shared, &control, &req));
+                    return Ok(overloaded(&shared, &req));
                 }
                 let mut req = req.map(|body| GuardedBody::new(body, &control, shared.pace));
                 req.extensions_mut().insert(control.clone());
@@ -374,8 +388,8 @@ async fn serve_connection(
         None => {
             if let Some((status, head)) = refused {
                 answer_refused_head(&mut stream, status, &head, &shared.refuser).await;
-            } else if control.lingers() {
-                discard_rest(&mut stream).await;
+            } else if control.lingers() && !overflow {
+                discard_rest(&mut stream, CLOSE_DRAIN_TIME).await;
             }
         }
     }
@@ -386,8 +400,11 @@ fn is_health_check<B>(req: &Request<B>) -> bool {
     matches!(*req.method(), Method::GET | Method::HEAD) && req.uri().path() == routes::admin::HEALTH
 }
 
-/// The answer of a connection over the cap: 503 in the envelope of the path, closing.
-fn overloaded<B>(shared: &Shared, control: &ConnectionControl, req: &Request<B>) -> Response {
+/// The answer of a connection over the cap: 503 in the envelope of the path, closing at once.
+/// No draining of an upload still arriving (it may turn the close into a reset): clients
+/// that keep reconnecting must not hold the overflow, and with it the health checks, by
+/// uploading slowly into it; under overload a client that retries is the expected one.
+fn overloaded<B>(shared: &Shared, req: &Request<B>) -> Response {
     let refusal = Refusal {
         kind: RefusalKind::Overloaded,
         method: req.method().as_str(),
@@ -400,7 +417,6 @@ fn overloaded<B>(shared: &Shared, control: &ConnectionControl, req: &Request<B>)
     };
     let mut response = shared.refuser.answer(&refusal);
     refusal::closing(&mut response);
-    control.set_linger();
     response
 }
 
@@ -456,12 +472,12 @@ async fn close_cleanly(stream: &mut TcpStream) {
     if stream.shutdown().await.is_err() {
         return;
     }
-    discard_rest(stream).await;
+    discard_rest(stream, CLOSE_DRAIN_TIME).await;
 }
 
-/// Reads and discards what the client still sends, for at most 1 s and 8 MiB.
-async fn discard_rest(stream: &mut TcpStream) {
-    let _ = tokio::time::timeout(CLOSE_DRAIN_TIME, async {
+/// Reads and discards what the client still sends, for at most `time` and 8 MiB.
+async fn discard_rest(stream: &mut TcpStream, time: Duration) {
+    let _ = tokio::time::timeout(time, async {
         let mut buf = [0u8; 16 * 1024];
         let mut seen = 0usize;
         while seen < CLOSE_DRAIN_BYTES {

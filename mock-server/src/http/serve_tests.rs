@@ -534,24 +534,37 @@ async fn over_the_cap_health_is_answered_and_the_rest_refused() {
 }
 
 #[tokio::test]
-async fn past_the_overflow_a_connection_is_closed_at_once() {
+async fn past_the_overflow_a_connection_waits_for_a_place() {
     let opts = ServeOptions {
         max_connections: 1,
         ..ServeOptions::default()
     };
     let server = start(app(), opts).await;
-    // 1 served and 8 overflow connections, all silent.
+    // 1 served and 8 overflow connections, all with half a request.
     let mut held = Vec::new();
     for _ in 0..9 {
-        held.push(TcpStream::connect(server.addr).await.unwrap());
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        stream.write_all(b"GET /hello HTTP/1.1\r\n").await.unwrap();
+        held.push(stream);
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let answer = exchange(
-        server.addr,
-        b"GET /__admin/health HTTP/1.1\r\nHost: x\r\n\r\n",
-    )
-    .await;
-    assert!(answer.is_empty(), "{answer}");
+    // The next one waits in the backlog, unanswered...
+    let mut waiting = TcpStream::connect(server.addr).await.unwrap();
+    waiting
+        .write_all(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), waiting.read(&mut buf))
+            .await
+            .is_err(),
+        "no place, no answer yet"
+    );
+    // ...and is answered as soon as a place frees.
+    held.pop();
+    let answer = read_response(&mut waiting).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     drop(held);
     server.stop().await;
 }

@@ -99,20 +99,27 @@ impl Sink {
         }
     }
 
-    /// Keeps a callback, dropping the oldest until it fits; a body larger than the whole
-    /// budget is cut to fit it. The body is copied, so it never pins a larger buffer.
-    pub fn push(&self, time_ms: i64, content_type: Option<&str>, body: &[u8]) {
+    /// The most of one body an entry keeps: the budget, less an entry's other costs.
+    pub fn room(&self) -> usize {
+        self.max_bytes - ENTRY_OVERHEAD - MAX_CONTENT_TYPE
+    }
+
+    /// Keeps a callback whose body was `full` bytes long (`body` holds at most
+    /// [`Sink::room`] of them; more is cut), dropping the oldest until it fits. The body is
+    /// kept as given: the caller hands over a buffer of its own, not a slice of a larger one.
+    pub fn push(&self, time_ms: i64, content_type: Option<&str>, body: Bytes, full: u64) {
         let content_type = content_type.map(|ct| cut(ct, MAX_CONTENT_TYPE).to_owned());
-        let room = self.max_bytes - ENTRY_OVERHEAD - MAX_CONTENT_TYPE;
-        let (body, truncated_from) = if body.len() > room {
-            (&body[..room], Some(body.len() as u64))
+        let body = if body.len() > self.room() {
+            // A copy: a slice would keep the whole buffer alive.
+            Bytes::copy_from_slice(&body[..self.room()])
         } else {
-            (body, None)
+            body
         };
+        let truncated_from = (full > body.len() as u64).then_some(full);
         let entry = Kept {
             time_ms,
             content_type,
-            body: Bytes::copy_from_slice(body),
+            body,
             truncated_from,
         };
         let cost = entry.cost();
@@ -266,6 +273,10 @@ fn escape_into(out: &mut BytesMut, bytes: &[u8]) {
 mod tests {
     use super::*;
 
+    fn body(bytes: &[u8]) -> Bytes {
+        Bytes::copy_from_slice(bytes)
+    }
+
     fn log(sink: &Sink) -> serde_json::Value {
         let bytes: Vec<u8> = json_chunks(sink.snapshot())
             .flat_map(|b| b.to_vec())
@@ -277,7 +288,12 @@ mod tests {
     fn the_oldest_go_first_to_stay_within_the_budget() {
         let sink = Sink::new(10_000);
         for i in 0..10u8 {
-            sink.push(i64::from(i), Some("text/plain"), &[b'a' + i; 3000]);
+            sink.push(
+                i64::from(i),
+                Some("text/plain"),
+                body(&[b'a' + i; 3000]),
+                3000,
+            );
         }
         let snap = sink.snapshot();
         assert!(snap.bytes <= 10_000, "{}", snap.bytes);
@@ -292,7 +308,7 @@ mod tests {
     fn at_most_capacity_entries() {
         let sink = Sink::new(usize::MAX);
         for i in 0..(CAPACITY as i64 + 5) {
-            sink.push(i, None, b"x");
+            sink.push(i, None, body(b"x"), 1);
         }
         let snap = sink.snapshot();
         assert_eq!(snap.entries.len(), CAPACITY);
@@ -302,10 +318,12 @@ mod tests {
     #[test]
     fn a_body_over_the_budget_is_cut_and_says_so() {
         let sink = Sink::new(4096);
-        sink.push(1, None, &[b'z'; 100_000]);
+        sink.push(1, None, body(&[b'z'; 100_000]), 100_000);
+        // What the receiver hands over when it kept only the room: cut, and says so.
+        sink.push(2, None, body(&vec![b'y'; sink.room()]), 200_000);
         let json = log(&sink);
         let entry = &json["received"][0];
-        assert_eq!(entry["truncated_from"], 100_000);
+        assert_eq!(entry["truncated_from"], 200_000);
         assert!(entry["body"].as_str().unwrap().len() < 4096);
         assert!(sink.snapshot().bytes <= 4096);
     }
@@ -316,14 +334,11 @@ mod tests {
         let mut binary: Vec<u8> = (0..=255u8).cycle().take(3 * PIECE + 7).collect();
         binary.extend_from_slice("ü€😀\"\\\n".as_bytes());
         let text = "é".repeat(PIECE); // two bytes each: pieces fall inside characters
-        sink.push(
-            1,
-            Some("application/x-www-form-urlencoded"),
-            b"code=0&msg=ok",
-        );
-        sink.push(2, None, &binary);
-        sink.push(3, Some("a\"b"), text.as_bytes());
-        sink.push(4, None, b"");
+        let form = "application/x-www-form-urlencoded";
+        sink.push(1, Some(form), body(b"code=0&msg=ok"), 13);
+        sink.push(2, None, body(&binary), binary.len() as u64);
+        sink.push(3, Some("a\"b"), body(text.as_bytes()), text.len() as u64);
+        sink.push(4, None, body(b""), 0);
         let got: Vec<Received> = serde_json::from_value(log(&sink)["received"].clone()).unwrap();
         let want: Vec<Received> = sink
             .snapshot()
