@@ -221,26 +221,31 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The control API answers in JSON, errors included: axum's plain-text rejections (a body
-/// over the limit, a wrong content type) become `{"error": …}` with the same status.
+/// The control API answers in JSON, errors included: axum's plain-text or empty rejections
+/// (a body over the limit, a wrong content type, a method the path does not take) become
+/// `{"error": …}` with the same status.
 async fn json_errors(response: Response) -> Response {
     let status = response.status();
-    let plain = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/plain"));
+    let plain = match response.headers().get(CONTENT_TYPE) {
+        None => true,
+        Some(ct) => ct.as_bytes().starts_with(b"text/plain"),
+    };
     if !(status.is_client_error() || status.is_server_error()) || !plain {
         return response;
     }
-    let text = match Limited::new(response.into_body(), 64 * 1024)
+    let body = Limited::new(response.into_body(), 64 * 1024)
         .collect()
-        .await
-    {
-        Ok(body) => String::from_utf8_lossy(&body.to_bytes()).into_owned(),
-        Err(_) => status.canonical_reason().unwrap_or_default().to_owned(),
+        .await;
+    let text = match body {
+        Ok(body) => String::from_utf8_lossy(&body.to_bytes()).trim().to_owned(),
+        Err(_) => String::new(),
     };
-    (status, Json(ErrorBody { error: text })).into_response()
+    let error = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    (status, Json(ErrorBody { error })).into_response()
 }
 
 /// The connection settings `config` asks for, with refusals in the simulator's envelopes.

@@ -436,7 +436,8 @@ async fn an_answer_that_leaves_the_upload_unread_says_close_and_is_still_read() 
 #[tokio::test]
 async fn a_body_that_trickles_is_cut_off_and_the_connection_closed() {
     let opts = ServeOptions {
-        body_pace: BodyPace::new(Duration::from_millis(300), 1000),
+        // 30 bytes per 300 ms window: the trickle brings 3.
+        body_pace: BodyPace::new(Duration::from_millis(300), 100),
         ..ServeOptions::default()
     };
     let server = start(app(), opts).await;
@@ -481,9 +482,9 @@ async fn a_body_that_trickles_is_cut_off_and_the_connection_closed() {
         .write_all(b"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\n\r\n")
         .await
         .unwrap();
-    for _ in 0..6 {
-        stream.write_all(&[b'y'; 500]).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..12 {
+        stream.write_all(&[b'y'; 250]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(read_response(&mut stream).await.ends_with("read 3000"));
     server.stop().await;

@@ -208,6 +208,30 @@ async fn refused_heads_answer_in_the_envelope_of_their_path() {
 }
 
 #[tokio::test]
+async fn the_control_api_answers_its_errors_in_json() {
+    let app = TestApp::start().await;
+    let addr = app.server.addr();
+    // A declared body over the limit: refused before a byte of it is read.
+    let raw = exchange(
+        addr,
+        b"POST /__admin/sink HTTP/1.1\r\nHost: x\r\nContent-Length: 21000000\r\n\r\n",
+    )
+    .await;
+    assert_eq!(raw.status, 413);
+    assert_eq!(raw.header("content-type"), Some("application/json"));
+    assert!(raw.json()["error"].as_str().unwrap().contains("over"));
+    assert_eq!(raw.header("connection"), Some("close"));
+    // A method the path does not take: axum's empty 405, made JSON.
+    let raw = exchange(
+        addr,
+        b"PUT /__admin/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(raw.status, 405);
+    assert_eq!(raw.json()["error"], "Method Not Allowed");
+}
+
+#[tokio::test]
 async fn unknown_paths_answer_in_an_envelope_no_sdk_takes_for_success() {
     let app = TestApp::start().await;
     let wav = silent_wav(8000, 1);
