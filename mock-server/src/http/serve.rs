@@ -323,16 +323,18 @@ async fn serve_connection(
         let control = control.clone();
         let shared = shared.clone();
         tower::service_fn(move |req: Request<Incoming>| {
+            let refused = (overflow && !is_health_check(&req)).then(|| overloaded(&shared, &req));
             let control = control.clone();
-            let shared = shared.clone();
+            let app = shared.app.clone();
+            let pace = shared.pace;
             async move {
-                if overflow && !is_health_check(&req) {
-                    return Ok(overloaded(&shared, &req));
+                if let Some(response) = refused {
+                    return Ok(response);
                 }
-                let mut req = req.map(|body| GuardedBody::new(body, &control, shared.pace));
+                let mut req = req.map(|body| GuardedBody::new(body, &control, pace));
                 req.extensions_mut().insert(control.clone());
                 req.extensions_mut().insert(ConnectInfo(peer));
-                let mut response = shared.app.clone().oneshot(req).await?;
+                let mut response = app.oneshot(req).await?;
                 if control.ending().is_some() {
                     // Never hand the answer to hyper: the connection task drops the
                     // connection instead, so not one byte of it reaches the client.
