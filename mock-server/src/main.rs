@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use asr_mock::config::Command;
-use asr_mock::{build_state, run, scenarios_command, Config};
+use asr_mock::{build_state, run_with, scenarios_command, serve_options, Config};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -70,7 +70,8 @@ async fn main() -> ExitCode {
     println!("asr-mock listening on http://{local}");
     tracing::info!(seed = config.seed, clock = ?config.clock_mode(), coze_model = ?config.coze_model, "ready");
 
-    match run(listener, state, shutdown_signal()).await {
+    let options = serve_options(&config, &state);
+    match run_with(listener, state, options, shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::{build_state, run, StartError};
+use super::{build_state, run_with, serve_options, StartError};
 use crate::clock::Clock;
 use crate::config::{self, Config, CozeModel};
 use crate::control::Control;
@@ -150,7 +150,8 @@ impl MockServerBuilder {
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(run(listener, state.clone(), async move {
+        let options = serve_options(&self.config, &state);
+        let task = tokio::spawn(run_with(listener, state.clone(), options, async move {
             let _ = rx.await;
         }));
         Ok(MockServer {
