@@ -378,6 +378,14 @@ async fn serve_connection(
         };
         (status, head)
     });
+    // An HTTP/2 preface gets no answer from hyper (an HTTP/2 client could not read one); a
+    // person trying `curl --http2-prior-knowledge` is better served by a 400 saying why.
+    let refused = refused.or_else(|| {
+        socket
+            .request_line()
+            .starts_with(H2_PREFACE)
+            .then(|| (400, Bytes::from_static(H2_PREFACE)))
+    });
     let mut stream = socket.into_stream();
     match ending {
         Some(Ending::Reset) => {
@@ -396,6 +404,9 @@ async fn serve_connection(
         }
     }
 }
+
+/// The first line of HTTP/2's connection preface.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0";
 
 /// Whether a request is the health check, which connections over the cap still answer.
 fn is_health_check<B>(req: &Request<B>) -> bool {

@@ -214,7 +214,7 @@ async fn the_control_api_answers_its_errors_in_json() {
     // A declared body over the limit: refused before a byte of it is read.
     let raw = exchange(
         addr,
-        b"POST /__admin/sink HTTP/1.1\r\nHost: x\r\nContent-Length: 21000000\r\n\r\n",
+        b"POST /__admin/sink HTTP/1.1\r\nHost: localhost\r\nContent-Length: 21000000\r\n\r\n",
     )
     .await;
     assert_eq!(raw.status, 413);
@@ -224,7 +224,7 @@ async fn the_control_api_answers_its_errors_in_json() {
     // A method the path does not take: axum's empty 405, made JSON.
     let raw = exchange(
         addr,
-        b"PUT /__admin/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"PUT /__admin/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     )
     .await;
     assert_eq!(raw.status, 405);
