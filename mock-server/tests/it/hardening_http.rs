@@ -221,14 +221,14 @@ async fn the_control_api_answers_its_errors_in_json() {
     assert_eq!(raw.header("content-type"), Some("application/json"));
     assert!(raw.json()["error"].as_str().unwrap().contains("over"));
     assert_eq!(raw.header("connection"), Some("close"));
-    // A method the path does not take: axum's empty 405, made JSON.
+    // A method the path does not take: JSON that names both, not axum's empty 405.
     let raw = exchange(
         addr,
         b"PUT /__admin/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     )
     .await;
     assert_eq!(raw.status, 405);
-    assert_eq!(raw.json()["error"], "Method Not Allowed");
+    assert_eq!(raw.json()["error"], "/__admin/health does not take PUT");
 }
 
 #[tokio::test]
