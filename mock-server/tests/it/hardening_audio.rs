@@ -55,7 +55,7 @@ fn data_body(bytes: &[u8]) -> Value {
 }
 
 async fn submit(http: &reqwest::Client, base: &str, body: &Value) -> u64 {
-    let answer: Value = post_json(&http, format!("{base}{SUBMIT}"), body).await;
+    let answer: Value = post_json(http, format!("{base}{SUBMIT}"), body).await;
     assert_eq!(answer["code"], 0, "{answer}");
     answer["data"]["TaskId"].as_u64().unwrap()
 }
