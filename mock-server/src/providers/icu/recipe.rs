@@ -272,7 +272,9 @@ pub struct Lru<K, V> {
 
 #[derive(Debug)]
 struct Slots<K, V> {
-    map: HashMap<K, Slot<V>>,
+    /// foldhash, not SipHash: every poll looks up its result here (keys are hashes of
+    /// audio and options, and the hasher is still seeded per process).
+    map: HashMap<K, Slot<V>, foldhash::fast::RandomState>,
     /// Sum of the entries' weights.
     bytes: usize,
     /// Bumped on every use: an entry's `used` is its last use.
@@ -291,7 +293,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Lru<K, V> {
     pub fn new(max_entries: usize, max_bytes: usize) -> Self {
         Lru {
             slots: Mutex::new(Slots {
-                map: HashMap::new(),
+                map: HashMap::default(),
                 bytes: 0,
                 tick: 0,
             }),

@@ -2,6 +2,7 @@
 //! lowercase envelope).
 
 use serde::{Deserialize, Serialize};
+#[cfg(test)]
 use serde_json::value::RawValue;
 
 /// The success `msg` of every icu answer.
@@ -27,7 +28,9 @@ pub struct SubmitData {
 }
 
 /// `searchResult` success: `{"code":0,"success":true,"msg":"操作成功","data":{…}}`.
-/// Borrows the task's result, so a poll serialises it without copying it first.
+/// Polls write this shape by hand (`answer::query_body`, the hottest path); this type is
+/// the reference a test holds that writing equal to.
+#[cfg(test)]
 #[derive(Debug, Clone, Serialize)]
 pub struct QueryResponse<'a> {
     /// Always 0.
@@ -41,6 +44,7 @@ pub struct QueryResponse<'a> {
 }
 
 /// `data` of a `searchResult` answer.
+#[cfg(test)]
 #[derive(Debug, Clone, Serialize)]
 pub struct TaskData<'a> {
     /// The task id.

@@ -89,7 +89,8 @@ struct Due {
 #[derive(Debug, Default)]
 struct Store {
     /// Boxed: a dense map of pointers wastes little on the empty half of its table.
-    tasks: HashMap<u64, Box<Task>>,
+    /// foldhash, not SipHash: every poll looks its task up (ids are ours, the hasher seeded).
+    tasks: HashMap<u64, Box<Task>, foldhash::fast::RandomState>,
     /// Insertion order, for evicting the oldest; may hold ids already gone.
     order: VecDeque<u64>,
     /// Planned ends, earliest first.
