@@ -189,6 +189,25 @@ pub struct Config {
     /// Audio downloads running at once; more tasks wait (still `waiting`) for a slot.
     #[arg(long, env = "ASR_MOCK_DOWNLOAD_CONCURRENCY", default_value_t = 4)]
     pub download_concurrency: usize,
+
+    /// Streaming recognition: refuse a bad token at the WebSocket handshake with HTTP 401/403
+    /// (and `X-Tt-Logid`) instead of upgrading and sending an `error` event 4100/4101.
+    #[arg(long, env = "ASR_MOCK_WS_AUTH_HANDSHAKE")]
+    pub ws_auth_handshake: bool,
+
+    /// Streaming recognition: longest audio of one complete-cycle, in ms; past it an `error`
+    /// and a close.
+    #[arg(long, env = "ASR_MOCK_WS_MAX_DURATION_MS", default_value_t = 30 * 60 * 1000)]
+    pub ws_max_duration_ms: u64,
+
+    /// Streaming recognition: largest client message in bytes; past it an `error` and a close.
+    #[arg(long, env = "ASR_MOCK_WS_MAX_FRAME_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub ws_max_frame_bytes: usize,
+
+    /// Streaming recognition: a connection that sends nothing for this many ms (real time)
+    /// gets an `error` and a close.
+    #[arg(long, env = "ASR_MOCK_WS_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    pub ws_idle_timeout_ms: u64,
 }
 
 /// Subcommands: tools around the simulator that never start the server.
@@ -266,6 +285,10 @@ impl Default for Config {
             state_file: None,
             command: None,
             download_concurrency: 4,
+            ws_auth_handshake: false,
+            ws_max_duration_ms: 30 * 60 * 1000,
+            ws_max_frame_bytes: 16 * 1024 * 1024,
+            ws_idle_timeout_ms: 60_000,
         }
     }
 }

@@ -27,6 +27,7 @@ use crate::outbound::callbacks::{CallbackPolicy, Callbacks};
 use crate::outbound::download::{DownloadPolicy, Downloader};
 use crate::persist;
 use crate::providers;
+use crate::providers::coze::stream::StreamSettings;
 use crate::providers::coze::CozeService;
 use crate::providers::icu::auth::Secrets;
 use crate::providers::icu::recognize::RecognizeSettings;
@@ -166,7 +167,14 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         config.coze_model,
         probe,
         fixtures.clone(),
-    );
+    )
+    .with_stream(StreamSettings {
+        auth_handshake: config.ws_auth_handshake,
+        max_duration_ms: config.ws_max_duration_ms,
+        max_frame_bytes: config.ws_max_frame_bytes,
+        idle_timeout_ms: config.ws_idle_timeout_ms,
+        ..StreamSettings::default()
+    });
     let state = AppState::new(Parts {
         seed: config.seed,
         clock,

@@ -232,8 +232,10 @@ async fn serve_connection(
             }
         })
     };
-    let mut conn =
-        builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+    // Upgrades: the streaming recognition endpoint takes the connection over as a WebSocket.
+    let mut conn = builder
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+        .with_upgrades();
     let mut stopping = false;
     let ending = loop {
         tokio::select! {
@@ -252,7 +254,11 @@ async fn serve_connection(
             Pin::new(&mut conn).graceful_shutdown();
         }
     };
-    let mut stream = conn.into_parts().io.into_inner();
+    // An upgraded connection has left hyper: its handler owns it now.
+    let Some(parts) = conn.into_parts() else {
+        return;
+    };
+    let mut stream = parts.io.into_inner();
     match ending {
         Ending::Reset => {
             if let Err(err) = stream.set_zero_linger() {

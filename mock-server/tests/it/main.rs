@@ -10,3 +10,4 @@ mod persist;
 mod robust;
 mod scenarios;
 mod support;
+mod ws;
