@@ -14,14 +14,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use asr_client::coze::CozeClient;
-use asr_client::icu::{Callback, Credentials, IcuClient};
+use asr_client::icu::{beijing_date, Callback, Credentials, DateSource, IcuClient};
 use asr_mock::control::Control;
 use asr_mock::{Config, MockServer};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::outcome::Outcome;
-use crate::wire::{error_chain, CALL_TIMEOUT};
+use crate::wire::{error_chain, Signer, CALL_TIMEOUT};
 
 /// Base URL of the Coze API to check (e.g. `https://api.coze.cn`).
 pub const ENV_COZE_URL: &str = "ASR_CONTRACT_COZE_URL";
@@ -157,6 +157,18 @@ pub struct IcuTarget {
     pub base_url: String,
     /// Keys to sign with; `None` sends unsigned calls.
     pub credentials: Option<Credentials>,
+    /// Where `C-Date` comes from: the system clock, or the in-process simulator's.
+    pub date: DateSource,
+}
+
+impl IcuTarget {
+    /// The keys and the clock to sign with, when there are keys.
+    pub fn signer(&self) -> Option<Signer<'_>> {
+        self.credentials.as_ref().map(|credentials| Signer {
+            credentials,
+            date: &self.date,
+        })
+    }
 }
 
 /// Where icu callbacks can reach a receiver of ours.
@@ -221,6 +233,7 @@ impl Target {
         let icu = settings.icu_url.as_ref().map(|url| IcuTarget {
             base_url: trim(url),
             credentials,
+            date: DateSource::system(),
         });
         // The control API lives with the icu side when there is one (the checks that need
         // it move icu tasks), else with Coze.
@@ -271,6 +284,9 @@ impl Target {
             .map_err(|e| TargetError(format!("the in-process simulator did not start: {e}")))?;
         let base = mock.base_url();
         let http = plain_http(true)?;
+        // The simulator checks C-Date against its manual clock, wherever the checks move it.
+        let clock = mock.clock().clone();
+        let date = DateSource::new(move || beijing_date(clock.now_ms()));
         Ok(Target {
             coze: Some(CozeTarget {
                 base_url: base.clone(),
@@ -282,6 +298,7 @@ impl Target {
                     secret_id: MOCK_SECRET_ID.to_owned(),
                     secret_key: MOCK_SECRET_KEY.to_owned(),
                 }),
+                date,
             }),
             callback: CallbackRoute::Loopback,
             control: Some(mock.control().with_http(http.clone())),
@@ -360,7 +377,8 @@ impl Target {
         let icu = self.icu()?;
         let client = IcuClient::new(&icu.base_url)
             .with_http(self.http.clone())
-            .with_timeout(CALL_TIMEOUT);
+            .with_timeout(CALL_TIMEOUT)
+            .with_date_source(icu.date.clone());
         Ok(match &icu.credentials {
             Some(c) => client.with_credentials(c.clone()),
             None => client,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use asr_client::icu::{sign, Credentials};
+use asr_client::icu::{sign, Credentials, DateSource};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
@@ -106,17 +106,31 @@ pub fn json_params(body: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Adds icu's signature headers (`C-Date`, `C-Secret`, `Sign`) over `params` when there are
-/// credentials; unsigned otherwise.
+/// What an icu signature needs: the keys, and the clock its `C-Date` comes from (the
+/// target's: a simulator refuses a date far from its own time).
+#[derive(Debug, Clone, Copy)]
+pub struct Signer<'a> {
+    /// The keys.
+    pub credentials: &'a Credentials,
+    /// The target's clock.
+    pub date: &'a DateSource,
+}
+
+/// Adds icu's signature headers (`C-Date`, `C-Secret`, `Sign`) over `params` when there is
+/// a signer; unsigned otherwise.
 pub fn icu_signed(
     request: reqwest::RequestBuilder,
-    credentials: Option<&Credentials>,
+    signer: Option<Signer<'_>>,
     params: &BTreeMap<String, String>,
 ) -> reqwest::RequestBuilder {
-    let Some(c) = credentials else {
+    let Some(Signer {
+        credentials: c,
+        date,
+    }) = signer
+    else {
         return request;
     };
-    let c_date = asr_client::icu::beijing_now();
+    let c_date = date.date();
     let signature = sign(params, &c.secret_id, &c.secret_key, &c_date);
     request
         .header("C-Date", c_date)
@@ -124,33 +138,33 @@ pub fn icu_signed(
         .header("Sign", signature)
 }
 
-/// `POST` a JSON body to an icu path (signed when there are credentials).
+/// `POST` a JSON body to an icu path (signed when there is a signer).
 pub async fn icu_post_json(
     http: &reqwest::Client,
     base_url: &str,
     path: &str,
-    credentials: Option<&Credentials>,
+    signer: Option<Signer<'_>>,
     body: &Value,
 ) -> Result<Answer, String> {
     let request = http
         .post(format!("{base_url}{path}"))
         .header("Content-Type", "application/json;charset=utf-8")
         .body(body.to_string());
-    Answer::fetch(icu_signed(request, credentials, &json_params(body))).await
+    Answer::fetch(icu_signed(request, signer, &json_params(body))).await
 }
 
-/// `GET /openapi/asr/searchResult?TaskId=<task_id>` (signed when there are credentials).
+/// `GET /openapi/asr/searchResult?TaskId=<task_id>` (signed when there is a signer).
 pub async fn icu_query_get(
     http: &reqwest::Client,
     base_url: &str,
-    credentials: Option<&Credentials>,
+    signer: Option<Signer<'_>>,
     task_id: &str,
 ) -> Result<Answer, String> {
     let params = BTreeMap::from([("TaskId".to_owned(), task_id.to_owned())]);
     let request = http
         .get(format!("{base_url}{ICU_QUERY_PATH}"))
         .query(&[("TaskId", task_id)]);
-    Answer::fetch(icu_signed(request, credentials, &params)).await
+    Answer::fetch(icu_signed(request, signer, &params)).await
 }
 
 /// `POST` a multipart form to Coze with an `Authorization` header (if any) as given.

@@ -43,12 +43,29 @@ impl ClockMode {
     }
 }
 
+/// The fastest scaled clock: a million times the wall clock (a year passes in 32 s). Faster
+/// factors only push the clock to its end and make sleeps round to nothing.
+pub const MAX_FACTOR: f64 = 1e6;
+/// The latest simulated time, 9999-12-31T23:59:59.999Z: every date the providers write has
+/// four digits of year, and ms arithmetic stays far from `i64` overflow.
+pub const MAX_MS: i64 = 253_402_300_799_999;
+/// The largest single move of the clock: 100 years.
+pub const MAX_ADVANCE: Duration = Duration::from_secs(100 * 31_557_600);
+
 /// Why a clock change was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ClockError {
-    /// A scale factor that is zero, negative, NaN or infinite.
-    #[error("time scale must be a finite number greater than 0, got {0}")]
+    /// A scale factor that is zero, negative, NaN, infinite or above [`MAX_FACTOR`].
+    #[error(
+        "time scale must be a finite number greater than 0 and at most 1000000 (1e6), got {0:?}"
+    )]
     BadFactor(f64),
+    /// A time outside 1970-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999Z.
+    #[error("simulated time must stay between 0 (1970-01-01T00:00:00Z) and {MAX_MS} (9999-12-31T23:59:59.999Z) ms since the Unix epoch, got {0} ms")]
+    OutOfRange(i128),
+    /// A single move of more than [`MAX_ADVANCE`].
+    #[error("the clock moves by at most 100 years ({max} ms) at a time, asked for {0} ms", max = MAX_ADVANCE.as_millis())]
+    TooFar(u128),
     /// Setting the clock to a time before now: tasks and retries assume time only grows.
     #[error("the clock only moves forward: {requested} ms is before now ({now} ms)")]
     Backwards {
@@ -102,11 +119,12 @@ impl Clock {
     /// A clock in `mode` whose simulated time starts at `start_ms` (ms since the Unix epoch),
     /// or, when `None`, at the wall clock (real, scaled) or [`DEFAULT_MANUAL_START_MS`] (manual).
     pub fn new(mode: ClockMode, start_ms: Option<i64>) -> Result<Self, ClockError> {
-        validate(mode)?;
-        let sim_ms = start_ms.unwrap_or_else(|| match mode {
-            ClockMode::Manual => DEFAULT_MANUAL_START_MS,
-            _ => wall_ms(),
-        });
+        mode.validate()?;
+        let sim_ms = match start_ms {
+            Some(ms) => in_range(i128::from(ms))?,
+            None if mode == ClockMode::Manual => DEFAULT_MANUAL_START_MS,
+            None => wall_ms().clamp(0, MAX_MS),
+        };
         let (changed, _) = watch::channel(0);
         Ok(Clock {
             inner: Arc::new(Inner {
@@ -120,9 +138,10 @@ impl Clock {
         })
     }
 
-    /// A manual clock at `start_ms`: the usual choice in tests.
+    /// A manual clock at `start_ms` (held to 0 ..= [`MAX_MS`]): the usual choice in tests.
     pub fn manual(start_ms: i64) -> Self {
-        Self::new(ClockMode::Manual, Some(start_ms)).expect("manual mode is always valid")
+        Self::new(ClockMode::Manual, Some(start_ms.clamp(0, MAX_MS)))
+            .expect("manual mode in range is always valid")
     }
 
     /// The current simulated time in ms since the Unix epoch.
@@ -149,7 +168,7 @@ impl Clock {
 
     /// Switches mode; simulated time continues from where it is.
     pub fn set_mode(&self, mode: ClockMode) -> Result<(), ClockError> {
-        validate(mode)?;
+        mode.validate()?;
         let mut anchor = self.inner.anchor.lock();
         let real = real_now();
         anchor.sim_ms = sim_at(&anchor, real);
@@ -160,18 +179,39 @@ impl Clock {
         Ok(())
     }
 
-    /// Moves simulated time forward by `by` (in any mode) and wakes every sleeper now due.
+    /// Moves simulated time forward by `by` (in any mode) and wakes every sleeper now due;
+    /// the clock stops at [`MAX_MS`]. For requests, [`Clock::try_advance`] refuses instead.
     pub fn advance(&self, by: Duration) {
+        let by_ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         let mut anchor = self.inner.anchor.lock();
         let real = real_now();
-        anchor.sim_ms = sim_at(&anchor, real).saturating_add(by.as_millis() as i64);
+        anchor.sim_ms = sim_at(&anchor, real).saturating_add(by_ms).min(MAX_MS);
         anchor.real = real;
         drop(anchor);
         self.notify();
     }
 
-    /// Sets simulated time to `ms` since the Unix epoch; refuses to go backwards.
+    /// Moves simulated time forward by `by`, refusing a move over [`MAX_ADVANCE`] or one that
+    /// would end past [`MAX_MS`] (nothing moves then).
+    pub fn try_advance(&self, by: Duration) -> Result<(), ClockError> {
+        if by > MAX_ADVANCE {
+            return Err(ClockError::TooFar(by.as_millis()));
+        }
+        let mut anchor = self.inner.anchor.lock();
+        let real = real_now();
+        // Both terms are far inside i128, so the sum is exact.
+        let to = i128::from(sim_at(&anchor, real)) + by.as_millis() as i128;
+        anchor.sim_ms = in_range(to)?;
+        anchor.real = real;
+        drop(anchor);
+        self.notify();
+        Ok(())
+    }
+
+    /// Sets simulated time to `ms` since the Unix epoch; refuses to go backwards or past
+    /// [`MAX_MS`].
     pub fn set(&self, ms: i64) -> Result<(), ClockError> {
+        in_range(i128::from(ms))?;
         let mut anchor = self.inner.anchor.lock();
         let real = real_now();
         let now = sim_at(&anchor, real);
@@ -226,21 +266,37 @@ impl Clock {
     }
 }
 
-fn validate(mode: ClockMode) -> Result<(), ClockError> {
-    match mode {
-        ClockMode::Scaled { factor } if !(factor.is_finite() && factor > 0.0) => {
-            Err(ClockError::BadFactor(factor))
+impl ClockMode {
+    /// Refuses a scale factor that is not a finite number in (0, [`MAX_FACTOR`]].
+    pub fn validate(self) -> Result<(), ClockError> {
+        match self {
+            ClockMode::Scaled { factor } if !(factor > 0.0 && factor <= MAX_FACTOR) => {
+                Err(ClockError::BadFactor(factor))
+            }
+            _ => Ok(()),
         }
-        _ => Ok(()),
     }
 }
 
+/// `ms` as a simulated time, if it lies in 0 ..= [`MAX_MS`].
+fn in_range(ms: i128) -> Result<i64, ClockError> {
+    match i64::try_from(ms) {
+        Ok(ms) if (0..=MAX_MS).contains(&ms) => Ok(ms),
+        _ => Err(ClockError::OutOfRange(ms)),
+    }
+}
+
+/// Simulated time at wall instant `real`; a running clock stops at [`MAX_MS`].
 fn sim_at(anchor: &Anchor, real: Instant) -> i64 {
     match anchor.mode.factor() {
         None => anchor.sim_ms,
         Some(factor) => {
             let elapsed = real.saturating_duration_since(anchor.real).as_secs_f64() * 1000.0;
-            anchor.sim_ms.saturating_add((elapsed * factor) as i64)
+            // A float-to-int cast saturates, so a huge product cannot wrap.
+            anchor
+                .sim_ms
+                .saturating_add((elapsed * factor) as i64)
+                .min(MAX_MS)
         }
     }
 }
@@ -275,9 +331,69 @@ mod tests {
 
     #[test]
     fn bad_factors_are_refused() {
-        for factor in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        for factor in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e308, MAX_FACTOR * 1.01] {
             assert!(Clock::new(ClockMode::Scaled { factor }, Some(0)).is_err());
+            let clock = Clock::manual(0);
+            assert!(matches!(
+                clock.set_mode(ClockMode::Scaled { factor }),
+                Err(ClockError::BadFactor(_))
+            ));
+            assert_eq!(clock.mode(), ClockMode::Manual);
         }
+        assert!(Clock::new(ClockMode::Scaled { factor: MAX_FACTOR }, Some(0)).is_ok());
+    }
+
+    #[test]
+    fn time_stays_between_the_epoch_and_year_9999() {
+        assert_eq!(
+            Clock::new(ClockMode::Manual, Some(-1)).unwrap_err(),
+            ClockError::OutOfRange(-1)
+        );
+        assert!(Clock::new(ClockMode::Manual, Some(MAX_MS + 1)).is_err());
+        let clock = Clock::manual(MAX_MS - 1_000);
+        assert_eq!(
+            clock.set(MAX_MS + 1),
+            Err(ClockError::OutOfRange(i128::from(MAX_MS) + 1))
+        );
+        assert_eq!(
+            clock.try_advance(Duration::from_millis(1_001)),
+            Err(ClockError::OutOfRange(i128::from(MAX_MS) + 1))
+        );
+        assert_eq!(
+            clock.now_ms(),
+            MAX_MS - 1_000,
+            "a refused move moves nothing"
+        );
+        clock.try_advance(Duration::from_millis(1_000)).unwrap();
+        assert_eq!(clock.now_ms(), MAX_MS);
+        // The unchecked move stops at the end instead of wrapping.
+        clock.advance(Duration::MAX);
+        assert_eq!(clock.now_ms(), MAX_MS);
+        assert_eq!(to_utc(MAX_MS).to_rfc3339(), "9999-12-31T23:59:59.999+00:00");
+    }
+
+    #[test]
+    fn moves_over_a_century_are_refused() {
+        let clock = Clock::manual(0);
+        let too_far = MAX_ADVANCE + Duration::from_millis(1);
+        assert_eq!(
+            clock.try_advance(too_far),
+            Err(ClockError::TooFar(too_far.as_millis()))
+        );
+        assert_eq!(
+            clock.try_advance(Duration::from_millis(u64::MAX)),
+            Err(ClockError::TooFar(u128::from(u64::MAX)))
+        );
+        assert_eq!(clock.now_ms(), 0);
+        clock.try_advance(MAX_ADVANCE).unwrap();
+        assert_eq!(clock.now_ms(), MAX_ADVANCE.as_millis() as i64);
+    }
+
+    #[test]
+    fn a_fast_clock_stops_at_the_end() {
+        let clock = Clock::new(ClockMode::Scaled { factor: MAX_FACTOR }, Some(MAX_MS - 1)).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(clock.now_ms(), MAX_MS);
     }
 
     #[test]

@@ -176,11 +176,17 @@ pub struct Config {
     #[arg(long, env = "ASR_MOCK_SCENARIOS", global = true, value_name = "DIR")]
     pub scenarios: Option<PathBuf>,
 
-    /// Keep icu tasks, the journals, id ordinals and the clock in this JSON file across
-    /// restarts: loaded at start (a broken file stops start-up), saved atomically every
-    /// second when something changed and at shutdown. Default: nothing is written.
+    /// Keep icu tasks, the journals, id ordinals and the clock in this database file across
+    /// restarts, a kill -9 included: an accepted task is written (fsync) before its submit
+    /// is answered; the rest is saved every second when something changed and at shutdown.
+    /// A file that cannot be written or read stops start-up. Default: nothing is written.
     #[arg(long, env = "ASR_MOCK_STATE_FILE", value_name = "PATH")]
     pub state_file: Option<PathBuf>,
+
+    /// Callback requests in flight at once to one receiver (scheme, host and port), within
+    /// `--callback-concurrency`: a receiver that hangs holds only its own share.
+    #[arg(long, env = "ASR_MOCK_CALLBACK_PER_RECEIVER", default_value_t = 4)]
+    pub callback_per_receiver: usize,
 
     /// What to do instead of serving; without one, `asr-mock` serves.
     #[command(subcommand)]
@@ -189,6 +195,25 @@ pub struct Config {
     /// Audio downloads running at once; more tasks wait (still `waiting`) for a slot.
     #[arg(long, env = "ASR_MOCK_DOWNLOAD_CONCURRENCY", default_value_t = 4)]
     pub download_concurrency: usize,
+    /// More names the control API answers to in `Host` (repeat the flag or give a comma
+    /// list; `*.example.com` for subdomains). `localhost`, `*.localhost` and IP addresses are
+    /// always accepted; `all` or `*` turns the check off. Against DNS rebinding.
+    #[arg(
+        long = "allowed-host",
+        env = "ASR_MOCK_ALLOWED_HOSTS",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+
+    /// icu strict mode: how far `C-Date` may be from the simulator's clock, in seconds either
+    /// way (0: no freshness check).
+    #[arg(
+        long,
+        env = "ASR_MOCK_ICU_SIGNATURE_WINDOW_SECS",
+        default_value_t = 300
+    )]
+    pub icu_signature_window_secs: u64,
 
     /// Streaming recognition: refuse a bad token at the WebSocket handshake with HTTP 401/403
     /// (and `X-Tt-Logid`) instead of upgrading and sending an `error` event 4100/4101.
@@ -283,8 +308,11 @@ impl Default for Config {
             download_max_bytes: 512 * 1024 * 1024,
             scenarios: None,
             state_file: None,
+            callback_per_receiver: 4,
             command: None,
             download_concurrency: 4,
+            allowed_hosts: Vec::new(),
+            icu_signature_window_secs: 300,
             ws_auth_handshake: false,
             ws_max_duration_ms: 30 * 60 * 1000,
             ws_max_frame_bytes: 16 * 1024 * 1024,
@@ -432,6 +460,21 @@ mod tests {
         );
         assert!(Config::try_parse_from(["asr-mock", "scenarios", "check"]).is_err());
         assert!(Config::try_parse_from(["asr-mock", "scenarios"]).is_err());
+    }
+
+    #[test]
+    fn allowed_hosts_repeat_or_come_as_a_list() {
+        let c = Config::parse_from([
+            "asr-mock",
+            "--allowed-host",
+            "a.example",
+            "--allowed-host",
+            "b.example,*.c.example",
+        ]);
+        assert_eq!(c.allowed_hosts, ["a.example", "b.example", "*.c.example"]);
+        assert_eq!(c.icu_signature_window_secs, 300);
+        let c = Config::parse_from(["asr-mock", "--icu-signature-window-secs", "0"]);
+        assert_eq!(c.icu_signature_window_secs, 0);
     }
 
     #[test]

@@ -41,6 +41,7 @@ pub use app::cli::scenarios_command;
 pub use app::server::{MockServer, MockServerBuilder};
 pub use app::{app, build_state, run, StartError};
 pub use config::{Config, CozeModel};
+pub use persist::StateError;
 pub use state::AppState;
 
 /// What the workspace's own tests and benchmarks reach for below the public face: the
@@ -50,7 +51,7 @@ pub use state::AppState;
 pub mod testing {
     pub use crate::audio::synth::wav_8bit;
     pub use crate::http::serve::{serve, ServeOptions};
-    pub use crate::persist::FORMAT_VERSION;
+    pub use crate::persist::{edit_snapshot, FORMAT_VERSION};
     pub use crate::providers::icu::auth::{request_params, sign};
     pub use crate::providers::icu::params::{parse_submit, RawParams, SubmitParams};
     pub use crate::providers::icu::tasks::{Plan, Scripted, Task, TaskSpec};

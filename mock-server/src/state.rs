@@ -9,6 +9,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use crate::clock::Clock;
+use crate::hosts::ControlHosts;
 use crate::persist::handle::Persist;
 use crate::providers::coze::CozeService;
 use crate::providers::icu::IcuService;
@@ -46,6 +47,8 @@ pub struct Parts {
     pub scenarios: Arc<Scenarios>,
     /// The token `/__admin/` requires, if any.
     pub admin_token: Option<String>,
+    /// The names `/__admin/` answers to in `Host` (`--allowed-host`).
+    pub control_hosts: ControlHosts,
     /// Where state is saved across restarts (`--state-file`), if anywhere.
     pub persist: Option<Persist>,
 }

@@ -30,7 +30,7 @@ pub use result::{
     format_result, parse_result, ParseError, Segment, SentenceDetail, SentenceWords, Status,
     TaskStatus,
 };
-pub use signature::{beijing_now, sign};
+pub use signature::{beijing_date, beijing_now, sign, DateSource};
 
 use crate::http::{self, Answer};
 use crate::Error;
@@ -108,8 +108,8 @@ pub struct IcuClient {
     http: reqwest::Client,
     /// Signs every request when set; the simulator accepts unsigned calls by default.
     credentials: Option<Credentials>,
-    /// Source of `C-Date`, so tests can pin the signature.
-    date: fn() -> String,
+    /// Source of `C-Date`: the system clock, a simulator's, or a pinned date in tests.
+    date: DateSource,
     /// Per-call deadline, applied whatever the HTTP client is.
     timeout: Duration,
 }
@@ -121,7 +121,7 @@ impl IcuClient {
             base_url: http::trim_base(base_url.into()),
             http: http::default_client(),
             credentials: None,
-            date: beijing_now,
+            date: DateSource::system(),
             timeout: DEFAULT_TIMEOUT,
         }
     }
@@ -139,8 +139,14 @@ impl IcuClient {
     }
 
     /// The `C-Date` source (`yyyy-MM-dd HH:mm:ss`; default: Beijing time from the system
-    /// clock, [`beijing_now`]).
-    pub fn with_date(mut self, date: fn() -> String) -> Self {
+    /// clock, [`beijing_now`]). A simulator on a manual or scaled clock checks the date
+    /// against its own time: sign with that (`beijing_date(server.clock().now_ms())`).
+    pub fn with_date(self, date: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        self.with_date_source(DateSource::new(date))
+    }
+
+    /// The `C-Date` source, shared.
+    pub fn with_date_source(mut self, date: DateSource) -> Self {
         self.date = date;
         self
     }
@@ -247,7 +253,7 @@ impl IcuClient {
         let Some(c) = &self.credentials else {
             return Ok(request);
         };
-        let c_date = (self.date)();
+        let c_date = self.date.date();
         let signature = sign(params, &c.secret_id, &c.secret_key, &c_date);
         let header = |field: &'static str, value: &str| {
             reqwest::header::HeaderValue::from_str(value).map_err(|_| {

@@ -2,6 +2,8 @@
 //! `C-Secret` (the secret id) and `Sign`.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -51,14 +53,65 @@ pub fn sign(
 // client talking to the real provider has to sign with the real time.
 #[allow(clippy::disallowed_methods)]
 pub fn beijing_now() -> String {
-    (chrono::Utc::now().naive_utc() + chrono::TimeDelta::hours(8))
+    beijing_date(chrono::Utc::now().timestamp_millis())
+}
+
+/// `ms` since the Unix epoch in Beijing time (UTC+8) as `yyyy-MM-dd HH:mm:ss`: a `C-Date`
+/// for a clock other than the system's, such as a simulator's.
+pub fn beijing_date(ms: i64) -> String {
+    let utc = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    (utc.naive_utc() + chrono::TimeDelta::hours(8))
         .format("%Y-%m-%d %H:%M:%S")
         .to_string()
+}
+
+/// Where a signature's `C-Date` comes from. The provider (and a strict simulator) refuse a
+/// date far from their clock, so a client signs with that clock: the system's by default
+/// ([`beijing_now`]), a simulator's own when it runs on a manual or scaled clock.
+#[derive(Clone)]
+pub struct DateSource(Arc<dyn Fn() -> String + Send + Sync>);
+
+impl DateSource {
+    /// Dates from `date`, which returns `yyyy-MM-dd HH:mm:ss`.
+    pub fn new(date: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        DateSource(Arc::new(date))
+    }
+
+    /// Beijing time from the system clock.
+    pub fn system() -> Self {
+        DateSource::new(beijing_now)
+    }
+
+    /// The date to sign with now.
+    pub fn date(&self) -> String {
+        (self.0)()
+    }
+}
+
+impl Default for DateSource {
+    fn default() -> Self {
+        DateSource::system()
+    }
+}
+
+impl fmt::Debug for DateSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DateSource").field(&self.date()).finish()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_written_in_beijing_time() {
+        assert_eq!(beijing_date(1_735_689_600_000), "2025-01-01 08:00:00");
+        assert_eq!(beijing_date(1_735_689_600_999), "2025-01-01 08:00:00");
+        let pinned = DateSource::new(|| "2025-01-01 08:00:00".to_owned());
+        assert_eq!(pinned.clone().date(), "2025-01-01 08:00:00");
+        assert_eq!(DateSource::default().date().len(), 19);
+    }
 
     #[test]
     fn beijing_now_has_the_provider_shape() {

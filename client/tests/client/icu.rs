@@ -10,8 +10,8 @@ fn wall_clock() -> Instant {
 }
 
 use asr_client::icu::{
-    format_result, parse_result, Credentials, Engine, IcuClient, Source, Status, SubmitRequest,
-    WaitOptions,
+    beijing_date, format_result, parse_result, Credentials, Engine, IcuClient, Source, Status,
+    SubmitRequest, WaitOptions,
 };
 use asr_client::Error;
 use asr_mock::control::types::SettingsChange;
@@ -419,12 +419,38 @@ async fn signed_requests_pass_strict_mode() {
     let task_id = icu.submit(&req).await.expect("signed submit");
     let status = icu.query(task_id).await.expect("signed query");
     assert_eq!(status.task_id, task_id);
-    // The default date source signs with the real time, which the simulator accepts too.
-    let icu = IcuClient::new(server.base_url()).with_credentials(Credentials {
+    // The simulator's clock stands at 2025-01-01: the default date source signs with the
+    // system's time, which is refused as stale; signing with the simulator's clock passes,
+    // however far that clock has moved.
+    let keys = Credentials {
         secret_id: "AKIDexample".into(),
         secret_key: "secret-key".into(),
-    });
+    };
+    let system = IcuClient::new(server.base_url()).with_credentials(keys.clone());
+    match system.query(task_id).await {
+        Err(Error::Api { msg, .. }) => {
+            assert!(
+                msg.starts_with("AuthFailure.InvalidAuthorization: C-Date "),
+                "{msg}"
+            );
+            assert!(msg.contains("the simulator's clock"), "{msg}");
+        }
+        other => panic!("{other:?}"),
+    }
+    server.clock().advance(Duration::from_secs(3 * 3600));
+    let clock = server.clock().clone();
+    let icu = IcuClient::new(server.base_url())
+        .with_credentials(keys)
+        .with_date(move || beijing_date(clock.now_ms()));
     assert!(icu.query(task_id).await.is_ok());
+    // The pinned date is three hours stale now.
+    let pinned = IcuClient::new(server.base_url())
+        .with_credentials(Credentials {
+            secret_id: "AKIDexample".into(),
+            secret_key: "secret-key".into(),
+        })
+        .with_date(pinned_date);
+    assert!(pinned.query(task_id).await.is_err());
 }
 
 #[tokio::test]

@@ -235,7 +235,7 @@ pub(super) async fn query_post(t: &Target) -> Checked {
             .post(format!("{}{}", icu.base_url, wire::ICU_QUERY_PATH))
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(format!("TaskId={id}")),
-        icu.credentials.as_ref(),
+        icu.signer(),
         &form_params,
     );
     let post = query_envelope(&Answer::fetch(form).await.map_err(fail)?, None)?;

@@ -179,6 +179,7 @@ pub(super) async fn signature(t: &Target) -> Checked {
     );
     let wrong = IcuClient::new(&icu.base_url)
         .with_http(t.http().clone())
+        .with_date_source(icu.date.clone())
         .with_credentials(asr_client::icu::Credentials {
             secret_key: format!("{}-wrong", credentials.secret_key),
             ..credentials

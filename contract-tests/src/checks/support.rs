@@ -157,28 +157,17 @@ pub(super) fn real_time_wait(t: &Target) -> WaitOptions {
 /// Sends a raw JSON body to an icu path as the target's client would (signed).
 pub(super) async fn icu_raw(t: &Target, path: &str, body: &Value) -> Result<Answer, Outcome> {
     let icu = t.icu()?;
-    wire::icu_post_json(
-        t.http(),
-        &icu.base_url,
-        path,
-        icu.credentials.as_ref(),
-        body,
-    )
-    .await
-    .map_err(fail)
+    wire::icu_post_json(t.http(), &icu.base_url, path, icu.signer(), body)
+        .await
+        .map_err(fail)
 }
 
 /// GETs searchResult for `task_id` raw, signed as the target's client would.
 pub(super) async fn icu_query_raw(t: &Target, task_id: u64) -> Result<Answer, Outcome> {
     let icu = t.icu()?;
-    wire::icu_query_get(
-        t.http(),
-        &icu.base_url,
-        icu.credentials.as_ref(),
-        &task_id.to_string(),
-    )
-    .await
-    .map_err(fail)
+    wire::icu_query_get(t.http(), &icu.base_url, icu.signer(), &task_id.to_string())
+        .await
+        .map_err(fail)
 }
 
 /// The typed request's wire parameters as a JSON object of strings.

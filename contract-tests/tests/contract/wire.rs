@@ -355,6 +355,14 @@ async fn coze_error_bodies() {
     );
 }
 
+/// `keys` with the in-process target's clock.
+fn signed<'a>(t: &'a Target, keys: &'a Credentials) -> Option<wire::Signer<'a>> {
+    Some(wire::Signer {
+        credentials: keys,
+        date: &t.icu().expect("icu").date,
+    })
+}
+
 /// The in-process target's keys.
 fn keys() -> Credentials {
     Credentials {
@@ -383,7 +391,7 @@ async fn submit(t: &Target, body: &Value) -> Answer {
         t.http(),
         &base(t),
         wire::ICU_SUBMIT_PATH,
-        Some(&keys()),
+        signed(t, &keys()),
         body,
     )
     .await
@@ -399,7 +407,7 @@ async fn submitted_id(t: &Target, body: &Value) -> u64 {
 }
 
 async fn query(t: &Target, id: u64) -> Answer {
-    wire::icu_query_get(t.http(), &base(t), Some(&keys()), &id.to_string())
+    wire::icu_query_get(t.http(), &base(t), signed(t, &keys()), &id.to_string())
         .await
         .expect("icu answers")
 }
@@ -550,7 +558,7 @@ async fn icu_error_bodies() {
             .body(body);
         Answer::fetch(wire::icu_signed(
             request,
-            Some(&keys()),
+            signed(&t, &keys()),
             &Default::default(),
         ))
     };
@@ -573,7 +581,7 @@ async fn icu_error_bodies() {
     );
     let unknown_path = Answer::fetch(wire::icu_signed(
         t.http().post(format!("{base_url}/openapi/asr/nothing")),
-        Some(&keys()),
+        signed(&t, &keys()),
         &Default::default(),
     ))
     .await
@@ -643,7 +651,7 @@ async fn icu_error_bodies() {
         t.http(),
         &base_url,
         wire::ICU_SUBMIT_PATH,
-        Some(&wrong),
+        signed(&t, &wrong),
         &params(&speech(0)),
     )
     .await
@@ -662,9 +670,14 @@ async fn icu_error_bodies() {
         icu_view(&v)
     );
 
-    let v = wire::icu_query_get(t.http(), &base_url, Some(&keys()), "18446744073709551000")
-        .await
-        .expect("answer");
+    let v = wire::icu_query_get(
+        t.http(),
+        &base_url,
+        signed(&t, &keys()),
+        "18446744073709551000",
+    )
+    .await
+    .expect("answer");
     snapshot!(
         "icu_error_no_such_task",
         "icu: an unknown TaskId",
@@ -682,7 +695,7 @@ async fn icu_error_bodies() {
             "18446744073709551000".to_owned(),
         )]);
         last = Some(
-            Answer::fetch(wire::icu_signed(request, Some(&keys()), &params))
+            Answer::fetch(wire::icu_signed(request, signed(&t, &keys()), &params))
                 .await
                 .expect("answer"),
         );

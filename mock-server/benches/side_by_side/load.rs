@@ -18,6 +18,8 @@ const ROUNDS: usize = 3;
 const SEARCH_ROUNDS: usize = 10;
 const SEARCH_REQUESTS: usize = 20_000;
 const SUBMIT_REQUESTS: usize = 10_000;
+/// One client: every submit waits for a commit of its own.
+const PERSIST_REQUESTS_C1: usize = 1_000;
 pub(crate) const UPLOAD_BYTES: usize = 1024 * 1024;
 const UPLOAD_REQUESTS_C1: usize = 500;
 const UPLOAD_REQUESTS_C4: usize = 1_000;
@@ -109,6 +111,68 @@ pub(crate) async fn submit_phase(
         ),
     );
     load_rows(report, &c.sim, &c.floor);
+}
+
+/// 3, continued: the cost of `--state-file` on submit. Left column: a simulator that
+/// commits every accepted task (fsync, commits shared by concurrent submits) before
+/// answering; right column, in place of the floor: the same simulator without a state file.
+pub(crate) async fn persistence_phase(
+    report: &mut Report,
+    durable_addr: SocketAddr,
+    plain_addr: SocketAddr,
+) {
+    let silence = silence_8k_1s();
+    let submit_json = Bytes::from(submit_body("8k_zh", &silence, None));
+    let request = |addr| {
+        Req::post(
+            addr,
+            "/openapi/asr/voiceToText",
+            "application/json",
+            submit_json.clone(),
+        )
+    };
+    let (durable, plain) = (request(durable_addr), request(plain_addr));
+    let needle = br#""code":0"#;
+    let c32 = compare(
+        (durable_addr, &durable),
+        (plain_addr, &plain),
+        needle,
+        SUBMIT_REQUESTS,
+        CONCURRENCY,
+        ROUNDS,
+    )
+    .await;
+    let c1 = compare(
+        (durable_addr, &durable),
+        (plain_addr, &plain),
+        needle,
+        PERSIST_REQUESTS_C1,
+        1,
+        ROUNDS,
+    )
+    .await;
+    report.resume(3);
+    report.row("", "", "", "");
+    report.row(
+        "same, with --state-file (simulator column) vs without (floor column):",
+        "",
+        "",
+        "",
+    );
+    report.row(
+        &format!("  c={CONCURRENCY}, {SUBMIT_REQUESTS} requests, best of {ROUNDS}"),
+        "",
+        "",
+        "",
+    );
+    load_rows(report, &c32.sim, &c32.floor);
+    report.row(
+        &format!("  c=1, {PERSIST_REQUESTS_C1} requests, best of {ROUNDS}"),
+        "",
+        "",
+        "",
+    );
+    load_rows(report, &c1.sim, &c1.floor);
 }
 
 /// 4. provider A's 1 MB upload, at c=1 (latency) and c=4 (throughput).

@@ -19,7 +19,8 @@
 //!    possible: a heavy client would flatten the ratio between a cheap floor and the
 //!    simulator. searchResult: 10 short alternating rounds each (the goal takes the median of
 //!    the paired ratios; the best rounds show capacity); submit: best
-//!    of 3; the 1 MB upload at c=1 (latency) and c=4.
+//!    of 3, then the same against the simulator with `--state-file` (every accepted task
+//!    committed before its answer), at c=32 and c=1; the 1 MB upload at c=1 (latency) and c=4.
 //! 4. callbacks: tasks with a CallbackUrl inserted into the engine, the manual clock moved
 //!    past their end, and the time until every attempt is journaled as acknowledged.
 //! 5. a 5-hour Url recording (`/__admin/audio/generated/speechlike.wav?seconds=18000`):
@@ -216,6 +217,27 @@ async fn in_runtimes(server_rt: Handle, report: &mut Report) -> Result<(), Strin
     if wanted("submit") {
         eprintln!("side_by_side: submit…");
         load::submit_phase(report, sim_addr, floor_addr).await;
+        eprintln!("side_by_side: submit with --state-file…");
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let config = asr_mock::Config {
+            state_file: Some(dir.path().join("state.db")),
+            icu_submit_rate: 0,
+            icu_query_rate: 0,
+            ..asr_mock::Config::default()
+        };
+        let durable = server_rt
+            .spawn(async move {
+                MockServer::builder()
+                    .config(config)
+                    .manual_clock(None)
+                    .start()
+                    .await
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        load::persistence_phase(report, durable.addr(), sim_addr).await;
+        let _ = tokio::time::timeout(Duration::from_secs(30), durable.shutdown()).await;
     }
     if wanted("upload") {
         eprintln!("side_by_side: 1 MB upload…");

@@ -234,7 +234,11 @@ pub(crate) async fn insert_task(
         callback_url,
         ..params.clone()
     };
-    state.icu.submit(params, Some(sha), &[]).await
+    state
+        .icu
+        .submit(params, Some(sha), &[])
+        .await
+        .expect("the task is accepted")
 }
 
 /// The SHA-256 of an upload, once per phase rather than once per task.

@@ -2,6 +2,7 @@
 //! fixtures, the clock, icu tasks and callbacks, and hosted audio. JSON in and out; every
 //! error is `{"error": "…"}` with a 4xx.
 
+mod access;
 pub mod audio;
 mod scenarios;
 pub mod sink;
@@ -50,43 +51,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(&routes::catch_all("/__admin/"), axum::routing::any(unknown))
         .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY))
         .merge(audio::router())
-        .route_layer(axum::middleware::from_fn_with_state(state, require_token))
-}
-
-/// With `--admin-token`, the control API answers only requests carrying it — except what
-/// the simulator's own traffic needs: health, hosted audio downloads, and the callback sink.
-async fn require_token(
-    State(state): State<AppState>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let Some(token) = state.admin_token.as_deref() else {
-        return next.run(req).await;
-    };
-    let path = req.uri().path();
-    let method = req.method();
-    let open = path == routes::admin::HEALTH
-        || (method == axum::http::Method::GET && path.starts_with("/__admin/audio/"))
-        || (method == axum::http::Method::POST && path == routes::admin::SINK);
-    let headers = req.headers();
-    let given = headers
-        .get("x-admin-token")
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| {
-            headers
-                .get(axum::http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-        });
-    if open || given == Some(token) {
-        return next.run(req).await;
-    }
-    AdminError(
-        StatusCode::UNAUTHORIZED,
-        "the control API needs the admin token (Authorization: Bearer <token> or X-Admin-Token)"
-            .into(),
-    )
-    .into_response()
+        .route_layer(axum::middleware::from_fn_with_state(state, access::check))
 }
 
 /// A control-API error: status and message.
@@ -114,8 +79,14 @@ impl IntoResponse for AdminError {
 }
 
 impl From<JsonRejection> for AdminError {
+    /// A body of the wrong shape (a negative `ms`, a number past `i64`) is a bad request like
+    /// any other: 400, not axum's 422.
     fn from(rejection: JsonRejection) -> Self {
-        AdminError(rejection.status(), rejection.body_text())
+        let status = match rejection {
+            JsonRejection::JsonDataError(_) => StatusCode::BAD_REQUEST,
+            _ => rejection.status(),
+        };
+        AdminError(status, rejection.body_text())
     }
 }
 
@@ -237,6 +208,7 @@ async fn clock(State(state): State<AppState>) -> Json<ClockView> {
     Json(clock_view(&state))
 }
 
+/// Checks the whole change before applying any of it (the mode's factor in `try_from`).
 async fn set_clock(
     State(state): State<AppState>,
     AdminJson(body): AdminJson<ClockChangeBody>,
@@ -261,13 +233,11 @@ async fn advance_clock(
     State(state): State<AppState>,
     AdminJson(by): AdminJson<Advance>,
 ) -> Result<Json<ClockView>, AdminError> {
-    let duration = match (by.ms, by.seconds) {
-        (Some(ms), None) => std::time::Duration::from_millis(ms),
-        (None, Some(s)) if s.is_finite() && s >= 0.0 => std::time::Duration::from_secs_f64(s),
-        (None, Some(_)) => return Err(AdminError::bad("seconds must be a finite number >= 0")),
-        _ => return Err(AdminError::bad("give exactly one of ms and seconds")),
-    };
-    state.clock.advance(duration);
+    let duration = by.duration().map_err(AdminError::bad)?;
+    state
+        .clock
+        .try_advance(duration)
+        .map_err(|e| AdminError::bad(e.to_string()))?;
     Ok(Json(clock_view(&state)))
 }
 

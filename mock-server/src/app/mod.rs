@@ -21,7 +21,7 @@ use crate::admin;
 use crate::audio::ProbeOptions;
 use crate::clock::{Clock, ClockError};
 use crate::config::{Config, ProgressKind, SettingsFileError};
-use crate::hosts::{HostAllowlist, HostsError};
+use crate::hosts::{ControlHosts, HostAllowlist, HostsError};
 use crate::http::serve::{self, ServeOptions};
 use crate::outbound::callbacks::{CallbackPolicy, Callbacks};
 use crate::outbound::download::{DownloadPolicy, Downloader};
@@ -58,6 +58,9 @@ pub enum StartError {
     /// A malformed `--allow-hosts` list.
     #[error("allow-hosts: {0}")]
     Hosts(#[source] HostsError),
+    /// A malformed `--allowed-host` entry.
+    #[error("allowed-host: {0}")]
+    ControlHosts(#[source] HostsError),
     /// An icu secrets file that cannot be read or parsed.
     #[error("icu secrets: {0}")]
     Secrets(#[source] SettingsFileError),
@@ -65,9 +68,10 @@ pub enum StartError {
     /// form `asr-mock scenarios check` prints.
     #[error("{0}")]
     Scenarios(#[source] ScenarioError),
-    /// A state file that cannot be read, is broken, or has another format version.
+    /// A state file that cannot be written or read, is broken, holds impossible values, or
+    /// has another format version.
     #[error("state file: {0}")]
-    State(String),
+    State(#[source] persist::StateError),
     /// An invalid clock setting.
     #[error("clock: {0}")]
     Clock(#[from] ClockError),
@@ -94,7 +98,11 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         library.load_dir(dir).map_err(StartError::Scenarios)?;
     }
     let secrets = match &config.icu_secrets {
-        Some(path) => Some(Secrets::load(path).map_err(StartError::Secrets)?),
+        Some(path) => Some(
+            Secrets::load(path)
+                .map_err(StartError::Secrets)?
+                .with_window(config.icu_signature_window_secs),
+        ),
         None => None,
     };
     let tokens = match &config.tokens {
@@ -133,6 +141,9 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         None => None,
     };
     engine.callbacks().set_allowlist(allow.clone());
+    engine
+        .callbacks()
+        .set_per_receiver(config.callback_per_receiver);
     let downloader = Downloader::with_allowlist(
         clock.clone(),
         DownloadPolicy {
@@ -142,6 +153,13 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         },
         allow,
     );
+    // Opened before the service, which records accepted tasks in it.
+    let persist = match &config.state_file {
+        Some(path) => {
+            Some(persist::Persist::open(path.clone(), engine.clone()).map_err(StartError::State)?)
+        }
+        None => None,
+    };
     let icu = IcuService::new(IcuParts {
         seed: config.seed,
         clock: clock.clone(),
@@ -158,6 +176,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
             ..RecognizeSettings::default()
         },
         secrets,
+        durable: persist.as_ref().map(persist::Persist::durable),
     });
     let scenarios = Arc::new(Scenarios::new(config.seed, library));
     let coze = CozeService::new(
@@ -186,10 +205,19 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         sink: Sink::default(),
         scenarios,
         admin_token: config.admin_token.clone().filter(|t| !t.is_empty()),
-        persist: config.state_file.clone().map(persist::Persist::new),
+        control_hosts: ControlHosts::parse(&config.allowed_hosts)
+            .map_err(StartError::ControlHosts)?,
+        persist,
     });
-    if let Some(count) = persist::load(&state).map_err(StartError::State)? {
-        tracing::info!(tasks = count, "state restored");
+    match persist::load(&state) {
+        Ok(Some(count)) => tracing::info!(tasks = count, "state restored"),
+        Ok(None) => {}
+        Err(e) => {
+            if let Some(persist) = &state.persist {
+                persist.close_now();
+            }
+            return Err(StartError::State(e));
+        }
     }
     Ok(state)
 }
@@ -243,6 +271,11 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // From here on a task's Url or CallbackUrl cannot reach this server's control API.
+    if let Ok(addr) = listener.local_addr() {
+        state.icu.downloader.guard().arm(addr);
+        state.icu.tasks.callbacks().guard().arm(addr);
+    }
     let scheduler = tokio::spawn(state.icu.tasks.clone().run_scheduler());
     let callbacks = state.icu.tasks.callbacks().clone();
     let saver = state.persist.is_some().then(|| {
@@ -268,6 +301,7 @@ pub async fn run(
         if let Err(e) = persist::save(&state).await {
             tracing::error!(error = %e, "state not saved at shutdown");
         }
+        persist::close(&state).await;
     }
     served
 }

@@ -7,6 +7,7 @@
 //! The typed value serializes through its body, so both sides speak the same JSON.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ pub use super::records::{
     OutcomeRecord, PlanRecord, SavedReport, ScenarioInfo, TaskLine, TaskRecord,
 };
 pub use crate::clock::ClockMode;
+use crate::clock::MAX_ADVANCE;
 pub use crate::failure::FailureCode;
 pub use crate::outbound::callbacks::CallbackAttempt;
 pub use crate::providers::icu::tasks::{Progress, Status};
@@ -206,7 +208,11 @@ impl TryFrom<ClockChangeBody> for ClockChange {
             (None, None) => None,
             (Some("real"), None) => Some(ClockMode::Real),
             (Some("manual"), None) => Some(ClockMode::Manual),
-            (Some("scaled"), Some(factor)) => Some(ClockMode::Scaled { factor }),
+            (Some("scaled"), Some(factor)) => {
+                let mode = ClockMode::Scaled { factor };
+                mode.validate().map_err(|e| e.to_string())?;
+                Some(mode)
+            }
             (Some("scaled"), None) => return Err("mode scaled needs a factor".into()),
             (Some(other), _) if !["real", "manual"].contains(&other) => {
                 return Err(format!(
@@ -248,6 +254,35 @@ impl Advance {
         Advance {
             ms: None,
             seconds: Some(seconds),
+        }
+    }
+
+    /// The move asked for: exactly one of `ms` and `seconds`, at most 100 years
+    /// ([`MAX_ADVANCE`]); `seconds` finite and not negative.
+    pub fn duration(&self) -> Result<Duration, String> {
+        let limit = || {
+            format!(
+                "the clock moves by at most 100 years at a time ({} s, {} ms)",
+                MAX_ADVANCE.as_secs(),
+                MAX_ADVANCE.as_millis()
+            )
+        };
+        match (self.ms, self.seconds) {
+            (Some(ms), None) => {
+                let by = Duration::from_millis(ms);
+                if by > MAX_ADVANCE {
+                    return Err(format!("ms is {ms}, but {}", limit()));
+                }
+                Ok(by)
+            }
+            (None, Some(s)) if !(s.is_finite() && s >= 0.0) => {
+                Err(format!("seconds must be a finite number >= 0, got {s:?}"))
+            }
+            (None, Some(s)) => match Duration::try_from_secs_f64(s) {
+                Ok(by) if by <= MAX_ADVANCE => Ok(by),
+                _ => Err(format!("seconds is {s:?}, but {}", limit())),
+            },
+            _ => Err("give exactly one of ms and seconds".into()),
         }
     }
 }
@@ -709,6 +744,32 @@ mod tests {
         assert_eq!(
             clock(json!({"mode": "real", "factor": 2.0})).unwrap_err(),
             "factor goes only with mode scaled"
+        );
+        assert_eq!(
+            clock(json!({"mode": "scaled", "factor": 1e308})).unwrap_err(),
+            "time scale must be a finite number greater than 0 and at most 1000000 (1e6), got 1e308"
+        );
+        assert!(clock(json!({"mode": "scaled", "factor": 0})).is_err());
+        let advance = |v| serde_json::from_value::<Advance>(v).unwrap().duration();
+        assert_eq!(
+            advance(json!({"seconds": 1.5})),
+            Ok(Duration::from_millis(1500))
+        );
+        assert_eq!(advance(json!({"ms": 7})), Ok(Duration::from_millis(7)));
+        for bad in [
+            json!({"seconds": 1e300}),
+            json!({"seconds": -1}),
+            json!({"ms": u64::MAX}),
+            json!({"ms": 9_223_372_036_854_775_808_u64}),
+            json!({"seconds": 100.0 * 31_557_600.0 + 1.0}),
+            json!({}),
+            json!({"ms": 1, "seconds": 1}),
+        ] {
+            assert!(advance(bad.clone()).is_err(), "{bad}");
+        }
+        assert_eq!(
+            advance(json!({"seconds": 1e300})).unwrap_err(),
+            "seconds is 1e300, but the clock moves by at most 100 years at a time (3155760000 s, 3155760000000 ms)"
         );
         let settings = SettingsChange::try_from(SettingsChangeBody {
             progress: Some("polls".into()),

@@ -22,6 +22,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::clock::Clock;
 use crate::hosts::HostAllowlist;
 
+use super::guard::{Outbound, SelfGuard};
 use super::{describe_duration, duration_ms, root_cause, USER_AGENT};
 
 /// The task failure code a download error ends in (spec §3: "audio download failed").
@@ -117,6 +118,8 @@ pub struct Downloader {
     allow: Option<HostAllowlist>,
     /// One permit per download running (held until its bytes are dropped).
     slots: Arc<Semaphore>,
+    /// Keeps downloads (redirects included) off the simulator's own control API.
+    guard: SelfGuard,
 }
 
 impl Downloader {
@@ -133,19 +136,24 @@ impl Downloader {
         policy: DownloadPolicy,
         allow: Option<HostAllowlist>,
     ) -> Self {
-        let redirect = match allow.clone() {
-            None => reqwest::redirect::Policy::limited(MAX_REDIRECTS),
-            Some(list) => reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() >= MAX_REDIRECTS {
-                    attempt.error("too many redirects")
-                } else if list.allows(attempt.url()) {
-                    attempt.follow()
-                } else {
+        let guard = SelfGuard::default();
+        let (list, redirect_guard) = (allow.clone(), guard.clone());
+        let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+            // `previous` holds the first URL too, as in `Policy::limited`.
+            if attempt.previous().len() > MAX_REDIRECTS {
+                return attempt.error("too many redirects");
+            }
+            if let Err(why) = redirect_guard.check_now(attempt.url().as_str(), Outbound::Download) {
+                return attempt.error(why);
+            }
+            match &list {
+                Some(list) if !list.allows(attempt.url()) => {
                     let host = attempt.url().host_str().unwrap_or("?").to_owned();
                     attempt.error(format!("redirect to {host}, which is not on the allowlist"))
                 }
-            }),
-        };
+                _ => attempt.follow(),
+            }
+        });
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .redirect(redirect)
@@ -158,7 +166,13 @@ impl Downloader {
             client,
             allow,
             slots,
+            guard,
         }
+    }
+
+    /// The check that keeps downloads off the control API; armed once the server is bound.
+    pub fn guard(&self) -> &SelfGuard {
+        &self.guard
     }
 
     /// The limits in force.
@@ -206,6 +220,10 @@ impl Downloader {
                 ));
             }
         }
+        self.guard
+            .check(url.as_str(), Outbound::Download)
+            .await
+            .map_err(DownloadError::Other)?;
         let limit = self.policy.max_bytes;
         let response = client.get(url).send().await.map_err(classify)?;
         let status = response.status();

@@ -5,6 +5,7 @@
 
 pub mod callbacks;
 pub mod download;
+pub mod guard;
 
 use std::error::Error as StdError;
 use std::time::Duration;

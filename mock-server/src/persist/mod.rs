@@ -1,40 +1,44 @@
 //! Crash-safe persistence (`--state-file PATH`): icu tasks, the request and callback
-//! journals, the id ordinals and the simulated clock survive a restart, so a client polling
-//! a long task never sees it vanish because the simulator was redeployed or killed.
+//! journals, the id ordinals and the simulated clock survive a restart — a `kill -9`
+//! included — so a client polling a task never sees it vanish, nor its TaskId handed to
+//! someone else, because the simulator was redeployed or killed.
 //!
-//! The file is one JSON document with a `version`. Saves are atomic (write `PATH.tmp`,
-//! fsync, rename), so a crash mid-save leaves the previous file whole. A saver wakes every
-//! second of real time and writes only when a change counter moved; snapshots are clones
-//! taken under the stores' locks, and serialising and writing run on `spawn_blocking`, so
-//! request handling waits only for the clone. The file holds what the bounded stores hold,
-//! no more.
+//! The file is a redb database (`store.rs`) holding two things:
+//! - every accepted task's record, committed (fsync) before its submit is answered, with
+//!   the TaskId draw ordinal to continue from; concurrent submits share one commit;
+//! - a whole-state snapshot (`records.rs`: clock, journals, ordinals, every task's latest
+//!   state), saved by a saver that wakes every second of real time and writes only when a
+//!   change counter moved, and at shutdown. A snapshot deletes the submit records it
+//!   covers, so the file holds what the bounded stores hold, no more.
+//!
+//! Loading takes the snapshot, then adds the tasks of the records it does not cover.
+//! Status changes after a submit (polls, ends) come back as of the last snapshot: a
+//! restored task resumes its plan from there. Snapshots are clones taken under the stores'
+//! locks; serialising runs on `spawn_blocking`, writing on the store's thread.
 
 pub(crate) mod handle;
+mod records;
+mod store;
 
-use std::fs::File;
-use std::io::{BufWriter, Write as _};
-use std::path::{Path, PathBuf};
+use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::engine::Engine;
-use crate::failure::FailureCode;
-use crate::outbound::callbacks::{CallbackAttempt, SHUTDOWN_UNSENT};
+use crate::outbound::callbacks::SHUTDOWN_UNSENT;
 use crate::providers::icu::recipe::Recipe;
-use crate::providers::icu::tasks::{
-    Outcome, Plan, Scripted, Status, SubmitOptions, Task, TaskSpec,
-};
-use crate::scenarios::library::Library;
 use crate::state::AppState;
-use crate::stores::journal::RequestEntry;
 pub use handle::Persist;
 use handle::{Fingerprint, Resume};
+use records::{RecipeTable, StateFile, TaskRecord};
+pub use store::edit_snapshot;
 
 /// The format this build writes and reads; a file with another version is refused.
 /// Version 2: results are saved as recipes, each once, instead of their rendered text.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version 3: a redb database of submit records and the snapshot, instead of one JSON file.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// How often the saver looks for changes, in real time.
 const SAVE_INTERVAL: Duration = Duration::from_secs(1);
@@ -50,7 +54,7 @@ pub struct SaveReport {
     pub requests: usize,
     /// Callback attempts written.
     pub callback_attempts: usize,
-    /// Size of the file.
+    /// Size of the snapshot.
     pub bytes: u64,
 }
 
@@ -70,287 +74,123 @@ pub enum SaveError {
     },
 }
 
-/// The file: everything needed to continue where the last run stopped.
-#[derive(Debug, Serialize, Deserialize)]
-struct StateFile {
-    version: u32,
-    /// Simulated time at the save, ms since the Unix epoch.
-    now_ms: i64,
-    /// The seed of the run that wrote it (informational: ids and logids derive from it).
-    seed: u64,
-    /// Next TaskId draw ordinal.
-    task_ordinal: u64,
-    /// Next logid ordinal.
-    logid_ordinal: u64,
-    /// Last request journal sequence number.
-    journal_seq: u64,
-    requests: Vec<RequestEntry>,
-    callback_attempts: Vec<CallbackAttempt>,
-    /// What successful tasks' results are rendered from, each once however many tasks
-    /// share it (tasks name them by index).
-    recipes: Vec<Arc<Recipe>>,
-    /// Oldest first.
-    tasks: Vec<TaskRecord>,
-}
-
-/// Only the version, read first so another format gets a clear refusal.
-#[derive(Debug, Deserialize)]
-struct Header {
-    version: Option<u32>,
-}
-
-/// A task as saved: scripts and callback behaviours are kept by scenario name and looked up
-/// again in the scenario library when loading.
-#[derive(Debug, Serialize, Deserialize)]
-struct TaskRecord {
-    id: u64,
-    created_ms: i64,
-    engine: String,
-    res_text_format: u8,
-    audio_url: Option<String>,
-    callback_url: Option<String>,
-    options: SubmitOptions,
-    queue_until_ms: i64,
-    plan: Option<PlanRecord>,
-    polls: u32,
-    shown: Status,
-    finished_ms: Option<i64>,
-    callback_sent: bool,
-    script: Option<ScriptRecord>,
-    callback_scenario: Option<String>,
-}
-
-/// A task's plan, its recipe named by index into [`StateFile::recipes`].
-#[derive(Debug, Serialize, Deserialize)]
-struct PlanRecord {
-    doing_at_ms: i64,
-    done_at_ms: i64,
-    outcome: OutcomeRecord,
-}
-
-/// An outcome as saved.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", tag = "outcome")]
-enum OutcomeRecord {
-    Success {
-        recipe: usize,
-        duration_ms: u64,
+/// Why the state file stops start-up. Every problem with it does: starting empty would
+/// silently lose what the file holds, and starting without it would lose what comes next.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The file cannot be created, opened for writing, or read.
+    #[error("cannot open {} for reading and writing: {source}", path.display())]
+    Open {
+        /// The state file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
     },
-    Failed {
-        code: FailureCode,
-        message: String,
-        duration_ms: Option<u64>,
+    /// Another simulator has it open.
+    #[error("{} is in use by another running simulator (one state file per simulator)", path.display())]
+    InUse {
+        /// The state file.
+        path: PathBuf,
+    },
+    /// Not a database, or a damaged one.
+    #[error("{} is not a readable state file: {reason}", path.display())]
+    Unreadable {
+        /// The state file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A JSON state file, as builds before format version 3 wrote.
+    #[error("{} is a JSON state file{}; this build keeps state in a database file, format version {FORMAT_VERSION} (move the file away to start empty)", path.display(), found.map(|v| format!(" of format version {v}")).unwrap_or_default())]
+    Json {
+        /// The state file.
+        path: PathBuf,
+        /// Its `version`, if it has one.
+        found: Option<u32>,
+    },
+    /// A state database of another format version.
+    #[error("{} was written in state format version {found}; this build reads version {FORMAT_VERSION} (move the file away to start empty)", path.display())]
+    Version {
+        /// The state file.
+        path: PathBuf,
+        /// The version it names.
+        found: u64,
+    },
+    /// A database without our version mark: some other program's.
+    #[error("{} has no format version: not an asr-mock state file", path.display())]
+    NotOurs {
+        /// The state file.
+        path: PathBuf,
+    },
+    /// Readable, but holding something impossible (a time outside 1970–9999, an unknown
+    /// engine, a result it does not hold).
+    #[error("{}: {reason}", path.display())]
+    Invalid {
+        /// The state file.
+        path: PathBuf,
+        /// What is impossible.
+        reason: String,
+    },
+    /// The database failed while being read or first written.
+    #[error("{}: {source}", path.display())]
+    Store {
+        /// The state file.
+        path: PathBuf,
+        /// What the database said.
+        #[source]
+        source: Box<redb::Error>,
     },
 }
 
-/// The recipes of the tasks being saved, each once: tasks sharing one recipe keep sharing
-/// it after a restart.
-#[derive(Debug, Default)]
-struct RecipeTable {
-    recipes: Vec<Arc<Recipe>>,
-    /// By address: every recipe here is kept alive by `recipes`, so no address is reused.
-    index: std::collections::HashMap<*const Recipe, usize>,
-}
-
-impl RecipeTable {
-    fn plan(&mut self, plan: Plan) -> PlanRecord {
-        let outcome = match plan.outcome {
-            Outcome::Success {
-                recipe,
-                duration_ms,
-            } => {
-                let next = self.recipes.len();
-                let index = *self.index.entry(Arc::as_ptr(&recipe)).or_insert(next);
-                if index == next {
-                    self.recipes.push(recipe);
-                }
-                OutcomeRecord::Success {
-                    recipe: index,
-                    duration_ms,
-                }
-            }
-            Outcome::Failed {
-                code,
-                message,
-                duration_ms,
-            } => OutcomeRecord::Failed {
-                code,
-                message,
-                duration_ms,
-            },
-        };
-        PlanRecord {
-            doing_at_ms: plan.doing_at_ms,
-            done_at_ms: plan.done_at_ms,
-            outcome,
-        }
-    }
-}
-
-impl PlanRecord {
-    /// The plan again; `Err` for a recipe index the file does not hold.
-    fn into_plan(self, recipes: &[Arc<Recipe>]) -> Result<Plan, String> {
-        let outcome = match self.outcome {
-            OutcomeRecord::Success {
-                recipe,
-                duration_ms,
-            } => Outcome::Success {
-                recipe: recipes.get(recipe).cloned().ok_or_else(|| {
-                    format!("recipe {recipe} is not among the {} saved", recipes.len())
-                })?,
-                duration_ms,
-            },
-            OutcomeRecord::Failed {
-                code,
-                message,
-                duration_ms,
-            } => Outcome::Failed {
-                code,
-                message,
-                duration_ms,
-            },
-        };
-        Ok(Plan {
-            doing_at_ms: self.doing_at_ms,
-            done_at_ms: self.done_at_ms,
-            outcome,
-        })
-    }
-}
-
-/// How far along its scenario's path a task is.
-#[derive(Debug, Serialize, Deserialize)]
-struct ScriptRecord {
-    scenario: String,
-    step: usize,
-    step_started_ms: i64,
-    step_polls: u32,
-}
-
-impl TaskRecord {
-    fn from_task(t: Task, recipes: &mut RecipeTable) -> Self {
-        TaskRecord {
-            id: t.id,
-            created_ms: t.created_ms,
-            engine: t.spec.engine.code().to_owned(),
-            res_text_format: t.spec.res_text_format,
-            audio_url: t.spec.audio_url,
-            callback_url: t.spec.callback_url,
-            options: t.spec.options,
-            queue_until_ms: t.queue_until_ms,
-            plan: t.plan.map(|p| recipes.plan(p)),
-            polls: t.polls,
-            shown: t.shown,
-            finished_ms: t.finished_ms,
-            callback_sent: t.callback_sent,
-            script: t.script.map(|s| ScriptRecord {
-                scenario: s.scenario,
-                step: s.step,
-                step_started_ms: s.step_started_ms,
-                step_polls: s.step_polls,
-            }),
-            callback_scenario: t.callback_behaviour.map(|b| b.0),
-        }
-    }
-
-    /// The task again; `Err` for an engine this build does not know.
-    fn into_task(self, library: &Library, recipes: &[Arc<Recipe>]) -> Result<Task, String> {
-        let engine = Engine::from_code(&self.engine)
-            .ok_or_else(|| format!("task {} has an unknown engine {:?}", self.id, self.engine))?;
-        let spec = TaskSpec {
-            engine,
-            res_text_format: self.res_text_format,
-            audio_url: self.audio_url,
-            callback_url: self.callback_url,
-            options: self.options,
-        };
-        let mut task = Task::new(self.id, self.created_ms, spec, self.queue_until_ms);
-        task.plan = self
-            .plan
-            .map(|p| p.into_plan(recipes))
-            .transpose()
-            .map_err(|e| format!("task {}: {e}", self.id))?;
-        task.polls = self.polls;
-        task.shown = self.shown;
-        task.finished_ms = self.finished_ms;
-        task.callback_sent = self.callback_sent;
-        // A scenario no longer in the library takes its script with it: the task then
-        // follows the plain timing, which is all that is left to go on.
-        task.script = self.script.and_then(|r| {
-            let path = library.get(&r.scenario)?.task.clone()?;
-            let steps = path.steps.len();
-            Some(Box::new(Scripted {
-                step: r.step.min(steps),
-                step_started_ms: r.step_started_ms,
-                step_polls: r.step_polls,
-                ..Scripted::new(r.scenario, Arc::new(path), self.created_ms)
-            }))
-        });
-        task.callback_behaviour = self.callback_scenario.and_then(|name| {
-            let behaviour = library.get(&name)?.callback.clone()?;
-            Some(Box::new((name, Arc::new(behaviour))))
-        });
-        Ok(task)
-    }
-}
-
-fn fingerprint(state: &AppState) -> Fingerprint {
-    [
-        state.icu.tasks.changes(),
-        state.journal.changes(),
-        state.icu.tasks.callbacks().journal_changes(),
-        state.clock.generation(),
-        state.icu.ordinal(),
-        state.coze.logids.ordinal(),
-    ]
-}
-
-/// Loads the state file into a freshly built `state`, if the file exists. Returns how many
-/// tasks were restored. Every problem with an existing file is an error: starting empty
-/// would silently lose what the file holds.
-pub fn load(state: &AppState) -> Result<Option<usize>, String> {
+/// Applies what the state file held to a freshly built `state`: the snapshot, then the
+/// tasks of submit records it does not cover. Returns how many tasks were restored (`None`
+/// without a state file, or with a new one).
+pub fn load(state: &AppState) -> Result<Option<usize>, StateError> {
     let Some(persist) = &state.persist else {
         return Ok(None);
     };
-    let path = &persist.path;
-    let where_ = path.display();
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            *persist.saved.lock() = Some(fingerprint(state));
-            return Ok(None);
-        }
-        Err(e) => return Err(format!("cannot read {where_}: {e}")),
+    let loaded = std::mem::take(&mut *persist.loaded.lock());
+    let invalid = |reason: String| StateError::Invalid {
+        path: persist.path.clone(),
+        reason,
     };
-    let header: Header = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{where_} is not a readable state file: {e}"))?;
-    match header.version {
-        Some(FORMAT_VERSION) => {}
-        Some(v) => {
-            return Err(format!(
-                "{where_} was written in state format version {v}; this build reads version {FORMAT_VERSION} (move the file away to start empty)"
-            ))
-        }
-        None => return Err(format!("{where_} has no `version`: not an asr-mock state file")),
+    if loaded.snapshot.is_none() && loaded.submits.is_empty() {
+        // A new file: nothing to restore, nothing to save yet.
+        *persist.saved.lock() = Some(fingerprint(state));
+        return Ok(None);
     }
-    let file: StateFile = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{where_} is not a readable state file: {e}"))?;
-    drop(bytes);
-
-    if file.now_ms > state.clock.now_ms() {
+    let file = loaded
+        .snapshot
+        .unwrap_or_else(|| StateFile::empty(state.seed, state.clock.now_ms()));
+    // Submits after the snapshot: their tasks, the clock they saw and the ordinal to go on
+    // from (so no TaskId a client has seen is drawn again).
+    let mut ordinal = file.task_ordinal;
+    let mut now_ms = file.now_ms;
+    let in_snapshot: HashSet<u64> = file.tasks.iter().map(|t| t.id).collect();
+    let mut later: Vec<(TaskRecord, Vec<Arc<Recipe>>)> = Vec::with_capacity(loaded.submits.len());
+    for record in loaded.submits {
+        ordinal = ordinal.max(record.ordinal);
+        now_ms = now_ms.max(record.task.created_ms);
+        // A task in the snapshot too is there in a later state.
+        if !in_snapshot.contains(&record.task.id) {
+            later.push((record.task, record.recipes));
+        }
+    }
+    if now_ms > state.clock.now_ms() {
         state
             .clock
-            .set(file.now_ms)
-            .map_err(|e| format!("{where_}: cannot restore the clock: {e}"))?;
+            .set(now_ms)
+            .map_err(|e| invalid(format!("cannot restore the clock: {e}")))?;
     }
-    state.icu.set_ordinal(file.task_ordinal);
+    state.icu.set_ordinal(ordinal);
     state.coze.logids.set_ordinal(file.logid_ordinal);
     state.journal.restore(file.journal_seq, file.requests);
 
     let callbacks = state.icu.tasks.callbacks();
     // Deliveries whose outcome is known: a final attempt of the original copy, other than
     // the note a shutdown leaves for a delivery it cut short.
-    let delivered: std::collections::HashSet<u64> = file
+    let delivered: HashSet<u64> = file
         .callback_attempts
         .iter()
         .filter(|a| {
@@ -370,14 +210,19 @@ pub fn load(state: &AppState) -> Result<Option<usize>, String> {
     callbacks.restore_journal(file.callback_attempts);
 
     let library = state.scenarios.library();
-    let mut tasks = Vec::with_capacity(file.tasks.len());
     let mut resume = Resume::default();
     let capacity = state.icu.tasks.settings().capacity;
-    let skip = file.tasks.len().saturating_sub(capacity);
-    for record in file.tasks.into_iter().skip(skip) {
-        let task = record
-            .into_task(library, &file.recipes)
-            .map_err(|e| format!("{where_}: {e}"))?;
+    let skip = (file.tasks.len() + later.len()).saturating_sub(capacity);
+    let mut tasks = Vec::with_capacity(file.tasks.len() + later.len() - skip);
+    let snapshot_recipes = file.recipes;
+    let records = file.tasks.into_iter().map(|t| (t, None)).chain(
+        later
+            .into_iter()
+            .map(|(task, recipes)| (task, Some(recipes))),
+    );
+    for (record, own_recipes) in records.skip(skip) {
+        let recipes = own_recipes.as_deref().unwrap_or(&snapshot_recipes);
+        let task = record.into_task(library, recipes).map_err(invalid)?;
         if task.plan.is_none() && task.finished_ms.is_none() && task.spec.audio_url.is_some() {
             resume.downloads.push(task.id);
         }
@@ -438,12 +283,15 @@ pub fn dirty(state: &AppState) -> bool {
         .is_some_and(|p| *p.saved.lock() != Some(fingerprint(state)))
 }
 
-/// Saves now: clones the stores, then serialises and writes off the async workers.
+/// Saves now: clones the stores, serialises off the async workers, and has the store's
+/// thread write the snapshot (deleting the submit records it covers).
 pub async fn save(state: &AppState) -> Result<SaveReport, SaveError> {
     let persist = state.persist.as_ref().ok_or(SaveError::NotConfigured)?;
-    let guard = Arc::clone(&persist.writing).lock_owned().await;
+    let _one_at_a_time = persist.writing.lock().await;
     let counters = fingerprint(state);
-    let file = snapshot(state);
+    // Read before the clone: every submit up to here is in the store being cloned.
+    let covered = persist.store.applied();
+    let file = snapshot(state, covered);
     let mut report = SaveReport {
         path: persist.path.display().to_string(),
         tasks: file.tasks.len(),
@@ -451,29 +299,22 @@ pub async fn save(state: &AppState) -> Result<SaveReport, SaveError> {
         callback_attempts: file.callback_attempts.len(),
         bytes: 0,
     };
-    let path = persist.path.clone();
-    let written = tokio::task::spawn_blocking(move || {
-        let written = write_atomic(&path, &file);
-        drop(guard);
-        written
-    })
-    .await
-    .map_err(|e| e.to_string())
-    .and_then(|r| r.map_err(|e| e.to_string()));
-    match written {
-        Ok(bytes) => {
-            report.bytes = bytes;
-            *persist.saved.lock() = Some(counters);
-            Ok(report)
-        }
-        Err(reason) => Err(SaveError::Write {
-            path: report.path,
-            reason,
-        }),
-    }
+    let failed = |reason: String| SaveError::Write {
+        path: report.path.clone(),
+        reason,
+    };
+    let blob = tokio::task::spawn_blocking(move || serde_json::to_vec(&file))
+        .await
+        .map_err(|e| failed(e.to_string()))?
+        .map_err(|e| failed(e.to_string()))?;
+    let bytes = blob.len() as u64;
+    persist.store.save(covered, blob).await.map_err(failed)?;
+    report.bytes = bytes;
+    *persist.saved.lock() = Some(counters);
+    Ok(report)
 }
 
-fn snapshot(state: &AppState) -> StateFile {
+fn snapshot(state: &AppState, covered_seq: u64) -> StateFile {
     let (journal_seq, requests) = state.journal.snapshot();
     let mut recipes = RecipeTable::default();
     let tasks = state
@@ -488,6 +329,7 @@ fn snapshot(state: &AppState) -> StateFile {
         now_ms: state.clock.now_ms(),
         seed: state.seed,
         task_ordinal: state.icu.ordinal(),
+        covered_seq,
         logid_ordinal: state.coze.logids.ordinal(),
         journal_seq,
         requests,
@@ -497,35 +339,12 @@ fn snapshot(state: &AppState) -> StateFile {
     }
 }
 
-/// `PATH.tmp` beside the file, so the rename stays on one file system.
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    path.with_file_name(name)
-}
-
-/// Writes `file` to `PATH.tmp`, fsyncs it, renames it over `path`, and fsyncs the folder so
-/// the rename itself survives a power cut. Returns the size written.
-fn write_atomic(path: &Path, file: &StateFile) -> std::io::Result<u64> {
-    let tmp = tmp_path(path);
-    let out = File::create(&tmp)?;
-    let mut writer = BufWriter::with_capacity(1 << 20, out);
-    serde_json::to_writer(&mut writer, file).map_err(std::io::Error::other)?;
-    writer.flush()?;
-    let out = writer.into_inner().map_err(|e| e.into_error())?;
-    out.sync_all()?;
-    let bytes = out.metadata()?.len();
-    drop(out);
-    std::fs::rename(&tmp, path)?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    if let Ok(dir) = File::open(dir) {
-        // Not every platform can fsync a folder; the file itself is already safe.
-        let _ = dir.sync_all();
+/// Closes the state file (after what is queued is written), so it can be opened again at
+/// once. `run` calls it after the last save.
+pub async fn close(state: &AppState) {
+    if let Some(persist) = &state.persist {
+        persist.store.close().await;
     }
-    Ok(bytes)
 }
 
 /// Saves every second of real time while something changed; aborted by `run` at shutdown,
@@ -541,10 +360,28 @@ pub async fn run_saver(state: AppState) {
     }
 }
 
+fn fingerprint(state: &AppState) -> Fingerprint {
+    [
+        state.icu.tasks.changes(),
+        state.journal.changes(),
+        state.icu.tasks.callbacks().journal_changes(),
+        state.clock.generation(),
+        state.icu.ordinal(),
+        state.coze.logids.ordinal(),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use super::store::Store;
     use super::*;
     use crate::config::{ClockKind, Config};
+    use crate::providers::icu::tasks::{
+        Outcome, Plan, Scripted, Status, SubmitOptions, Task, TaskSpec,
+    };
+    use crate::scenarios::library::Library;
 
     fn config(path: &Path) -> Config {
         Config {
@@ -593,10 +430,25 @@ mod tests {
         t
     }
 
+    /// Writes `blob` as the file's snapshot, as a save would, and closes the file.
+    async fn write_snapshot(state: &AppState, blob: String) {
+        let store = &state.persist.as_ref().unwrap().store;
+        store.save(0, blob.into_bytes()).await.unwrap();
+        close(state).await;
+    }
+
+    fn refusal(path: &Path) -> StateError {
+        match crate::build_state(&config(path)) {
+            Err(crate::StartError::State(e)) => e,
+            Err(other) => panic!("refused for another reason: {other}"),
+            Ok(_) => panic!("{} was accepted", path.display()),
+        }
+    }
+
     #[tokio::test]
     async fn a_saved_state_loads_back_the_same() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
+        let path = dir.path().join("state.db");
         let state = crate::build_state(&config(&path)).unwrap();
         assert!(!dirty(&state), "a fresh state has nothing to save");
         let t = task(42, state.scenarios.library());
@@ -608,6 +460,7 @@ mod tests {
         let report = save(&state).await.unwrap();
         assert_eq!(report.tasks, 1);
         assert!(!dirty(&state));
+        close(&state).await;
 
         let restored = crate::build_state(&config(&path)).unwrap();
         assert_eq!(restored.clock.now_ms(), 1_001_500);
@@ -628,16 +481,151 @@ mod tests {
     #[tokio::test]
     async fn a_vanished_scenario_drops_the_script_only() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
+        let path = dir.path().join("state.db");
         let state = crate::build_state(&config(&path)).unwrap();
         state.icu.tasks.insert(task(7, state.scenarios.library()));
-        let file = snapshot(&state);
-        let mut text = serde_json::to_string(&file).unwrap();
-        text = text.replace("slow-queue", "gone-scenario");
-        std::fs::write(&path, text).unwrap();
+        let text = serde_json::to_string(&snapshot(&state, 0)).unwrap();
+        write_snapshot(&state, text.replace("slow-queue", "gone-scenario")).await;
         let restored = crate::build_state(&config(&path)).unwrap();
         let (got, _) = restored.icu.tasks.inspect(7).unwrap();
         assert!(got.script.is_none());
         assert!(got.plan.is_some());
+    }
+
+    #[tokio::test]
+    async fn an_accepted_task_survives_without_a_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let state = crate::build_state(&config(&path)).unwrap();
+        let durable = state.icu.durable.clone().unwrap();
+        let mut t = task(77, state.scenarios.library());
+        t.created_ms = 1_250_000;
+        durable.accept(t, 31).await.unwrap();
+        assert!(state.icu.tasks.contains(77), "in the engine once recorded");
+        // No save: as if killed right after the answer.
+        close(&state).await;
+
+        let restored = crate::build_state(&config(&path)).unwrap();
+        let (got, _) = restored.icu.tasks.inspect(77).unwrap();
+        assert_eq!(got.plan, state.icu.tasks.inspect(77).unwrap().0.plan);
+        assert_eq!(got.callback_behaviour.as_ref().unwrap().0, "callback-retry");
+        assert_eq!(restored.icu.ordinal(), 31, "TaskId draws go on after it");
+        assert_eq!(
+            restored.clock.now_ms(),
+            1_250_000,
+            "the clock saw the submit"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_deletes_the_submit_records_it_covers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let state = crate::build_state(&config(&path)).unwrap();
+        let durable = state.icu.durable.clone().unwrap();
+        let library = state.scenarios.library();
+        let accepts: Vec<_> = (1..=20)
+            .map(|id| durable.accept(task(id, library), id))
+            .collect();
+        for accepted in futures_util::future::join_all(accepts).await {
+            accepted.unwrap();
+        }
+        let store = &state.persist.as_ref().unwrap().store;
+        assert_eq!(store.applied(), 20);
+        save(&state).await.unwrap();
+        durable.accept(task(21, library), 21).await.unwrap();
+        close(&state).await;
+
+        let engine = crate::build_state(&Config::default())
+            .unwrap()
+            .icu
+            .tasks
+            .clone();
+        let (store, loaded) = Store::open(&path, engine).unwrap();
+        let left: Vec<u64> = loaded.submits.iter().map(|r| r.task.id).collect();
+        assert_eq!(left, [21], "only the submit after the snapshot is kept");
+        assert_eq!(loaded.snapshot.unwrap().tasks.len(), 20);
+        assert_eq!(store.applied(), 21, "sequence numbers go on");
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn times_outside_1970_to_9999_stop_start_up() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, from, to) in [
+            (
+                "clock.db",
+                "\"now_ms\":1000000",
+                format!("\"now_ms\":{}", i64::MAX),
+            ),
+            (
+                "created.db",
+                "\"created_ms\":1000000",
+                "\"created_ms\":-5".to_owned(),
+            ),
+        ] {
+            let path = dir.path().join(name);
+            let state = crate::build_state(&config(&path)).unwrap();
+            state.icu.tasks.insert(task(5, state.scenarios.library()));
+            let text = serde_json::to_string(&snapshot(&state, 0)).unwrap();
+            assert!(text.contains(from), "{text}");
+            write_snapshot(&state, text.replace(from, &to)).await;
+            let err = refusal(&path);
+            assert!(matches!(err, StateError::Invalid { .. }), "{err:?}");
+            assert!(
+                err.to_string().contains("outside the years 1970–9999"),
+                "{err}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_in_use_or_of_another_kind_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let state = crate::build_state(&config(&path)).unwrap();
+        assert!(matches!(refusal(&path), StateError::InUse { .. }));
+        close(&state).await;
+        crate::build_state(&config(&path)).expect("free again once closed");
+
+        // A state database of another format version.
+        let other = dir.path().join("other.db");
+        close(&crate::build_state(&config(&other)).unwrap()).await;
+        {
+            let db = redb::Database::open(&other).unwrap();
+            let txn = db.begin_write().unwrap();
+            let meta: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("meta");
+            txn.open_table(meta)
+                .unwrap()
+                .insert("format_version", 99)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let err = refusal(&other);
+        assert!(
+            matches!(err, StateError::Version { found: 99, .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("this build reads version 3"),
+            "{err}"
+        );
+
+        for (name, content) in [
+            ("old.json", &b"{\"version\": 2, \"tasks\": []}"[..]),
+            ("junk.bin", &[7u8; 9000][..]),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, content).unwrap();
+            let err = refusal(&path);
+            assert!(
+                matches!(
+                    err,
+                    StateError::Json { found: Some(2), .. } | StateError::Unreadable { .. }
+                ),
+                "{err:?}"
+            );
+            assert_eq!(std::fs::read(&path).unwrap(), content, "left as it was");
+        }
     }
 }

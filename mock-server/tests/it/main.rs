@@ -4,6 +4,10 @@
 mod admin;
 mod coze;
 mod hardening_audio;
+mod hardening_control;
+mod hardening_durable;
+mod hardening_outbound;
+mod hostile;
 mod icu;
 mod layers;
 mod persist;

@@ -1,6 +1,7 @@
 //! `--state-file`: tasks, journals and the clock survive a restart, including a SIGKILL of
 //! the real binary mid-task.
 
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -331,9 +332,9 @@ async fn without_a_state_file_nothing_is_written() {
 }
 
 #[tokio::test]
-async fn a_graceful_shutdown_saves_and_the_saver_writes_changes() {
+async fn a_graceful_shutdown_saves_the_last_clock_and_the_builder_loads_it() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("state.json");
+    let file = dir.path().join("state.db");
     let config = asr_mock::Config {
         state_file: Some(file.clone()),
         ..Default::default()
@@ -347,10 +348,7 @@ async fn a_graceful_shutdown_saves_and_the_saver_writes_changes() {
     let http = reqwest::Client::new();
     let answer: Value = http
         .post(format!("{}{SUBMIT}", server.base_url()))
-        .json(&json!({
-            "EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 0,
-            "SourceType": 1, "Data": b64(&fixture("speech-cmn-16k.wav")),
-        }))
+        .json(&data_body())
         .send()
         .await
         .unwrap()
@@ -358,33 +356,193 @@ async fn a_graceful_shutdown_saves_and_the_saver_writes_changes() {
         .await
         .unwrap();
     let id = answer["data"]["TaskId"].as_u64().unwrap();
-    // The saver notices the change within a second or so.
-    for _ in 0..40 {
-        if file.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(file.exists(), "the saver wrote the change");
-    assert!(!dir.path().join("state.json.tmp").exists());
     server.clock().advance(Duration::from_secs(7));
     server.shutdown().await.unwrap();
-    let saved: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    assert_eq!(saved["version"], asr_mock::testing::FORMAT_VERSION);
-    assert_eq!(
-        saved["now_ms"],
-        START_MS + 7_000,
-        "the shutdown save has the last clock"
-    );
-    assert_eq!(saved["tasks"][0]["id"], id);
 
-    // And the library's builder loads it back.
+    // The shutdown closed the file: the library's builder opens it again at once.
     let again = asr_mock::MockServer::builder()
         .config(config)
         .manual_clock(Some(START_MS))
         .start()
         .await
         .unwrap();
-    assert_eq!(again.clock().now_ms(), START_MS + 7_000);
+    assert_eq!(
+        again.clock().now_ms(),
+        START_MS + 7_000,
+        "the shutdown save has the last clock"
+    );
     assert_eq!(again.control().health().await.unwrap().icu_tasks, 1);
+    let poll: Value = http
+        .get(format!("{}{QUERY}?TaskId={id}", again.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(poll["data"]["TaskId"], id, "{poll}");
+}
+
+fn data_body() -> Value {
+    json!({
+        "EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 0,
+        "SourceType": 1, "Data": b64(&fixture("speech-cmn-16k.wav")),
+    })
+}
+
+/// Submits `count` tasks from `clients` concurrent clients as fast as they go; returns the
+/// TaskIds answered.
+async fn submit_many(server: &Proc, count: usize, clients: usize) -> Vec<u64> {
+    let body = Arc::new(data_body());
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let (http, url) = (server.http.clone(), server.url(SUBMIT));
+            let (body, next) = (Arc::clone(&body), Arc::clone(&next));
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < count {
+                    let answer: Value = http
+                        .post(&url)
+                        .json(&*body)
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    assert_eq!(answer["code"], 0, "{answer}");
+                    ids.push(answer["data"]["TaskId"].as_u64().unwrap());
+                }
+                ids
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for worker in workers {
+        ids.extend(worker.await.unwrap());
+    }
+    ids
+}
+
+#[tokio::test]
+async fn tasks_accepted_right_before_a_kill_9_survive_it_and_their_ids_are_never_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.db");
+    let args = [
+        "--state-file",
+        file.to_str().unwrap(),
+        "--icu-submit-rate",
+        "0",
+        "--icu-query-rate",
+        "0",
+    ];
+    let first = Proc::start(&args, dir.path());
+    let accepted = submit_many(&first, 160, 16).await;
+    // Right after the last answer: far inside the saver's one-second period.
+    first.kill();
+    let unique: HashSet<u64> = accepted.iter().copied().collect();
+    assert_eq!(unique.len(), 160, "every submit got its own TaskId");
+
+    let second = Proc::start(&args, dir.path());
+    for id in &accepted {
+        let answer = second.get(&format!("{QUERY}?TaskId={id}")).await;
+        assert_eq!(answer["code"], 0, "task {id} was lost: {answer}");
+        assert_eq!(answer["data"]["TaskId"], *id);
+    }
+    let fresh = submit_many(&second, 40, 8).await;
+    for id in &fresh {
+        assert!(!unique.contains(id), "TaskId {id} was handed out twice");
+    }
+    assert_eq!(fresh.iter().collect::<HashSet<_>>().len(), 40);
+}
+
+#[tokio::test]
+async fn the_saver_keeps_what_changed_without_a_submit_across_a_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.db");
+    let args = ["--state-file", file.to_str().unwrap()];
+    let first = Proc::start(&args, dir.path());
+    first.advance_ms(90_000).await;
+    // The saver wakes every second of real time; three leave room on a busy machine.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    first.kill();
+    let second = Proc::start(&args, dir.path());
+    assert_eq!(second.now_ms().await, START_MS + 90_000);
+}
+
+/// Runs the binary with `--state-file path`, expecting it to refuse to start; returns stderr.
+fn refused_start(path: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_asr-mock"))
+        .args(["--port", "0", "--state-file", path.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing was served");
+    assert!(stderr.contains(path.to_str().unwrap()), "{stderr}");
+    stderr
+}
+
+#[tokio::test]
+async fn a_state_file_naming_a_time_past_9999_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.db");
+    let config = asr_mock::Config {
+        state_file: Some(file.clone()),
+        ..Default::default()
+    };
+    let server = asr_mock::MockServer::builder()
+        .config(config.clone())
+        .manual_clock(Some(START_MS))
+        .start()
+        .await
+        .unwrap();
+    server.shutdown().await.unwrap();
+    asr_mock::testing::edit_snapshot(&file, |state| state["now_ms"] = json!(i64::MAX)).unwrap();
+
+    let err = asr_mock::MockServer::builder()
+        .config(config)
+        .start()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, asr_mock::StartError::State(_)), "{err:?}");
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "it keeps its source"
+    );
+    let message = err.to_string();
+    assert!(message.contains("now_ms"), "{message}");
+    assert!(message.contains("outside the years 1970–9999"), "{message}");
+
+    let stderr = refused_start(&file);
+    assert!(stderr.contains("outside the years 1970–9999"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_state_file_that_cannot_be_written_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_folder = dir.path().join("plain-file");
+    std::fs::write(&not_a_folder, "x").unwrap();
+    // Refused even for root: a path under a plain file, and a folder.
+    for path in [not_a_folder.join("state.db"), dir.path().to_owned()] {
+        let stderr = refused_start(&path);
+        assert!(stderr.contains("state file: cannot open"), "{stderr}");
+
+        let config = asr_mock::Config {
+            state_file: Some(path.clone()),
+            ..Default::default()
+        };
+        let err = asr_mock::MockServer::builder()
+            .config(config)
+            .start()
+            .await
+            .unwrap_err();
+        let source = std::error::Error::source(&err).expect("a source");
+        let io = source
+            .source()
+            .and_then(|e| e.downcast_ref::<std::io::Error>());
+        assert!(io.is_some(), "the OS error is kept: {err:?}");
+    }
 }

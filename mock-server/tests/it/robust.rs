@@ -49,7 +49,7 @@ async fn a_slowloris_client_is_cut_off() {
     let addr = start_with_timeout(Duration::from_millis(300)).await;
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream
-        .write_all(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .write_all(b"GET /__admin/health HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
         .await
         .unwrap();
     let (_, closed) = read_until_closed(&mut stream).await;
@@ -74,7 +74,7 @@ async fn an_idle_connection_is_closed() {
 
     // Idle after one answered request (keep-alive).
     let mut idle = TcpStream::connect(addr).await.unwrap();
-    idle.write_all(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\n\r\n")
+    idle.write_all(b"GET /__admin/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .await
         .unwrap();
     let (got, closed) = read_until_closed(&mut idle).await;

@@ -3,15 +3,19 @@
 //! every one of them.
 
 use std::future::Future;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
+use std::task::Poll;
 
-use tokio::sync::{AcquireError, Semaphore, SemaphorePermit};
+use tokio::sync::Semaphore;
 
 use crate::clock::Clock;
+use crate::outbound::guard::Outbound;
 use crate::outbound::{describe_duration, duration_ms, root_cause};
 
 use super::journal::{CallbackAttempt, SHUTDOWN_UNSENT};
 use super::plan::CallbackPolicy;
+use super::receivers::{Lane, Permits};
 use super::{Inner, Payload};
 
 /// How much of a receiver's answer is kept in the journal.
@@ -211,6 +215,11 @@ impl Inner {
     }
 }
 
+/// Polls `future` once: `Pending` leaves it queued (its waker registered) to be awaited later.
+async fn poll_once<F: Future>(mut future: Pin<&mut F>) -> Poll<F::Output> {
+    std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await
+}
+
 /// Runs `work` until simulated time reaches `deadline`; then gives up with `on_timeout()`.
 async fn with_deadline<T>(
     clock: &Clock,
@@ -260,15 +269,16 @@ impl Slot {
         self.inner.notify();
     }
 
-    /// Waits until the delivery may start, then takes a permit if it will `send` a request.
-    /// A parked delivery waits for its due time and for every delivery due before it to leave
-    /// the book, and takes its permit before leaving itself, so deliveries released by one
-    /// clock move queue for permits in due order. `Err` only if the permits were closed.
+    /// Waits until the delivery may start, then takes its receiver's permit and a global
+    /// one if it will send a request (through `lane`). A parked delivery waits for its due
+    /// time and for every delivery due before it to leave the book, and joins the permits'
+    /// queues before leaving itself, so deliveries released by one clock move queue in due
+    /// order. `Err` only if the permits were closed.
     async fn start<'a>(
         &mut self,
         permits: &'a Semaphore,
-        send: bool,
-    ) -> Result<Option<SemaphorePermit<'a>>, Halt> {
+        lane: Option<&'a Lane>,
+    ) -> Result<Option<Permits<'a>>, Halt> {
         if let Some(due) = self.parked_until {
             let mut closing = self.inner.closing.subscribe();
             tokio::select! {
@@ -287,18 +297,32 @@ impl Slot {
                 }
             }
         }
-        let permit = if send {
-            Some(
-                permits
-                    .acquire()
-                    .await
-                    .map_err(|_: AcquireError| Halt::Closed)?,
-            )
-        } else {
-            None
+        let Some(lane) = lane else {
+            self.unpark();
+            return Ok(None);
+        };
+        // The receiver's permit first: a delivery waiting for a busy receiver holds none of
+        // the global permits. Each wait is polled once (joining its queue) before leaving
+        // the book; the global one only once the receiver's is held.
+        let mut receiver_wait = pin!(lane.semaphore().acquire());
+        let mut global_wait = pin!(permits.acquire());
+        let receiver = poll_once(receiver_wait.as_mut()).await;
+        let global = match receiver {
+            Poll::Ready(_) => poll_once(global_wait.as_mut()).await,
+            Poll::Pending => Poll::Pending,
         };
         self.unpark();
-        Ok(permit)
+        let receiver = match receiver {
+            Poll::Ready(held) => held,
+            Poll::Pending => receiver_wait.await,
+        };
+        let receiver = receiver.map_err(|_| Halt::Closed)?;
+        let global = match global {
+            Poll::Ready(held) => held,
+            Poll::Pending => global_wait.await,
+        };
+        let global = global.map_err(|_| Halt::Closed)?;
+        Ok(Some(Permits::new(receiver, global)))
     }
 
     /// Makes the delivery active again once its due time has come.
@@ -335,6 +359,11 @@ impl Drop for Slot {
 /// acknowledged, the plan's duplicate copies follow, one attempt each.
 pub(super) async fn deliver(mut slot: Slot, job: Job) {
     let inner = Arc::clone(&slot.inner);
+    if let Err(why) = inner.guard.check(&job.url, Outbound::Callback).await {
+        inner.record_unsent(job, format!("not sent: {why}"));
+        return;
+    }
+    let lane = inner.receivers.lane(&job.url);
     let attempts = job.policy.attempts.max(1);
     let interval_ms = clamp_ms(duration_ms(job.policy.interval));
     let mut first_ms: Option<i64> = None;
@@ -344,7 +373,10 @@ pub(super) async fn deliver(mut slot: Slot, job: Job) {
             slot.park(first.saturating_add(interval_ms.saturating_mul(i64::from(n - 1))));
         }
         let simulated = n <= job.fail_attempts;
-        let permit = match slot.start(&inner.permits, !simulated).await {
+        let permit = match slot
+            .start(&inner.permits, (!simulated).then_some(&lane))
+            .await
+        {
             Ok(permit) => permit,
             Err(Halt::Closing) => {
                 let outcome =
@@ -372,7 +404,7 @@ pub(super) async fn deliver(mut slot: Slot, job: Job) {
         return;
     }
     for copy in 1..=job.duplicates {
-        let Ok(permit) = inner.permits.acquire().await else {
+        let Ok(permit) = lane.acquire(&inner.permits).await else {
             return;
         };
         let started = inner.clock.now_ms();

@@ -5,9 +5,11 @@
 //! Every attempt lands in a bounded journal that tests and the control API read back.
 //!
 //! Request handling never waits for a receiver: [`Callbacks::enqueue`] only books the
-//! delivery and spawns it. Deliveries then queue for one of `concurrency` permits, so a flood
-//! of finished tasks cannot open unbounded connections; the number of unfinished deliveries is
-//! bounded too, and one past the bound is dropped with a journaled error.
+//! delivery and spawns it. Deliveries then queue for one of their receiver's few permits
+//! (`receivers`: a receiver that hangs never delays another's callbacks), then for one of
+//! `concurrency` global permits, so a flood of finished tasks cannot open unbounded
+//! connections; the number of unfinished deliveries is bounded too, and one past the bound
+//! is dropped with a journaled error.
 //!
 //! Timeouts, delays and retry waits run on the [`Clock`]: under a manual clock a hanging
 //! receiver holds its attempt, and a delayed delivery or a retry stays parked, until the clock
@@ -18,11 +20,13 @@
 //! duplicates, drops); every journal entry of such a delivery names its scenario.
 //!
 //! Here: the dispatcher and its book of unfinished deliveries; `journal` keeps the attempts,
-//! `plan` says how a delivery is tried, `deliver` sends one.
+//! `plan` says how a delivery is tried, `receivers` shares permits out per receiver,
+//! `deliver` sends one.
 
 mod deliver;
 mod journal;
 mod plan;
+mod receivers;
 #[cfg(test)]
 mod tests;
 
@@ -37,12 +41,14 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::clock::Clock;
 use crate::hosts::HostAllowlist;
+use crate::outbound::guard::SelfGuard;
 use crate::outbound::{root_cause, USER_AGENT};
 
 use deliver::{clamp_ms, deliver, Job, Slot};
 use journal::Journal;
 pub use journal::{CallbackAttempt, SHUTDOWN_UNSENT};
 pub use plan::{CallbackPolicy, DeliveryPlan};
+use receivers::{Receivers, DEFAULT_PER_RECEIVER};
 
 /// How many attempts the journal keeps, by default (oldest dropped first).
 pub const DEFAULT_JOURNAL_CAPACITY: usize = 10_000;
@@ -78,6 +84,8 @@ struct Inner {
     client: Result<reqwest::Client, String>,
     /// Bounds the HTTP attempts in flight.
     permits: Semaphore,
+    /// Bounds the attempts in flight to each receiver, below `permits`.
+    receivers: Receivers,
     /// Bounds the unfinished deliveries.
     queue_capacity: AtomicUsize,
     /// Every attempt, the newest kept up to a capacity.
@@ -92,6 +100,8 @@ struct Inner {
     allow: Mutex<Option<HostAllowlist>>,
     /// Set at shutdown: parked deliveries stop waiting and journal that they were not sent.
     closing: watch::Sender<bool>,
+    /// Keeps callbacks off the simulator's own control API (except its sink).
+    guard: SelfGuard,
 }
 
 /// Where every unfinished delivery is.
@@ -129,6 +139,7 @@ impl Callbacks {
                 acknowledge,
                 client,
                 permits: Semaphore::new(concurrency.clamp(1, Semaphore::MAX_PERMITS)),
+                receivers: Receivers::new(DEFAULT_PER_RECEIVER),
                 queue_capacity: AtomicUsize::new(DEFAULT_QUEUE_CAPACITY),
                 journal: Journal::new(journal_capacity),
                 book: Mutex::new(Book::default()),
@@ -137,8 +148,14 @@ impl Callbacks {
                 next_delivery: AtomicU64::new(0),
                 allow: Mutex::new(None),
                 closing: watch::channel(false).0,
+                guard: SelfGuard::default(),
             }),
         }
+    }
+
+    /// The check that keeps callbacks off the control API; armed once the server is bound.
+    pub fn guard(&self) -> &SelfGuard {
+        &self.inner.guard
     }
 
     /// Restricts callbacks to the hosts on `allow` (`None`: any host); an attempt to another
@@ -169,6 +186,17 @@ impl Callbacks {
         };
         let _ = tokio::time::timeout(grace, settled).await;
         self.pending()
+    }
+
+    /// Changes how many attempts may be in flight to one receiver (scheme, host and port) at
+    /// once (at least 1); receivers with deliveries under way keep their current share.
+    pub fn set_per_receiver(&self, limit: usize) {
+        self.inner.receivers.set_limit(limit);
+    }
+
+    /// How many receivers have deliveries under way (the per-receiver map's size).
+    pub fn receivers_busy(&self) -> usize {
+        self.inner.receivers.len()
     }
 
     /// Changes how many deliveries may be unfinished at once (at least 1); deliveries already

@@ -103,7 +103,7 @@ async fn submit_inner(
     };
     let chosen = chosen::complete(scenarios, selected, &facts);
     *matched = chosen.added_by_body;
-    Ok(icu.submit(params, audio_sha256, &chosen.scenarios).await)
+    icu.submit(params, audio_sha256, &chosen.scenarios).await
 }
 
 /// Reads the submit body under [`MAX_SUBMIT_BODY`]; a bigger one can only be oversized Data.
@@ -159,7 +159,12 @@ fn check_signature<'a>(
     let Some(secrets) = &icu.secrets else {
         return Ok(());
     };
-    auth::verify(secrets, headers, &auth::request_params(parts))
+    auth::verify(
+        secrets,
+        headers,
+        &auth::request_params(parts),
+        icu.clock.now_ms(),
+    )
 }
 
 /// Takes the request whole: its headers are only read, and a poll is the hottest path.

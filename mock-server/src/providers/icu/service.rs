@@ -2,8 +2,11 @@
 //! interrupted download, and answer a poll. The handlers, persistence and the benchmark all
 //! go through these, so a task is made one way only.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -13,7 +16,9 @@ use super::error::{IcuError, IcuErrorKind};
 use super::params::{Source, SubmitParams};
 use super::recipe::{Lru, Recipe};
 use super::recognize::{self, RecognizeSettings};
-use super::tasks::{Outcome, Scripted, SubmitOptions, Task, TaskEngine, TaskSpec, TaskView};
+use super::tasks::{
+    Durable, Outcome, Plan, Scripted, SubmitOptions, Task, TaskEngine, TaskSpec, TaskView,
+};
 use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::failure::FailureCode;
@@ -35,6 +40,9 @@ pub struct IcuService {
     parts: IcuParts,
     /// Ordinal of the next TaskId draw, so ids come from (seed, ordinal).
     ordinal: AtomicU64,
+    /// TaskIds drawn by submits still on their way into the store (examining, or being
+    /// recorded), so two submits never share one.
+    in_flight: Arc<Mutex<HashSet<u64>>>,
     /// Outcomes of recent examinations: the same upload with the same options gets the same
     /// outcome and shares its recipe, without probing and generating again (load tests
     /// send one file many times).
@@ -73,6 +81,9 @@ pub struct IcuParts {
     pub recognize: RecognizeSettings,
     /// Strict mode: the secrets signatures are checked against (`None`: anyone may call).
     pub secrets: Option<Secrets>,
+    /// Where accepted tasks are recorded before their submit is answered (`--state-file`);
+    /// `None`: they go straight into `tasks`.
+    pub durable: Option<Arc<dyn Durable>>,
 }
 
 impl std::ops::Deref for IcuService {
@@ -88,6 +99,7 @@ impl IcuService {
         IcuService {
             parts,
             ordinal: AtomicU64::new(0),
+            in_flight: Arc::default(),
             examined: Lru::new(EXAMINED_ENTRIES, EXAMINED_BYTES),
         }
     }
@@ -121,20 +133,23 @@ impl IcuService {
         admit(&self.query_limit, &self.clock, "query")
     }
 
-    /// Accepts a task: draws its TaskId, stores it under the first scenario that scripts a
-    /// path or callbacks, and examines inline audio before answering (so what a poll sees
-    /// is repeatable) or downloads a Url in the background, as the provider does.
-    /// `audio_sha256` is the SHA-256 of inline `Data` when the caller has already taken it
-    /// (the handler does, for the scenario facts); a Url's audio is hashed once downloaded.
+    /// Accepts a task: draws its TaskId, attaches the first scenario that scripts a path or
+    /// callbacks, and examines inline audio before answering (so what a poll sees is
+    /// repeatable) or downloads a Url in the background, as the provider does. With
+    /// persistence the task is recorded durably before the TaskId is returned: a client
+    /// never holds an id that a crash could lose. `audio_sha256` is the SHA-256 of inline
+    /// `Data` when the caller has already taken it (the handler does, for the scenario
+    /// facts); a Url's audio is hashed once downloaded.
     pub async fn submit(
         self: &Arc<Self>,
         params: SubmitParams,
         audio_sha256: Option<[u8; 32]>,
         scenarios: &[Arc<Scenario>],
-    ) -> u64 {
+    ) -> Result<u64, IcuError> {
         let now = self.clock.now_ms();
         let big_ids = scenarios.iter().any(|s| s.identity.big_task_ids);
-        let task_id = self.next_task_id(big_ids);
+        let reserved = self.next_task_id(big_ids);
+        let task_id = reserved.id;
         let queue_until = now + recognize::queue_delay_ms(self.seed, task_id, &self.recognize);
         let audio_url = match &params.source {
             Source::Url(url) => Some(url.clone()),
@@ -156,26 +171,77 @@ impl IcuService {
             let behaviour = s.callback.clone()?;
             Some(Box::new((s.name.clone(), Arc::new(behaviour))))
         });
-        self.tasks.insert(task);
-        match audio_url {
+        let download = match audio_url {
             None => {
                 let sha = audio_sha256.unwrap_or_else(|| match &params.source {
                     Source::Data(bytes) => Sha256::digest(bytes).into(),
                     Source::Url(_) => [0; 32],
                 });
                 let outcome = self.examine(params, sha, None).await;
-                self.settle(task_id, outcome, queue_until, now, false);
+                task.plan = Some(self.plan(task_id, outcome, queue_until, now, false));
+                None
             }
-            Some(url) => {
-                let service = self.clone();
-                tokio::spawn(async move {
-                    service
-                        .fetch_and_examine(task_id, queue_until, url, params)
-                        .await
-                });
+            Some(url) => Some((url, params)),
+        };
+        self.accept(task, download, reserved).await?;
+        Ok(task_id)
+    }
+
+    /// Stores an accepted task (durably first, when persistence is on) and starts its
+    /// download. Once the durable record is under way the rest runs to its end even if the
+    /// client goes away: a recorded task is never left without its download.
+    async fn accept(
+        self: &Arc<Self>,
+        task: Task,
+        download: Option<(String, SubmitParams)>,
+        reserved: Reserved,
+    ) -> Result<(), IcuError> {
+        let (task_id, queue_until) = (task.id, task.queue_until_ms);
+        let Some(durable) = self.durable.clone() else {
+            self.tasks.insert(task);
+            drop(reserved);
+            if let Some((url, params)) = download {
+                self.spawn_download(task_id, queue_until, url, params);
             }
-        }
-        task_id
+            return Ok(());
+        };
+        let recorded = durable.accept(task, self.ordinal());
+        let service = Arc::clone(self);
+        let finish = tokio::spawn(async move {
+            let recorded = recorded.await;
+            drop(reserved);
+            if recorded.is_ok() {
+                if let Some((url, params)) = download {
+                    service.spawn_download(task_id, queue_until, url, params);
+                }
+            }
+            recorded
+        });
+        let recorded = finish
+            .await
+            .unwrap_or_else(|e| Err(format!("the submit was interrupted: {e}")));
+        recorded.map_err(|reason| {
+            tracing::error!(task_id, %reason, "task not accepted: it could not be stored");
+            IcuError::new(
+                IcuErrorKind::InternalError,
+                format!("the task could not be stored durably, so it was not accepted: {reason}"),
+            )
+        })
+    }
+
+    fn spawn_download(
+        self: &Arc<Self>,
+        task_id: u64,
+        queue_until: i64,
+        url: String,
+        params: SubmitParams,
+    ) {
+        let service = Arc::clone(self);
+        tokio::spawn(async move {
+            service
+                .fetch_and_examine(task_id, queue_until, url, params)
+                .await
+        });
     }
 
     /// Restarts the download of a restored Url task whose fetch a restart interrupted, with
@@ -199,12 +265,7 @@ impl IcuService {
             convert_num_mode: o.convert_num_mode,
             filter_punc: o.filter_punc,
         };
-        let (service, id, queue_until) = (self.clone(), task.id, task.queue_until_ms);
-        tokio::spawn(async move {
-            service
-                .fetch_and_examine(id, queue_until, url, params)
-                .await
-        });
+        self.spawn_download(task.id, task.queue_until_ms, url, params);
         true
     }
 
@@ -252,9 +313,22 @@ impl IcuService {
         self.settle(task_id, outcome, queue_until, ready, download_failed);
     }
 
-    /// Plans the task's timeline from its outcome.
+    /// Plans the timeline of a stored task from its outcome.
     fn settle(&self, task_id: u64, outcome: Outcome, queue_until: i64, ready: i64, failed: bool) {
-        let plan = recognize::plan(
+        let plan = self.plan(task_id, outcome, queue_until, ready, failed);
+        self.tasks.set_plan(task_id, plan);
+    }
+
+    /// A task's timeline from its outcome.
+    fn plan(
+        &self,
+        task_id: u64,
+        outcome: Outcome,
+        queue_until: i64,
+        ready: i64,
+        failed: bool,
+    ) -> Plan {
+        recognize::plan(
             self.seed,
             task_id,
             outcome,
@@ -262,8 +336,7 @@ impl IcuService {
             ready,
             failed,
             &self.recognize,
-        );
-        self.tasks.set_plan(task_id, plan);
+        )
     }
 
     /// Takes the outcome of the same upload examined before, or examines the audio off the
@@ -333,8 +406,9 @@ impl IcuService {
 
     /// A uint64 TaskId of realistic size (10–11 digits, like `4000048858` and
     /// `14149671390`), or above 2^53 under a `huge-task-ids` scenario; drawn from (seed,
-    /// submit ordinal), redrawn in the rare case it is taken.
-    fn next_task_id(&self, big: bool) -> u64 {
+    /// submit ordinal), redrawn in the rare case it is taken by a kept task or by a submit
+    /// still on its way into the store.
+    fn next_task_id(&self, big: bool) -> Reserved {
         let range = if big {
             (1u64 << 53) + 1..1u64 << 63
         } else {
@@ -344,10 +418,26 @@ impl IcuService {
             let ordinal = self.ordinal.fetch_add(1, Ordering::Relaxed);
             let mut rng = crate::rng::derive(self.seed, "icu-task-id", &ordinal.to_le_bytes());
             let id = rng.gen_range(range.clone());
-            if !self.tasks.contains(id) {
-                return id;
+            if !self.tasks.contains(id) && self.in_flight.lock().insert(id) {
+                return Reserved {
+                    id,
+                    in_flight: Arc::clone(&self.in_flight),
+                };
             }
         }
+    }
+}
+
+/// A TaskId drawn for a submit not yet in the store; dropping it frees the id.
+#[derive(Debug)]
+struct Reserved {
+    id: u64,
+    in_flight: Arc<Mutex<HashSet<u64>>>,
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        self.in_flight.lock().remove(&self.id);
     }
 }
 

@@ -215,6 +215,61 @@ async fn only_concurrency_attempts_reach_the_receiver_at_once() {
 }
 
 #[tokio::test]
+async fn a_hanging_receiver_holds_only_its_share_and_never_delays_another() {
+    let (hanging, stuck) = receiver(|_| Reply::Hang).await;
+    let (healthy, fine) = receiver(|_| Reply::Ack).await;
+    let clock = Clock::manual(START);
+    let policy = CallbackPolicy {
+        attempts: 1,
+        ..CallbackPolicy::default()
+    };
+    let cb = callbacks(&clock, policy, 8);
+    cb.set_per_receiver(3);
+    for task in 0..64 {
+        cb.enqueue(task, hanging.clone(), seed());
+    }
+    hits(&stuck, 3).await;
+    // Under a manual clock the hanging attempts never time out on their own.
+    cb.enqueue(100, healthy, seed());
+    hits(&fine, 1).await;
+    for _ in 0..500 {
+        if cb.attempts_for(100).first().is_some_and(|a| a.acknowledged) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(cb.attempts_for(100)[0].acknowledged);
+    assert_eq!(
+        stuck.hits.load(Ordering::SeqCst),
+        3,
+        "only its share was sent"
+    );
+    assert_eq!(
+        cb.receivers_busy(),
+        1,
+        "the healthy receiver's entry is gone"
+    );
+
+    // Time the hanging attempts out, three by three: each round's attempts reach the
+    // receiver before the clock moves on, until all 64 have been there.
+    let mut sent = 3;
+    while sent < 64 {
+        clock.advance(Duration::from_secs(10));
+        sent = (sent + 3).min(64);
+        hits(&stuck, sent).await;
+        assert_eq!(
+            stuck.hits.load(Ordering::SeqCst),
+            sent,
+            "never more than 3 at once"
+        );
+    }
+    clock.advance(Duration::from_secs(10));
+    idle(&cb).await;
+    assert_eq!(cb.pending(), 0);
+    assert_eq!(cb.receivers_busy(), 0, "no entry outlives its deliveries");
+}
+
+#[tokio::test]
 async fn concurrency_is_bounded() {
     let (url, seen) = receiver(|_| Reply::SlowAck(40)).await;
     let clock = Clock::manual(START);

@@ -6,6 +6,7 @@
 //! first — the scheduler at the due time, a poll that sees the final status (poll-count
 //! mode), or a forced transition — and only then is its callback sent.
 
+pub mod durable;
 pub mod model;
 
 use std::cmp::Reverse;
@@ -30,6 +31,7 @@ use crate::providers::icu::callback::CallbackForm;
 use crate::providers::icu::recipe::Renders;
 use crate::providers::icu::result::Rendered;
 use crate::scenarios::CallbackBehaviour;
+pub use durable::Durable;
 pub use model::{Outcome, Plan, Progress, Scripted, Status, Task, TaskSpec};
 
 /// Settings of the task engine.
@@ -183,7 +185,8 @@ impl TaskEngine {
         self.inner.store.lock().tasks.contains_key(&id)
     }
 
-    /// Adds a new task (outcome possibly still unknown), evicting the oldest when full.
+    /// Adds a new task (outcome possibly still unknown, plan possibly known already for
+    /// inline audio), evicting the oldest when full.
     pub fn insert(&self, task: Task) {
         let capacity = self.inner.settings.lock().capacity.max(1);
         let mut store = self.inner.store.lock();
@@ -214,9 +217,13 @@ impl TaskEngine {
         let id = task.id;
         let due = task.plan.as_ref().map(|p| p.done_at_ms);
         let scripted_end = task.script.as_ref().and_then(|s| s.timed_end_ms());
+        // A scripted task whose outcome is known at once (inline audio) ends as soon as its
+        // steps are over, as `set_plan` arranges for one examined later.
+        let scripted_now =
+            (task.script.is_some() && task.plan.is_some()).then(|| self.inner.clock.now_ms());
         store.order.push_back(id);
         store.tasks.insert(id, Box::new(task));
-        for at in [due, scripted_end].into_iter().flatten() {
+        for at in [due, scripted_end, scripted_now].into_iter().flatten() {
             store.schedule(at, id);
         }
         drop(store);
