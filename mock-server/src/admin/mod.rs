@@ -51,7 +51,17 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(&routes::catch_all("/__admin/"), axum::routing::any(unknown))
         .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY))
         .merge(audio::router())
+        .method_not_allowed_fallback(wrong_method)
         .route_layer(axum::middleware::from_fn_with_state(state, access::check))
+}
+
+/// A known path with a method it does not take: 405 in the control API's JSON, not axum's
+/// empty body.
+async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> AdminError {
+    AdminError(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{} does not take {method}", uri.path()),
+    )
 }
 
 /// A control-API error: status and message.

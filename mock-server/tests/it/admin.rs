@@ -368,3 +368,27 @@ async fn an_allowlist_limits_downloads_and_callbacks() {
         .unwrap_err();
     assert!(err.to_string().contains("allow-hosts"));
 }
+
+#[tokio::test]
+async fn a_wrong_method_on_a_control_path_is_a_json_405() {
+    let app = TestApp::start().await;
+    let http = reqwest::Client::new();
+    for (method, path) in [
+        (reqwest::Method::POST, "/__admin/health"),
+        (reqwest::Method::DELETE, "/__admin/clock/advance"),
+        (reqwest::Method::PUT, "/__admin/reset"),
+    ] {
+        let res = http
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 405, "{method} {path}");
+        let body: serde_json::Value = res.json().await.expect("a JSON body");
+        let error = body["error"].as_str().expect("an error message");
+        assert!(
+            error.contains(path) && error.contains(method.as_str()),
+            "{error}"
+        );
+    }
+}
