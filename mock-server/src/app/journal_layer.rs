@@ -7,7 +7,7 @@ use axum::response::Response;
 
 use super::scenario_layer::ScenarioNote;
 use crate::state::AppState;
-use crate::stores::journal::{JournalNote, RequestEntry};
+use crate::stores::journal::{DeferredEntry, JournalNote, RequestEntry};
 
 /// Middleware that journals every request outside the control API, with the scenario
 /// layer inside it.
@@ -39,7 +39,11 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         fault = scenario.fault.as_deref(),
         "answered"
     );
-    state.journal.push(RequestEntry {
+    let deferred = response
+        .extensions_mut()
+        .remove::<DeferredEntry>()
+        .and_then(|d| d.take());
+    let entry = RequestEntry {
         seq: 0,
         time_ms,
         method,
@@ -57,6 +61,23 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         id: note.id,
         scenarios: scenario.scenarios,
         fault: scenario.fault,
-    });
+        stream: None,
+    };
+    match deferred {
+        // A WebSocket session: written when it ends, with its traffic.
+        Some(record) => {
+            tokio::spawn(async move {
+                let mut entry = entry;
+                entry.stream = record.await.ok().map(|mut r| {
+                    if entry.scenarios.is_empty() {
+                        entry.scenarios = std::mem::take(&mut r.scenarios);
+                    }
+                    r
+                });
+                state.journal.push(entry);
+            });
+        }
+        None => state.journal.push(entry),
+    }
     response
 }

@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,65 @@ pub struct RequestEntry {
     /// The scenario fault that acted, described.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
+    /// A WebSocket session's traffic (the entry is written when the session ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamRecord>,
+}
+
+/// Longest final text a journal entry keeps, in bytes (the journal is bounded in bytes too).
+pub const MAX_RECORDED_TEXT_BYTES: usize = 4096;
+
+/// What one streaming session exchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamRecord {
+    /// Client messages received (text, binary, ping, pong and close frames).
+    pub frames_in: u64,
+    /// Their payload bytes.
+    pub bytes_in: u64,
+    /// Server messages sent.
+    pub frames_out: u64,
+    /// Their payload bytes.
+    pub bytes_out: u64,
+    /// The last cycle's final text, cut at [`MAX_RECORDED_TEXT_BYTES`] on a char boundary.
+    pub final_text: Option<String>,
+    /// The close code the server sent; absent when the connection dropped or the client
+    /// closed first.
+    pub close_code: Option<u16>,
+    /// Who ended the session: `server`, `client` or `dropped`.
+    pub ended_by: String,
+    /// The scenarios the session ran under (moved to the entry's `scenarios`).
+    #[serde(skip)]
+    pub scenarios: Vec<String>,
+}
+
+impl StreamRecord {
+    /// Keeps `text` as the final text, cut to the bound.
+    pub fn set_final_text(&mut self, text: &str) {
+        let mut end = text.len().min(MAX_RECORDED_TEXT_BYTES);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.final_text = Some(text[..end].to_owned());
+    }
+}
+
+/// Left on a `101 Switching Protocols` answer by a streaming handler: the journal layer
+/// hands its entry to the receiver instead of writing it, and the session's record arrives
+/// here when the connection ends (a dropped sender: the upgrade never completed).
+#[derive(Debug, Clone)]
+pub struct DeferredEntry(pub Arc<Mutex<Option<tokio::sync::oneshot::Receiver<StreamRecord>>>>);
+
+impl DeferredEntry {
+    /// A slot and the sender the session completes it with.
+    pub fn new() -> (Self, tokio::sync::oneshot::Sender<StreamRecord>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        (DeferredEntry(Arc::new(Mutex::new(Some(rx)))), tx)
+    }
+
+    /// The receiver, once.
+    pub fn take(&self) -> Option<tokio::sync::oneshot::Receiver<StreamRecord>> {
+        self.0.lock().take()
+    }
 }
 
 /// A bounded ring of [`RequestEntry`].
@@ -148,6 +208,7 @@ mod tests {
             id: None,
             scenarios: Vec::new(),
             fault: None,
+            stream: None,
         }
     }
 
@@ -166,5 +227,17 @@ mod tests {
         assert_eq!(j.recent(1)[0].path, "/c");
         j.clear();
         assert!(j.recent(10).is_empty());
+    }
+
+    #[test]
+    fn a_final_text_is_cut_on_a_char_boundary() {
+        let mut r = StreamRecord::default();
+        let long = "语".repeat(MAX_RECORDED_TEXT_BYTES);
+        r.set_final_text(&long);
+        let kept = r.final_text.clone().unwrap();
+        assert!(kept.len() <= MAX_RECORDED_TEXT_BYTES && kept.len() > MAX_RECORDED_TEXT_BYTES - 3);
+        assert!(kept.chars().all(|c| c == '语'));
+        r.set_final_text("short");
+        assert_eq!(r.final_text.as_deref(), Some("short"));
     }
 }

@@ -12,18 +12,31 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use asr_mock::control::types::RequestEntry;
+
 use crate::support::{fixture, TestApp, START_MS};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Connects with `auth` as the header (or nothing); returns the socket and the 101's logid.
 async fn connect(app: &TestApp, path_and_query: &str, auth: Option<&str>) -> (Ws, String) {
+    let headers: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
+    connect_with(app, path_and_query, &headers).await
+}
+
+/// Connects with these headers.
+async fn connect_with(
+    app: &TestApp,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+) -> (Ws, String) {
     let url = app.url(path_and_query).replace("http://", "ws://");
     let mut request = url.into_client_request().unwrap();
-    if let Some(auth) = auth {
+    for (name, value) in headers {
+        let name = tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes());
         request
             .headers_mut()
-            .insert("Authorization", auth.parse().unwrap());
+            .insert(name.unwrap(), value.parse().unwrap());
     }
     let (ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
     assert_eq!(response.status(), 101);
@@ -36,6 +49,38 @@ async fn connect(app: &TestApp, path_and_query: &str, auth: Option<&str>) -> (Ws
 
 async fn open(app: &TestApp) -> (Ws, String) {
     connect(app, "/v1/audio/transcriptions", Some("Bearer pat_test")).await
+}
+
+/// Opens under the scenario `name` (the `X-Mock-Scenario` header on the handshake).
+async fn open_under(app: &TestApp, name: &str) -> (Ws, String) {
+    let headers = [
+        ("Authorization", "Bearer pat_test"),
+        ("X-Mock-Scenario", name),
+    ];
+    connect_with(app, "/v1/audio/transcriptions", &headers).await
+}
+
+/// The journal entry of the session with `logid`, once the session has ended.
+async fn session_entry(app: &TestApp, logid: &str) -> RequestEntry {
+    for _ in 0..300 {
+        let found = app
+            .journal()
+            .await
+            .into_iter()
+            .find(|e| e.id.as_deref() == Some(logid));
+        if let Some(entry) = found {
+            return entry;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no journal entry for {logid} within 30 s");
+}
+
+/// Whether nothing arrives for a while (the manual clock holds a delayed event back).
+async fn quiet(ws: &mut Ws) -> bool {
+    tokio::time::timeout(Duration::from_millis(300), ws.next())
+        .await
+        .is_err()
 }
 
 /// The next server event (text frames only), within a generous bound.
@@ -350,4 +395,179 @@ async fn limits_send_an_error_and_close() {
     let error = next(&mut ws).await;
     assert_eq!(error["event_type"], "error");
     assert_eq!(error["data"]["code"], 4000);
+}
+
+#[tokio::test]
+async fn the_journal_records_each_session() {
+    let app = TestApp::start().await;
+    let wav = fixture("speech-cmn-16k.wav");
+    let expected = app.transcribe("a.wav", wav.clone()).await.text().to_owned();
+    let (mut ws, logid) = open(&app).await;
+    let mut sent = Vec::new();
+    let mut received = Vec::new();
+    received.push(next(&mut ws).await);
+    for piece in wav.chunks(20_000) {
+        let event = append(piece);
+        sent.push(event.to_string());
+        send(&mut ws, event).await;
+    }
+    let complete = json!({"event_type": "input_audio_buffer.complete"});
+    sent.push(complete.to_string());
+    send(&mut ws, complete).await;
+    loop {
+        let event = next(&mut ws).await;
+        let done = event["event_type"] == "transcriptions.message.completed";
+        received.push(event);
+        if done {
+            break;
+        }
+    }
+    ws.close(None).await.unwrap();
+    let entry = session_entry(&app, &logid).await;
+    assert_eq!((entry.method.as_str(), entry.status), ("GET", 101));
+    assert_eq!(entry.path, "/v1/audio/transcriptions");
+    let stream = entry.stream.expect("a session record");
+    // The close frame counts as a frame of no payload.
+    assert_eq!(stream.frames_in, sent.len() as u64 + 1);
+    let bytes_in: usize = sent.iter().map(String::len).sum();
+    assert_eq!(stream.bytes_in, bytes_in as u64);
+    assert_eq!(stream.frames_out, received.len() as u64);
+    let bytes_out: usize = received.iter().map(|e| e.to_string().len()).sum();
+    assert_eq!(stream.bytes_out, bytes_out as u64);
+    assert_eq!(stream.final_text.as_deref(), Some(expected.as_str()));
+    assert_eq!(
+        (stream.close_code, stream.ended_by.as_str()),
+        (None, "client")
+    );
+
+    // A session the server ends: a bad token's error, then close 1000.
+    let (mut ws, logid) = connect(&app, "/v1/audio/transcriptions", Some("Bearer")).await;
+    assert_eq!(next(&mut ws).await["event_type"], "error");
+    let entry = session_entry(&app, &logid).await;
+    let stream = entry.stream.expect("a session record");
+    assert_eq!(
+        (stream.close_code, stream.ended_by.as_str()),
+        (Some(1000), "server")
+    );
+    assert_eq!(
+        (stream.frames_out, stream.frames_in, stream.final_text),
+        (2, 0, None)
+    );
+}
+
+#[tokio::test]
+async fn stream_scenarios_error_instead_of_created_and_drop_after_updates() {
+    let app = TestApp::start().await;
+    let (mut ws, logid) = open_under(&app, "coze-stream-error").await;
+    let error = next(&mut ws).await;
+    assert_eq!(error["event_type"], "error");
+    assert_eq!(error["data"]["code"], 5000);
+    assert!(error["data"]["msg"]
+        .as_str()
+        .unwrap()
+        .contains("unavailable"));
+    assert!(
+        matches!(ws.next().await, Some(Ok(Message::Close(Some(c)))) if u16::from(c.code) == 1000)
+    );
+    let entry = session_entry(&app, &logid).await;
+    assert_eq!(entry.scenarios, ["coze-stream-error"]);
+
+    // Two cycles, one final update each: the drop comes after the second, before its
+    // message.completed, and without a close frame.
+    let pcm = &fixture("speech-cmn-16k.wav")[44..];
+    let (mut ws, logid) = open_under(&app, "coze-stream-drop").await;
+    next(&mut ws).await;
+    send(
+        &mut ws,
+        json!({"event_type": "transcriptions.update",
+               "data": {"input_audio": {"format": "pcm", "sample_rate": 16000}}}),
+    )
+    .await;
+    next(&mut ws).await;
+    let (first, _) = stream_all(&mut ws, pcm, 32_000).await;
+    assert!(!first.is_empty());
+    send(&mut ws, append(pcm)).await;
+    send(
+        &mut ws,
+        json!({"event_type": "input_audio_buffer.complete"}),
+    )
+    .await;
+    assert_eq!(
+        next(&mut ws).await["event_type"],
+        "input_audio_buffer.completed"
+    );
+    assert_eq!(
+        next(&mut ws).await["event_type"],
+        "transcriptions.message.update"
+    );
+    let end = tokio::time::timeout(Duration::from_secs(30), ws.next())
+        .await
+        .unwrap();
+    assert!(
+        !matches!(
+            end,
+            Some(Ok(Message::Close(_))) | Some(Ok(Message::Text(_)))
+        ),
+        "dropped without a close frame: {end:?}"
+    );
+    let stream = session_entry(&app, &logid).await.stream.unwrap();
+    assert_eq!(
+        (stream.close_code, stream.ended_by.as_str()),
+        (None, "dropped")
+    );
+}
+
+#[tokio::test]
+async fn stream_scenarios_delay_updates_and_completed_on_the_clock() {
+    let app = TestApp::start().await;
+    let clock = app.server.clock();
+    let wav = fixture("speech-cmn-16k.wav");
+
+    let (mut ws, _) = open_under(&app, "coze-stream-slow-completed").await;
+    next(&mut ws).await;
+    send(&mut ws, append(&wav)).await;
+    send(
+        &mut ws,
+        json!({"event_type": "input_audio_buffer.complete"}),
+    )
+    .await;
+    assert!(quiet(&mut ws).await, "completed waits for the clock");
+    let before = clock.now_ms();
+    clock.advance(Duration::from_millis(8_000));
+    let completed = next(&mut ws).await;
+    assert_eq!(completed["event_type"], "input_audio_buffer.completed");
+    let at: i64 = completed["detail"]["respond_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(at, before + 8_000);
+    assert_eq!(
+        next(&mut ws).await["event_type"],
+        "transcriptions.message.update"
+    );
+
+    let (mut ws, _) = open_under(&app, "coze-stream-slow-updates").await;
+    next(&mut ws).await;
+    send(&mut ws, append(&wav)).await;
+    send(
+        &mut ws,
+        json!({"event_type": "input_audio_buffer.complete"}),
+    )
+    .await;
+    assert_eq!(
+        next(&mut ws).await["event_type"],
+        "input_audio_buffer.completed"
+    );
+    assert!(quiet(&mut ws).await, "the final update waits for the clock");
+    let before = clock.now_ms();
+    clock.advance(Duration::from_millis(1_500));
+    let update = next(&mut ws).await;
+    assert_eq!(update["event_type"], "transcriptions.message.update");
+    let at: i64 = update["detail"]["respond_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(at, before + 1_500);
 }

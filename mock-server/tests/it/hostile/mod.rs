@@ -294,7 +294,10 @@ fn check(probe: &Probe, bytes: &[u8], reply: &Reply) -> Result<Made, String> {
             .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
         let logid = reply.header("x-tt-logid").unwrap_or_default();
         if !upgraded || logid.len() != 53 {
-            return Err(format!("a 101 that is no WebSocket upgrade: {}", reply.show()));
+            return Err(format!(
+                "a 101 that is no WebSocket upgrade: {}",
+                reply.show()
+            ));
         }
         return Ok(None);
     }

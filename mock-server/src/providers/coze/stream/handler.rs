@@ -21,7 +21,8 @@ use crate::providers::coze::CozeService;
 use crate::rng::DetRng;
 use crate::routes::{self, Provider};
 use crate::scenarios::chosen;
-use crate::scenarios::{Facts, Scenarios, Selected};
+use crate::scenarios::{Facts, Scenarios, Selected, StreamBehaviour, HEADER};
+use crate::stores::journal::{DeferredEntry, JournalNote, StreamRecord};
 
 /// The upgrade. A plain GET (no upgrade headers) gets the 405 answer it got before.
 pub async fn upgrade(
@@ -47,24 +48,62 @@ pub async fn upgrade(
     let facts = Facts {
         provider: Some(Provider::Coze),
         path: routes::COZE_TRANSCRIBE.into(),
+        token: token.as_deref().and_then(bearer).map(str::to_owned),
         ..Facts::default()
     };
-    let chosen = chosen::complete(&scenarios, selected.map(|Extension(s)| s).as_ref(), &facts);
+    // The scenario layer passes GETs on: the handshake chooses as it would (header,
+    // activations, match keys).
+    let selected = match selected {
+        Some(Extension(s)) => s,
+        None => {
+            let header = headers.get(HEADER).and_then(|v| v.to_str().ok());
+            match scenarios.select(header, &facts) {
+                Ok(s) => s,
+                Err(unknown) => {
+                    return CozeError::bad_request(unknown.to_string())
+                        .answer(logid)
+                        .into_response()
+                }
+            }
+        }
+    };
+    let chosen = chosen::complete(&scenarios, Some(&selected), &facts);
+    let behaviour = chosen
+        .scenarios
+        .iter()
+        .find_map(|s| s.stream.clone())
+        .unwrap_or_default();
+    let names = chosen.scenarios.iter().map(|s| s.name.clone()).collect();
     let limit = coze.stream.max_frame_bytes;
     let header_logid = logid.clone();
+    let (deferred, record_tx) = DeferredEntry::new();
     let mut response =
         ws.max_message_size(limit)
             .max_frame_size(limit)
             .on_upgrade(move |socket| async move {
-                let connection = Connection::new(coze, socket, logid);
-                connection
-                    .run(denied.map(|e| (e.code, e.msg)), chosen.scenarios)
-                    .await;
+                let mut connection = Connection::new(coze, socket, logid, behaviour, names);
+                let denied = denied.map(|e| (e.code, e.msg));
+                connection.run(denied, chosen.scenarios).await;
+                let _ = record_tx.send(connection.record);
             });
     if let Ok(value) = HeaderValue::from_str(&header_logid) {
         response.headers_mut().insert(LOGID_HEADER, value);
     }
+    response.extensions_mut().insert(deferred);
+    response.extensions_mut().insert(JournalNote {
+        provider: Some(Provider::Coze),
+        id: Some(header_logid),
+        ..JournalNote::default()
+    });
     response
+}
+
+/// The token of a `Bearer` authorization, as activations key it.
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 /// The token: the `Authorization` header, else the `authorization` query parameter (browsers
@@ -91,6 +130,12 @@ struct Connection {
     logid: String,
     /// Event ids: UUIDv4s from (seed, logid).
     ids: DetRng,
+    /// What the scenarios ask of this connection.
+    behaviour: StreamBehaviour,
+    /// `transcriptions.message.update` events sent.
+    updates_sent: u32,
+    /// The traffic, for the journal.
+    record: StreamRecord,
 }
 
 /// Why the loop stopped reading.
@@ -101,18 +146,42 @@ enum Next {
 }
 
 impl Connection {
-    fn new(coze: Arc<CozeService>, socket: WebSocket, logid: String) -> Self {
+    fn new(
+        coze: Arc<CozeService>,
+        socket: WebSocket,
+        logid: String,
+        behaviour: StreamBehaviour,
+        scenarios: Vec<String>,
+    ) -> Self {
         let ids = crate::rng::derive(coze.seed, "coze-ws-event-id", logid.as_bytes());
         Connection {
             coze,
             socket,
             logid,
             ids,
+            behaviour,
+            updates_sent: 0,
+            record: StreamRecord {
+                scenarios,
+                ..StreamRecord::default()
+            },
         }
     }
 
+    /// Serves the connection, then notes who ended it.
     async fn run(
-        mut self,
+        &mut self,
+        denied: Option<(i64, String)>,
+        scenarios: Vec<Arc<crate::scenarios::Scenario>>,
+    ) {
+        self.serve(denied, scenarios).await;
+        if self.record.ended_by.is_empty() {
+            self.record.ended_by = "client".into();
+        }
+    }
+
+    async fn serve(
+        &mut self,
         denied: Option<(i64, String)>,
         scenarios: Vec<Arc<crate::scenarios::Scenario>>,
     ) {
@@ -122,7 +191,21 @@ impl Connection {
             self.close().await;
             return;
         }
+        if let Some(code) = self.behaviour.error_code {
+            // A scenario: the error replaces `created`, then the connection closes.
+            let msg =
+                self.behaviour.error_message.clone().unwrap_or_else(|| {
+                    "internal error: the recognition service is unavailable".into()
+                });
+            let _ = self.send(&Out::error(code, msg, None)).await;
+            self.close().await;
+            return;
+        }
         if self.send(&Out::plain(events::CREATED)).await.is_err() {
+            return;
+        }
+        if self.behaviour.drop_after_updates == Some(0) {
+            self.record.ended_by = "dropped".into();
             return;
         }
         let clock = self.coze.logids.clock().clone();
@@ -171,6 +254,13 @@ impl Connection {
                 }
                 Next::Frame(Some(Ok(message))) => message,
             };
+            self.record.frames_in = self.record.frames_in.saturating_add(1);
+            let len = match &message {
+                Message::Text(t) => t.len(),
+                Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b.len(),
+                Message::Close(c) => c.as_ref().map_or(0, |c| 2 + c.reason.len()),
+            };
+            self.record.bytes_in = self.record.bytes_in.saturating_add(len as u64);
             let reply = match message {
                 Message::Text(text) => {
                     let reply = session.on_text(text.as_str());
@@ -192,7 +282,8 @@ impl Connection {
             };
             if let Some((audio_ms, text)) = reply.partial {
                 let start = *cycle_start.get_or_insert_with(|| clock.now_ms());
-                let at = start.saturating_add(i64::try_from(audio_ms).unwrap_or(i64::MAX));
+                let after = audio_ms.saturating_add(self.behaviour.update_delay_ms);
+                let at = start.saturating_add(i64::try_from(after).unwrap_or(i64::MAX));
                 pending = Some((at, text));
             }
             let cycle_ended = reply.now.iter().any(|o| {
@@ -202,7 +293,14 @@ impl Connection {
                 pending = None;
                 cycle_start = None;
             }
+            if let Some(text) = &reply.final_text {
+                self.record.set_final_text(text);
+                self.wait(self.behaviour.completed_delay_ms).await;
+            }
             for out in &reply.now {
+                if out.event_type == events::MESSAGE_UPDATE {
+                    self.wait(self.behaviour.update_delay_ms).await;
+                }
                 if self.send(out).await.is_err() {
                     return;
                 }
@@ -214,7 +312,19 @@ impl Connection {
         }
     }
 
-    /// Sends one event with its id and detail.
+    /// Waits `ms` on the simulator's clock (a scenario's delay).
+    async fn wait(&mut self, ms: u64) {
+        if ms > 0 {
+            let clock = self.coze.logids.clock();
+            let at = clock
+                .now_ms()
+                .saturating_add(i64::try_from(ms).unwrap_or(i64::MAX));
+            clock.sleep_until(at).await;
+        }
+    }
+
+    /// Sends one event with its id and detail; an error once a scenario's drop is due (the
+    /// socket is then dropped without a close frame).
     async fn send(&mut self, out: &Out) -> Result<(), axum::Error> {
         let mut bytes = [0u8; 16];
         self.ids.fill_bytes(&mut bytes);
@@ -229,7 +339,23 @@ impl Connection {
             },
         };
         let text = serde_json::to_string(&frame).unwrap_or_default();
-        self.socket.send(Message::text(text)).await
+        self.record.frames_out = self.record.frames_out.saturating_add(1);
+        self.record.bytes_out = self.record.bytes_out.saturating_add(text.len() as u64);
+        self.socket.send(Message::text(text)).await?;
+        if out.event_type == events::MESSAGE_UPDATE {
+            self.updates_sent = self.updates_sent.saturating_add(1);
+            if self
+                .behaviour
+                .drop_after_updates
+                .is_some_and(|n| self.updates_sent >= n)
+            {
+                self.record.ended_by = "dropped".into();
+                return Err(axum::Error::new(std::io::Error::other(
+                    "dropped by a scenario",
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Closes with 1000 (no SDK inspects close codes).
@@ -238,6 +364,10 @@ impl Connection {
             code: 1000,
             reason: "".into(),
         };
+        self.record.frames_out = self.record.frames_out.saturating_add(1);
+        self.record.bytes_out = self.record.bytes_out.saturating_add(2);
+        self.record.close_code = Some(1000);
+        self.record.ended_by = "server".into();
         let _ = self.socket.send(Message::Close(Some(frame))).await;
     }
 }
