@@ -149,7 +149,9 @@ pub async fn serve(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(opts.header_read_timeout)
-        .keep_alive(opts.keep_alive);
+        .keep_alive(opts.keep_alive)
+        // `X-Tt-Logid` as Coze writes it (HTTP clients ignore the case of header names).
+        .title_case_headers(true);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut shutdown = pin!(shutdown);

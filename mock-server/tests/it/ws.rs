@@ -571,3 +571,33 @@ async fn stream_scenarios_delay_updates_and_completed_on_the_clock() {
         .unwrap();
     assert_eq!(at, before + 1_500);
 }
+
+#[tokio::test]
+async fn the_101_writes_x_tt_logid_in_coze_s_case() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::start().await;
+    let addr = app.url("").replace("http://", "");
+    let mut tcp = TcpStream::connect(addr.trim_end_matches('/'))
+        .await
+        .unwrap();
+    tcp.write_all(
+        b"GET /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n\
+          Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer pat_t\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(30), tcp.read(&mut byte))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(n, 1, "the head ends before the close");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(head.contains("\r\nX-Tt-Logid: 02"), "{head}");
+}
