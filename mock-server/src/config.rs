@@ -233,6 +233,30 @@ pub struct Config {
     /// gets an `error` and a close.
     #[arg(long, env = "ASR_MOCK_WS_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
     pub ws_idle_timeout_ms: u64,
+
+    /// Serve HTTP and WebSocket over TLS with this PEM certificate chain (with `--tls-key`).
+    #[arg(
+        long,
+        env = "ASR_MOCK_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of `--tls-cert`.
+    #[arg(
+        long,
+        env = "ASR_MOCK_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve over TLS with a certificate generated for localhost, 127.0.0.1 and ::1; its PEM
+    /// is written to CERT_OUT for clients to trust.
+    #[arg(long, env = "ASR_MOCK_TLS_SELF_SIGNED", value_name = "CERT_OUT")]
+    pub tls_self_signed: Option<PathBuf>,
 }
 
 /// Subcommands: tools around the simulator that never start the server.
@@ -317,6 +341,9 @@ impl Default for Config {
             ws_max_duration_ms: 30 * 60 * 1000,
             ws_max_frame_bytes: 16 * 1024 * 1024,
             ws_idle_timeout_ms: 60_000,
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: None,
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::clock::{Clock, ClockError};
 use crate::config::{Config, ProgressKind, SettingsFileError};
 use crate::hosts::{ControlHosts, HostAllowlist, HostsError};
 use crate::http::serve::{self, ServeOptions};
+use crate::http::tls::Tls;
 use crate::outbound::callbacks::{CallbackPolicy, Callbacks};
 use crate::outbound::download::{DownloadPolicy, Downloader};
 use crate::persist;
@@ -72,6 +73,10 @@ pub enum StartError {
     /// has another format version.
     #[error("state file: {0}")]
     State(#[source] persist::StateError),
+    /// A TLS certificate or key that cannot be read or used, or a generated certificate
+    /// that cannot be written.
+    #[error("tls: {0}")]
+    Tls(#[source] std::io::Error),
     /// An invalid clock setting.
     #[error("clock: {0}")]
     Clock(#[from] ClockError),
@@ -84,6 +89,21 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// The port's TLS, if the settings ask for it (a self-signed certificate is generated and
+/// written here).
+pub fn tls_of(config: &Config) -> Result<Option<Tls>, StartError> {
+    let tls = match (&config.tls_cert, &config.tls_key, &config.tls_self_signed) {
+        (Some(cert), Some(key), _) => Tls::from_files(cert, key),
+        (_, _, Some(out)) => Tls::self_signed(out),
+        (None, None, None) => return Ok(None),
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "--tls-cert and --tls-key go together",
+        )),
+    };
+    tls.map(Some).map_err(StartError::Tls)
 }
 
 /// Builds the shared state from settings: clock, fixtures, tokens, stores.
@@ -269,6 +289,7 @@ async fn no_such_endpoint(uri: Uri) -> impl IntoResponse {
 pub async fn run(
     listener: TcpListener,
     state: AppState,
+    tls: Option<Tls>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // From here on a task's Url or CallbackUrl cannot reach this server's control API.
@@ -282,13 +303,11 @@ pub async fn run(
         persist::resume(&state);
         tokio::spawn(persist::run_saver(state.clone()))
     });
-    let served = serve::serve(
-        listener,
-        app(state.clone()),
-        ServeOptions::default(),
-        shutdown,
-    )
-    .await;
+    let options = ServeOptions {
+        tls,
+        ..ServeOptions::default()
+    };
+    let served = serve::serve(listener, app(state.clone()), options, shutdown).await;
     scheduler.abort();
     // Deliver what is due, journal what is not: no callback silently disappears.
     let unfinished = callbacks.shutdown(Duration::from_secs(5)).await;

@@ -4,3 +4,4 @@
 pub mod body;
 pub mod faults;
 pub mod serve;
+pub mod tls;

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::tls::Io;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
@@ -123,6 +124,8 @@ pub struct ServeOptions {
     pub header_read_timeout: Option<Duration>,
     /// Whether a connection serves more than one request (HTTP/1.1 keep-alive).
     pub keep_alive: bool,
+    /// Serve over TLS (every connection's handshake first, within the header timeout).
+    pub tls: Option<super::tls::Tls>,
 }
 
 impl Default for ServeOptions {
@@ -130,6 +133,7 @@ impl Default for ServeOptions {
         ServeOptions {
             header_read_timeout: Some(Duration::from_secs(30)),
             keep_alive: true,
+            tls: None,
         }
     }
 }
@@ -163,6 +167,8 @@ pub async fn serve(
                 Ok((stream, peer)) => {
                     connections.spawn(serve_connection(
                         stream,
+                        opts.tls.clone(),
+                        opts.header_read_timeout,
                         peer,
                         app.clone(),
                         builder.clone(),
@@ -207,6 +213,8 @@ pub async fn serve(
 /// Serves one connection until it ends, a handler ends it, or shutdown has let it finish.
 async fn serve_connection(
     stream: TcpStream,
+    tls: Option<super::tls::Tls>,
+    handshake_timeout: Option<Duration>,
     peer: SocketAddr,
     app: Router,
     builder: http1::Builder,
@@ -215,6 +223,21 @@ async fn serve_connection(
     if let Err(err) = stream.set_nodelay(true) {
         tracing::debug!(error = %err, "could not set TCP_NODELAY");
     }
+    // TLS: the handshake first, bounded like a request's head.
+    let stream = match tls {
+        None => Io::Plain(stream),
+        Some(tls) => {
+            let limit = handshake_timeout.unwrap_or(Duration::from_secs(30));
+            match tokio::time::timeout(limit, tls.0.accept(stream)).await {
+                Ok(Ok(stream)) => Io::Tls(Box::new(stream)),
+                Ok(Err(err)) => {
+                    tracing::debug!(%peer, error = %err, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => return,
+            }
+        }
+    };
     let control = ConnectionControl::new();
     let service = {
         let control = control.clone();
@@ -263,7 +286,7 @@ async fn serve_connection(
     let mut stream = parts.io.into_inner();
     match ending {
         Ending::Reset => {
-            if let Err(err) = stream.set_zero_linger() {
+            if let Err(err) = stream.tcp().set_zero_linger() {
                 tracing::debug!(%peer, error = %err, "could not set SO_LINGER 0");
             }
             drop(stream);
@@ -274,7 +297,7 @@ async fn serve_connection(
 
 /// Sends FIN, then reads and discards what the client still sends (bounded), so that closing
 /// with unread data does not turn the clean close into a reset.
-async fn close_cleanly(stream: &mut TcpStream) {
+async fn close_cleanly(stream: &mut Io) {
     if stream.shutdown().await.is_err() {
         return;
     }

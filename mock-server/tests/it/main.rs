@@ -14,4 +14,5 @@ mod persist;
 mod robust;
 mod scenarios;
 mod support;
+mod tls;
 mod ws;
