@@ -601,3 +601,28 @@ async fn the_101_writes_x_tt_logid_in_coze_s_case() {
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     assert!(head.contains("\r\nX-Tt-Logid: 02"), "{head}");
 }
+
+#[tokio::test]
+async fn an_unknown_scenario_refuses_the_handshake_in_coze_s_envelope() {
+    let app = TestApp::start().await;
+    let url = app
+        .url("/v1/audio/transcriptions")
+        .replace("http://", "ws://");
+    let mut request = url.into_client_request().unwrap();
+    let headers = request.headers_mut();
+    headers.insert("Authorization", "Bearer pat_test".parse().unwrap());
+    headers.insert("X-Mock-Scenario", "no-such-scenario".parse().unwrap());
+    let err = tokio_tungstenite::connect_async(request)
+        .await
+        .expect_err("the handshake is refused");
+    let tokio_tungstenite::tungstenite::Error::Http(response) = err else {
+        panic!("an HTTP refusal: {err:?}")
+    };
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.headers()["x-tt-logid"].len(), 53);
+    let body: Value = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+    assert!(
+        body["msg"].as_str().unwrap().contains("no-such-scenario"),
+        "{body}"
+    );
+}
