@@ -187,6 +187,29 @@ pub struct Config {
     /// `--callback-concurrency`: a receiver that hangs holds only its own share.
     #[arg(long, env = "ASR_MOCK_CALLBACK_PER_RECEIVER", default_value_t = 4)]
     pub callback_per_receiver: usize,
+    /// Bytes of request journal kept (with at most `--journal-size` entries); the oldest go
+    /// first. Each entry keeps at most 4 KiB of its path, query and message.
+    #[arg(long, env = "ASR_MOCK_JOURNAL_MAX_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub journal_max_bytes: usize,
+
+    /// Bytes of callbacks the built-in receiver (`/__admin/sink`) keeps; the oldest go first.
+    #[arg(long, env = "ASR_MOCK_SINK_MAX_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub sink_max_bytes: usize,
+
+    /// A request body must bring at least `--body-min-rate` bytes per second in every window
+    /// of this many ms, or it is cut off with a 408 and the connection closed. 0: no limit.
+    #[arg(long, env = "ASR_MOCK_BODY_TIMEOUT_MS", default_value_t = 30_000)]
+    pub body_timeout_ms: u64,
+
+    /// Slowest accepted request body, in bytes per second (see `--body-timeout-ms`).
+    #[arg(long, env = "ASR_MOCK_BODY_MIN_RATE", default_value_t = 1024)]
+    pub body_min_rate: u64,
+
+    /// Most connections served at once (lowered to fit the open-file limit). Up to an eighth
+    /// more are accepted to answer health checks and a 503 to everything else; beyond that
+    /// new connections wait in the listen backlog for a place. 0: no cap.
+    #[arg(long, env = "ASR_MOCK_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
 
     /// What to do instead of serving; without one, `asr-mock` serves.
     #[command(subcommand)]
@@ -333,6 +356,11 @@ impl Default for Config {
             scenarios: None,
             state_file: None,
             callback_per_receiver: 4,
+            journal_max_bytes: 16 * 1024 * 1024,
+            sink_max_bytes: 64 * 1024 * 1024,
+            body_timeout_ms: 30_000,
+            body_min_rate: 1024,
+            max_connections: 1024,
             command: None,
             download_concurrency: 4,
             allowed_hosts: Vec::new(),

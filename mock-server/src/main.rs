@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use asr_mock::config::Command;
-use asr_mock::{build_state, run, scenarios_command, tls_of, Config};
+use asr_mock::{build_state, run_with, scenarios_command, serve_options, tls_of, Config};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -78,7 +78,9 @@ async fn main() -> ExitCode {
     println!("asr-mock listening on {scheme}://{local}");
     tracing::info!(seed = config.seed, clock = ?config.clock_mode(), coze_model = ?config.coze_model, "ready");
 
-    match run(listener, state, tls, shutdown_signal()).await {
+    let mut options = serve_options(&config, &state);
+    options.tls = tls;
+    match run_with(listener, state, options, shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS

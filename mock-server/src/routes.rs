@@ -171,7 +171,109 @@ pub fn classify(method: &Method, path: &str) -> Option<(Provider, Endpoint)> {
     }
 }
 
+/// The provider whose envelope answers a path no route serves: a path under a provider's
+/// prefix (repeated slashes read as one, as in `//v1/…`), or one that holds a provider's
+/// endpoint behind a wrong base URL (`/prefix/v1/audio/transcriptions`, a trailing slash).
+/// Other paths, and the control API's, belong to no provider.
+pub fn provider_of_unknown(path: &str) -> Option<Provider> {
+    if is_admin(path) {
+        return None;
+    }
+    let collapsed = collapse_slashes(path);
+    if collapsed.starts_with(COZE_PREFIX) || collapsed == "/v1" {
+        return Some(Provider::Coze);
+    }
+    if collapsed.starts_with(ICU_PREFIX) {
+        return Some(Provider::Icu);
+    }
+    suggest(path).and_then(|endpoint| Endpoint::for_path(endpoint)?.provider())
+}
+
+/// The endpoint a path no route serves was probably meant for: one it contains once repeated
+/// slashes are read as one, such as `/v1/audio/transcriptions` in `//v1/audio/transcriptions`,
+/// `/v1/audio/transcriptions/` or `/base/v1/audio/transcriptions`.
+pub fn suggest(path: &str) -> Option<&'static str> {
+    let collapsed = collapse_slashes(path);
+    [COZE_TRANSCRIBE, ICU_SUBMIT, ICU_QUERY]
+        .into_iter()
+        .find(|endpoint| path != *endpoint && collapsed.contains(endpoint))
+}
+
+/// `path` with each run of slashes read as one slash (only the 404 path pays for it).
+fn collapse_slashes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len().min(4096));
+    let mut slash = false;
+    for c in path.chars() {
+        if c == '/' && slash {
+            continue;
+        }
+        slash = c == '/';
+        out.push(c);
+    }
+    out
+}
+
+/// `text` cut to at most `max` bytes at a character boundary, with `…` when cut: for
+/// echoing a caller's path in a message without echoing 64 KB of it.
+pub fn shorten(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return text.into();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end]).into()
+}
+
 /// Whether a path belongs to the control API.
 pub fn is_admin(path: &str) -> bool {
     path == ADMIN_PREFIX || path.starts_with("/__admin/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_paths_find_their_provider() {
+        for path in [
+            "//v1/audio/transcriptions",
+            "/v1/audio/transcriptions/",
+            "/prefix/v1/audio/transcriptions",
+            "/v1/nothing",
+            "///v1",
+        ] {
+            assert_eq!(provider_of_unknown(path), Some(Provider::Coze), "{path}");
+        }
+        for path in [
+            "//openapi/asr/voiceToText",
+            "/base/openapi/asr/searchResult",
+            "/openapi/other",
+        ] {
+            assert_eq!(provider_of_unknown(path), Some(Provider::Icu), "{path}");
+        }
+        for path in ["/", "/health", "/__admin/nothing", "/v2/audio", "/v1x"] {
+            assert_eq!(provider_of_unknown(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn the_meant_endpoint_is_suggested() {
+        assert_eq!(
+            suggest("/prefix/v1/audio/transcriptions"),
+            Some(COZE_TRANSCRIBE)
+        );
+        assert_eq!(suggest("//v1/audio/transcriptions/"), Some(COZE_TRANSCRIBE));
+        assert_eq!(suggest("//v1/audio/transcriptions"), Some(COZE_TRANSCRIBE));
+        assert_eq!(suggest("/x/openapi/asr/searchResult"), Some(ICU_QUERY));
+        assert_eq!(suggest(COZE_TRANSCRIBE), None);
+        assert_eq!(suggest("/v1/files"), None);
+    }
+
+    #[test]
+    fn shorten_cuts_at_a_character() {
+        assert_eq!(shorten("abc", 10), "abc");
+        assert_eq!(shorten("ééé", 3), "é…");
+    }
 }

@@ -66,7 +66,7 @@ async def request(port, method, path, body=b"", headers=(), timeout=10.0):
     """One request on a fresh connection; (status, body) or raises."""
     r, w = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), timeout)
     try:
-        head = f"{method} {path} HTTP/1.1\r\nHost: soak\r\nConnection: close\r\nContent-Length: {len(body)}\r\n"
+        head = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {len(body)}\r\n"
         head += "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
         w.write(head.encode() + body)
         await w.drain()
@@ -90,7 +90,7 @@ async def until(stop, coro_factory):
 async def slow_header(port, stop):
     async def once():
         r, w = await asyncio.open_connection("127.0.0.1", port)
-        w.write(b"GET /__admin/health HTTP/1.1\r\nHost: soak\r\n")
+        w.write(b"GET /__admin/health HTTP/1.1\r\nHost: localhost\r\n")
         closed = asyncio.ensure_future(r.read())
         try:
             while not stop.is_set() and not closed.done():
@@ -110,7 +110,7 @@ async def slow_header(port, stop):
 async def slow_body(port, stop):
     async def once():
         r, w = await asyncio.open_connection("127.0.0.1", port)
-        w.write(b"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: soak\r\nAuthorization: Bearer pat_soak\r\n"
+        w.write(b"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer pat_soak\r\n"
                 b"Content-Type: multipart/form-data; boundary=S\r\nContent-Length: 2000000\r\n\r\n"
                 b"--S\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n\r\n")
         answer = asyncio.ensure_future(r.read(64))
@@ -132,7 +132,7 @@ async def slow_body(port, stop):
 async def slow_reader(port, stop):
     async def once():
         r, w = await asyncio.open_connection("127.0.0.1", port)
-        w.write(b"GET /__admin/audio/generated/speechlike.wav?seconds=7200 HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n")
+        w.write(b"GET /__admin/audio/generated/speechlike.wav?seconds=7200 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         try:
             while not stop.is_set():
                 chunk = await asyncio.wait_for(r.read(4096), 30)

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod journal_layer;
+pub mod refusals;
 pub mod scenario_layer;
 pub mod server;
 
@@ -12,17 +13,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{StatusCode, Uri};
-use axum::response::IntoResponse;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
+use http_body_util::{BodyExt, Limited};
 use tokio::net::TcpListener;
 
 use crate::admin;
 use crate::audio::ProbeOptions;
 use crate::clock::{Clock, ClockError};
 use crate::config::{Config, ProgressKind, SettingsFileError};
+use crate::control::types::ErrorBody;
 use crate::hosts::{ControlHosts, HostAllowlist, HostsError};
 use crate::http::serve::{self, ServeOptions};
+use crate::http::slow_body::BodyPace;
 use crate::http::tls::Tls;
 use crate::outbound::callbacks::{CallbackPolicy, Callbacks};
 use crate::outbound::download::{DownloadPolicy, Downloader};
@@ -35,7 +39,6 @@ use crate::providers::icu::recognize::RecognizeSettings;
 use crate::providers::icu::service::{IcuParts, IcuService};
 use crate::providers::icu::tasks::{EngineSettings, Progress, TaskEngine};
 use crate::ratelimit::RateLimiter;
-use crate::routes;
 use crate::scenarios::library::Library;
 use crate::scenarios::ScenarioError;
 use crate::scenarios::Scenarios;
@@ -217,12 +220,12 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
     let state = AppState::new(Parts {
         seed: config.seed,
         clock,
-        journal: Journal::new(config.journal_size),
+        journal: Journal::with_budget(config.journal_size, config.journal_max_bytes),
         fixtures,
         coze: Arc::new(coze),
         icu: Arc::new(icu),
         audio_host: AudioHost::default(),
-        sink: Sink::default(),
+        sink: Sink::new(config.sink_max_bytes),
         scenarios,
         admin_token: config.admin_token.clone().filter(|t| !t.is_empty()),
         control_hosts: ControlHosts::parse(&config.allowed_hosts)
@@ -252,15 +255,16 @@ fn progress(config: &Config) -> Progress {
     }
 }
 
-/// The whole HTTP surface: both providers, the control API, a JSON 404, and the journal
-/// around all of it, which runs the scenario layer on the providers' paths (one middleware,
-/// not two: each costs allocations on every request).
+/// The whole HTTP surface: both providers, the control API (its errors always JSON), a 404
+/// in the envelope of the path's owner, and the journal around all of it, which runs the
+/// scenario layer on the providers' paths (one middleware, not two: each costs allocations
+/// on every request).
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(providers::coze::router())
         .merge(providers::icu::router())
-        .merge(admin::router(state.clone()))
-        .fallback(no_such_endpoint)
+        .merge(admin::router(state.clone()).layer(axum::middleware::map_response(json_errors)))
+        .fallback(refusals::no_such_endpoint)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             journal_layer::record,
@@ -268,28 +272,63 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn no_such_endpoint(uri: Uri) -> impl IntoResponse {
-    let endpoints = [
-        format!("POST {}", routes::COZE_TRANSCRIBE),
-        format!("POST {}", routes::ICU_SUBMIT),
-        format!("GET|POST {}", routes::ICU_QUERY),
-        routes::admin::HEALTH.to_owned(),
-    ];
-    (
-        StatusCode::NOT_FOUND,
-        Json(serde_json::json!({
-            "error": format!("no such endpoint: {}", uri.path()),
-            "endpoints": endpoints,
-        })),
-    )
+/// The control API answers in JSON, errors included: axum's plain-text or empty rejections
+/// (a body over the limit, a wrong content type, a method the path does not take) become
+/// `{"error": …}` with the same status.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let plain = match response.headers().get(CONTENT_TYPE) {
+        None => true,
+        Some(ct) => ct.as_bytes().starts_with(b"text/plain"),
+    };
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return response;
+    }
+    let body = Limited::new(response.into_body(), 64 * 1024)
+        .collect()
+        .await;
+    let text = match body {
+        Ok(body) => String::from_utf8_lossy(&body.to_bytes()).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let error = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    (status, Json(ErrorBody { error })).into_response()
+}
+
+/// The connection settings `config` asks for, with refusals in the simulator's envelopes.
+pub fn serve_options(config: &Config, state: &AppState) -> ServeOptions {
+    ServeOptions {
+        body_pace: BodyPace::new(
+            Duration::from_millis(config.body_timeout_ms),
+            config.body_min_rate,
+        ),
+        max_connections: config.max_connections,
+        refuser: refusals::refuser(state.clone()),
+        ..ServeOptions::default()
+    }
+}
+
+/// Serves `state` on `listener` with the default connection settings until `shutdown`
+/// completes, then finishes in-flight requests; [`run_with`] takes the configured ones.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let options = serve_options(&Config::default(), &state);
+    run_with(listener, state, options, shutdown).await
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.
 /// The task scheduler runs alongside and stops with the server.
-pub async fn run(
+pub async fn run_with(
     listener: TcpListener,
     state: AppState,
-    tls: Option<Tls>,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // From here on a task's Url or CallbackUrl cannot reach this server's control API.
@@ -303,10 +342,6 @@ pub async fn run(
         persist::resume(&state);
         tokio::spawn(persist::run_saver(state.clone()))
     });
-    let options = ServeOptions {
-        tls,
-        ..ServeOptions::default()
-    };
     let served = serve::serve(listener, app(state.clone()), options, shutdown).await;
     scheduler.abort();
     // Deliver what is due, journal what is not: no callback silently disappears.

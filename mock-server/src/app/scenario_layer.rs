@@ -3,16 +3,25 @@
 //! that fires. After it runs: the handler has completed the choice with the body's facts
 //! and left the scenarios that added on its answer; their faults act on the answer. Errors
 //! are the providers' own, rendered by their types.
+//!
+//! A scripted answer given instead of the handler's first reads and discards the upload
+//! (bounded, as the handlers' own errors do), so the connection stays usable: a client that
+//! reuses it must see only the scripted fault, never an unscripted broken connection. An
+//! upload too large to wait for is left unread, and the connection layer then answers with
+//! `Connection: close`.
 
+use axum::body::HttpBody;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::http::body::DrainableBody;
+use crate::http::control::ConnectionControl;
 use crate::http::faults;
-use crate::http::serve::ConnectionControl;
-use crate::providers::coze::error::CozeError;
+use crate::providers::coze::error::{CozeError, MAX_BODY_BYTES};
 use crate::providers::icu::error::{IcuError, IcuErrorKind};
+use crate::providers::icu::limits::MAX_SUBMIT_BODY;
 use crate::routes::{self, Endpoint, Provider};
 use crate::scenarios::chosen::BodyMatched;
 use crate::scenarios::FaultAction;
@@ -75,6 +84,7 @@ pub async fn apply(State(state): State<AppState>, mut req: Request, next: Next) 
         match state.scenarios.select(header_value.as_deref(), &facts) {
             Ok(selected) => selected,
             Err(unknown) => {
+                discard_body(provider, req).await;
                 let response = bad_request(&state, provider, unknown.to_string());
                 return noted(response, ScenarioNote::default());
             }
@@ -93,6 +103,7 @@ pub async fn apply(State(state): State<AppState>, mut req: Request, next: Next) 
             "{} rate limit {}/{} ms",
             limited.scenario, limited.rule.limit, limited.rule.window_ms
         ));
+        discard_body(provider, req).await;
         return noted(rate_limited(&state, provider, &limited), note);
     }
     let before = state.scenarios.fire(&selected.scenarios, endpoint);
@@ -161,6 +172,35 @@ impl Stage {
             Stage::After(response) => response,
         }
     }
+
+    /// No real answer: before the handler, the upload is read and discarded.
+    async fn skip(self, provider: Provider) {
+        if let Stage::Before(req, _) = self {
+            discard_body(provider, req).await;
+        }
+    }
+}
+
+/// Reads and discards a request's body up to the provider's body limit, so that a scripted
+/// answer leaves the connection ready for the next request. A body declared larger is not
+/// waited for (the connection layer then closes the connection, saying so).
+async fn discard_body(provider: Provider, req: Request) {
+    if req.body().is_end_stream() {
+        return;
+    }
+    let limit = match provider {
+        Provider::Coze => MAX_BODY_BYTES,
+        Provider::Icu => MAX_SUBMIT_BODY as u64,
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return;
+    }
+    DrainableBody::new(req.into_body()).drain(limit).await;
 }
 
 async fn act(
@@ -182,6 +222,7 @@ async fn act(
             error,
             message,
         } => {
+            stage.skip(provider).await;
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             scripted_error(
                 state,
@@ -204,6 +245,7 @@ async fn act(
             (StatusCode::BAD_GATEWAY, "connection dropped by scenario").into_response()
         }
         FaultAction::Garbage { bytes } => {
+            stage.skip(provider).await;
             let key = format!(
                 "{}#{}#{}",
                 firing.scenario.name, firing.fault.index, firing.count

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::{build_state, run, tls_of, StartError};
+use super::{build_state, run_with, serve_options, tls_of, StartError};
 use crate::clock::Clock;
 use crate::config::{self, Config, CozeModel};
 use crate::control::Control;
@@ -156,7 +156,9 @@ impl MockServerBuilder {
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(run(listener, state.clone(), tls, async move {
+        let mut options = serve_options(&self.config, &state);
+        options.tls = tls;
+        let task = tokio::spawn(run_with(listener, state.clone(), options, async move {
             let _ = rx.await;
         }));
         Ok(MockServer {

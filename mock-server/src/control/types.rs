@@ -670,7 +670,16 @@ impl GenerateQuery {
 /// `GET /__admin/sink`: callbacks the built-in receiver got, oldest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SinkLog {
-    /// What arrived.
+    /// Bytes the kept callbacks count against the budget.
+    #[serde(default)]
+    pub bytes: u64,
+    /// The budget (`--sink-max-bytes`): the oldest callbacks go first to stay within it.
+    #[serde(default)]
+    pub max_bytes: u64,
+    /// Callbacks dropped to stay within the budget since the last clear.
+    #[serde(default)]
+    pub dropped: u64,
+    /// What arrived and is still kept.
     pub received: Vec<Received>,
 }
 

@@ -3,30 +3,50 @@
 //! carries a [`ConnectionControl`] that a handler can pull.
 //!
 //! Only HTTP/1.1 is served (both providers speak it, and a fault is then one TCP connection).
-//! Slowloris protection and the shutdown grace period are real time on purpose: they guard
-//! the process, not the simulation, and must not stall under a manual clock.
+//! Slowloris protection, body pacing and the shutdown grace period are real time on purpose:
+//! they guard the process, not the simulation, and must not stall under a manual clock.
+//!
+//! What guards the process:
+//! - a header-read timeout (hyper's), which also closes idle keep-alive connections;
+//! - a pace for request bodies ([`BodyPace`], `slow_body.rs`);
+//! - a cap on open connections, fitted under the open-file limit. Connections over the cap
+//!   are still accepted, up to an eighth more: they get health checks answered and every
+//!   other request a 503 with `Connection: close`, so a flood of slow clients cannot make
+//!   the simulator look dead. Beyond that, new connections wait in the listen backlog until
+//!   a place frees (the overflow's places free quickly: one request, a short header
+//!   timeout, no lingering).
+//!
+//! An answer that leaves the request body unread says `Connection: close`, and the connection
+//! then reads and discards what still arrives (bounded) before closing: closing on unread
+//! data would be a reset, which can destroy the answer before the client reads it.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::tls::Io;
 use axum::extract::ConnectInfo;
+use axum::http::Method;
+use axum::response::Response;
 use axum::Router;
+use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::io::AsyncReadExt;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
+
+pub use super::control::{BodyState, ConnectionControl, Ending};
+use super::refusal::{self, Refusal, RefusalKind, Refuser};
+use super::slow_body::{BodyPace, GuardedBody};
+use crate::routes;
 
 /// How long in-flight requests may run after shutdown starts before their connections are cut.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -37,84 +57,15 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 const CLOSE_DRAIN_TIME: Duration = Duration::from_secs(1);
 /// After a clean close, at most this much of a still-arriving upload is read and discarded.
 const CLOSE_DRAIN_BYTES: usize = 8 * 1024 * 1024;
+/// The header-read timeout of connections over the cap: they get one short chance.
+const OVERFLOW_HEADER_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// How a connection is to end without an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    /// A clean FIN: the client sees an empty reply.
-    Close,
-    /// SO_LINGER 0, then close: the client sees "connection reset by peer".
-    Reset,
-}
-
-const NOT_ENDING: u8 = 0;
-const CLOSING: u8 = 1;
-const RESETTING: u8 = 2;
-
-#[derive(Debug, Default)]
-struct ControlInner {
-    /// `NOT_ENDING`, `CLOSING` or `RESETTING`; the first request wins.
-    ending: AtomicU8,
-    /// Wakes the connection task; `notify_one` keeps a permit, so no wake-up is lost.
-    wake: Notify,
-}
-
-/// Handed to every request as an extension; a fault uses it to end the connection.
-///
-/// Once `close` or `reset` is called, the request's answer is never written: the connection
-/// is dropped as soon as the connection task notices, whatever the handler returns.
-#[derive(Debug, Clone, Default)]
-pub struct ConnectionControl {
-    inner: Arc<ControlInner>,
-}
-
-impl ConnectionControl {
-    /// A control with no connection behind it (for tests that call a router directly): the
-    /// request is only recorded, see [`ConnectionControl::ending`].
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Drops the connection without answering (clean FIN: the client sees an empty reply).
-    pub fn close(&self) {
-        self.request(CLOSING);
-    }
-
-    /// Drops the connection with SO_LINGER 0 (the client sees "connection reset by peer").
-    pub fn reset(&self) {
-        self.request(RESETTING);
-    }
-
-    /// How the connection was asked to end, if it was.
-    pub fn ending(&self) -> Option<Ending> {
-        match self.inner.ending.load(Ordering::Acquire) {
-            CLOSING => Some(Ending::Close),
-            RESETTING => Some(Ending::Reset),
-            _ => None,
-        }
-    }
-
-    fn request(&self, how: u8) {
-        // First call wins: a later `close` must not soften an earlier `reset`.
-        let _ = self.inner.ending.compare_exchange(
-            NOT_ENDING,
-            how,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
-        self.inner.wake.notify_one();
-    }
-
-    /// Resolves once `close` or `reset` has been called.
-    async fn ended(&self) -> Ending {
-        loop {
-            if let Some(how) = self.ending() {
-                return how;
-            }
-            self.inner.wake.notified().await;
-        }
-    }
-}
+/// Default of `--body-timeout-ms`: the pace's window.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default of `--body-min-rate`, bytes per second.
+pub const DEFAULT_BODY_MIN_RATE: u64 = 1024;
+/// Default of `--max-connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// Connection settings of [`serve`].
 #[derive(Debug, Clone)]
@@ -124,6 +75,13 @@ pub struct ServeOptions {
     pub header_read_timeout: Option<Duration>,
     /// Whether a connection serves more than one request (HTTP/1.1 keep-alive).
     pub keep_alive: bool,
+    /// How fast a request body must arrive; `None` waits forever.
+    pub body_pace: Option<BodyPace>,
+    /// Most connections served at once (lowered to fit the open-file limit); 0: no cap.
+    pub max_connections: usize,
+    /// Renders what the connection layer refuses (hyper's parse errors, slow bodies,
+    /// connections over the cap) in the application's envelopes.
+    pub refuser: Refuser,
     /// Serve over TLS (every connection's handshake first, within the header timeout).
     pub tls: Option<super::tls::Tls>,
 }
@@ -133,9 +91,25 @@ impl Default for ServeOptions {
         ServeOptions {
             header_read_timeout: Some(Duration::from_secs(30)),
             keep_alive: true,
+            body_pace: BodyPace::new(DEFAULT_BODY_TIMEOUT, DEFAULT_BODY_MIN_RATE),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            refuser: Refuser::default(),
             tls: None,
         }
     }
+}
+
+/// What every connection task shares.
+#[derive(Debug)]
+struct Shared {
+    app: Router,
+    pace: Option<BodyPace>,
+    refuser: Refuser,
+    /// The cap in force, for the 503's message.
+    cap: usize,
+    tls: Option<super::tls::Tls>,
+    /// Also bounds the TLS handshake.
+    header_read_timeout: Option<Duration>,
 }
 
 /// Serves `app` over HTTP/1.1 on `listener` until `shutdown` completes; then stops accepting,
@@ -156,21 +130,43 @@ pub async fn serve(
         .keep_alive(opts.keep_alive)
         // `X-Tt-Logid` as Coze writes it (HTTP clients ignore the case of header names).
         .title_case_headers(true);
+    let mut overflow_builder = builder.clone();
+    overflow_builder
+        .header_read_timeout(
+            opts.header_read_timeout
+                .map_or(OVERFLOW_HEADER_TIMEOUT, |t| t.min(OVERFLOW_HEADER_TIMEOUT)),
+        )
+        .keep_alive(false);
+    let limits = Limits::new(opts.max_connections);
+    let shared = Arc::new(Shared {
+        app,
+        pace: opts.body_pace,
+        refuser: opts.refuser,
+        cap: limits.cap,
+        tls: opts.tls,
+        header_read_timeout: opts.header_read_timeout,
+    });
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut shutdown = pin!(shutdown);
 
+    // A place (a permit) is secured before accepting: with none free, new connections wait
+    // in the listen backlog, where a health check takes its turn, instead of being refused.
+    let mut place: Option<Admission> = None;
     loop {
         tokio::select! {
             () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
+            admission = limits.wait(), if place.is_none() => place = Some(admission),
+            accepted = listener.accept(), if place.is_some() => match accepted {
                 Ok((stream, peer)) => {
+                    let (permit, overflow) = match limits.upgrade(place.take()) {
+                        Admission::Serve(permit) => (permit, false),
+                        Admission::Overflow(permit) => (Some(permit), true),
+                    };
+                    let builder = if overflow { &overflow_builder } else { &builder };
                     connections.spawn(serve_connection(
-                        stream,
-                        opts.tls.clone(),
-                        opts.header_read_timeout,
-                        peer,
-                        app.clone(),
+                        Connection { stream, peer, overflow, _permit: permit },
+                        shared.clone(),
                         builder.clone(),
                         stop_rx.clone(),
                     ));
@@ -210,24 +206,141 @@ pub async fn serve(
     Ok(())
 }
 
+/// The connection cap and its overflow, as semaphores whose permits the connections hold.
+struct Limits {
+    /// `None`: no cap.
+    serve: Option<Arc<Semaphore>>,
+    overflow: Arc<Semaphore>,
+    cap: usize,
+}
+
+enum Admission {
+    /// Serve normally (`None` when there is no cap).
+    Serve(Option<OwnedSemaphorePermit>),
+    /// Over the cap: health checks only, 503 for the rest.
+    Overflow(OwnedSemaphorePermit),
+}
+
+impl Limits {
+    fn new(max_connections: usize) -> Self {
+        if max_connections == 0 {
+            return Limits {
+                serve: None,
+                overflow: Arc::new(Semaphore::new(0)),
+                cap: 0,
+            };
+        }
+        let cap = fit_to_open_files(max_connections);
+        Limits {
+            serve: Some(Arc::new(Semaphore::new(cap))),
+            overflow: Arc::new(Semaphore::new((cap / 8).max(8))),
+            cap,
+        }
+    }
+
+    /// A place for the next connection: a normal one if free, else one in the overflow;
+    /// waits while both are taken.
+    async fn wait(&self) -> Admission {
+        let Some(serve) = &self.serve else {
+            return Admission::Serve(None);
+        };
+        if let Ok(permit) = serve.clone().try_acquire_owned() {
+            return Admission::Serve(Some(permit));
+        }
+        let place = tokio::select! {
+            biased;
+            permit = serve.clone().acquire_owned() => permit.map(|p| Admission::Serve(Some(p))),
+            permit = self.overflow.clone().acquire_owned() => permit.map(Admission::Overflow),
+        };
+        // The semaphores are never closed; if one were, serving beats refusing.
+        place.unwrap_or(Admission::Serve(None))
+    }
+
+    /// The place secured before accepting, made a normal one if one has freed since.
+    fn upgrade(&self, place: Option<Admission>) -> Admission {
+        match (place, &self.serve) {
+            (Some(Admission::Overflow(permit)), Some(serve)) => {
+                match serve.clone().try_acquire_owned() {
+                    Ok(normal) => Admission::Serve(Some(normal)),
+                    Err(_) => Admission::Overflow(permit),
+                }
+            }
+            (Some(place), _) => place,
+            (None, _) => Admission::Serve(None),
+        }
+    }
+}
+
+/// `max` lowered so that the connections, their overflow and a reserve for everything else
+/// the process opens (callbacks, downloads, files) fit under the open-file limit: past it,
+/// `accept` fails and even a health check waits in the backlog.
+fn fit_to_open_files(max: usize) -> usize {
+    let Some(limit) = open_file_limit() else {
+        return max;
+    };
+    let reserve = 64 + limit / 8;
+    // The cap plus its overflow of an eighth must fit what is left.
+    let fits = (limit.saturating_sub(reserve) * 8 / 9).max(1);
+    if fits < max {
+        tracing::warn!(
+            max_connections = max,
+            lowered_to = fits,
+            open_files = limit,
+            "the connection cap is lowered to fit the open-file limit (ulimit -n)"
+        );
+    }
+    max.min(fits)
+}
+
+#[cfg(unix)]
+fn open_file_limit() -> Option<usize> {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    limit.current.and_then(|n| usize::try_from(n).ok())
+}
+
+#[cfg(not(unix))]
+fn open_file_limit() -> Option<usize> {
+    None
+}
+
+/// One accepted connection and what it holds.
+struct Connection {
+    stream: TcpStream,
+    peer: SocketAddr,
+    /// Over the cap: answer health checks, refuse the rest.
+    overflow: bool,
+    /// Released when the connection task ends.
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
 /// Serves one connection until it ends, a handler ends it, or shutdown has let it finish.
 async fn serve_connection(
-    stream: TcpStream,
-    tls: Option<super::tls::Tls>,
-    handshake_timeout: Option<Duration>,
-    peer: SocketAddr,
-    app: Router,
+    connection: Connection,
+    shared: Arc<Shared>,
     builder: http1::Builder,
     mut stop: watch::Receiver<bool>,
 ) {
+    let Connection {
+        stream,
+        peer,
+        overflow,
+        _permit,
+    } = connection;
     if let Err(err) = stream.set_nodelay(true) {
         tracing::debug!(error = %err, "could not set TCP_NODELAY");
     }
     // TLS: the handshake first, bounded like a request's head.
-    let stream = match tls {
+    let stream = match &shared.tls {
         None => Io::Plain(stream),
         Some(tls) => {
-            let limit = handshake_timeout.unwrap_or(Duration::from_secs(30));
+            let limit = shared
+                .header_read_timeout
+                .unwrap_or(Duration::from_secs(30));
+            let limit = if overflow {
+                limit.min(OVERFLOW_HEADER_TIMEOUT)
+            } else {
+                limit
+            };
             match tokio::time::timeout(limit, tls.0.accept(stream)).await {
                 Ok(Ok(stream)) => Io::Tls(Box::new(stream)),
                 Ok(Err(err)) => {
@@ -241,36 +354,45 @@ async fn serve_connection(
     let control = ConnectionControl::new();
     let service = {
         let control = control.clone();
-        tower::service_fn(move |mut req: Request<Incoming>| {
-            let app = app.clone();
+        let shared = shared.clone();
+        tower::service_fn(move |req: Request<Incoming>| {
+            let refused = (overflow && !is_health_check(&req)).then(|| overloaded(&shared, &req));
             let control = control.clone();
+            let app = shared.app.clone();
+            let pace = shared.pace;
             async move {
+                if let Some(response) = refused {
+                    return Ok(response);
+                }
+                let mut req = req.map(|body| GuardedBody::new(body, &control, pace));
                 req.extensions_mut().insert(control.clone());
                 req.extensions_mut().insert(ConnectInfo(peer));
-                let response = app.oneshot(req).await;
+                let mut response = app.oneshot(req).await?;
                 if control.ending().is_some() {
                     // Never hand the answer to hyper: the connection task drops the
                     // connection instead, so not one byte of it reaches the client.
                     std::future::pending::<()>().await;
                 }
-                response
+                finish(&control, &mut response);
+                Ok::<_, std::convert::Infallible>(response)
             }
         })
     };
+    let socket = super::socket::Socket::new(stream, control.clone());
     // Upgrades: the streaming recognition endpoint takes the connection over as a WebSocket.
     let mut conn = builder
-        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+        .serve_connection(TokioIo::new(socket), TowerToHyperService::new(service))
         .with_upgrades();
     let mut stopping = false;
     let ending = loop {
         tokio::select! {
             biased;
-            how = control.ended() => break how,
+            how = control.ended() => break Some(how),
             done = &mut conn => {
                 if let Err(err) = done {
                     tracing::debug!(%peer, error = %err, "connection ended with an error");
                 }
-                return;
+                break None;
             }
             _ = stop.wait_for(|stop| *stop), if !stopping => stopping = true,
         }
@@ -283,16 +405,120 @@ async fn serve_connection(
     let Some(parts) = conn.into_parts() else {
         return;
     };
-    let mut stream = parts.io.into_inner();
+    let socket = parts.io.into_inner();
+    // The refused head and hyper's status for it, when hyper refused one. hyper keeps such a
+    // head unless it had split it off to read its headers; the socket kept its first line.
+    let refused = socket.held().map(|status| {
+        let head = if parts.read_buf.is_empty() {
+            Bytes::copy_from_slice(socket.request_line())
+        } else {
+            parts.read_buf
+        };
+        (status, head)
+    });
+    // An HTTP/2 preface gets no answer from hyper (an HTTP/2 client could not read one); a
+    // person trying `curl --http2-prior-knowledge` is better served by a 400 saying why.
+    let refused = refused.or_else(|| {
+        socket
+            .request_line()
+            .starts_with(H2_PREFACE)
+            .then(|| (400, Bytes::from_static(H2_PREFACE)))
+    });
+    let mut stream = socket.into_stream();
     match ending {
-        Ending::Reset => {
+        Some(Ending::Reset) => {
             if let Err(err) = stream.tcp().set_zero_linger() {
                 tracing::debug!(%peer, error = %err, "could not set SO_LINGER 0");
             }
             drop(stream);
         }
-        Ending::Close => close_cleanly(&mut stream).await,
+        Some(Ending::Close) => close_cleanly(&mut stream).await,
+        None => {
+            if let Some((status, head)) = refused {
+                answer_refused_head(&mut stream, status, &head, &shared.refuser).await;
+            } else if control.lingers() && !overflow {
+                discard_rest(&mut stream, CLOSE_DRAIN_TIME).await;
+            }
+        }
     }
+}
+
+/// The first line of HTTP/2's connection preface.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0";
+
+/// Whether a request is the health check, which connections over the cap still answer.
+fn is_health_check<B>(req: &Request<B>) -> bool {
+    matches!(*req.method(), Method::GET | Method::HEAD) && req.uri().path() == routes::admin::HEALTH
+}
+
+/// The answer of a connection over the cap: 503 in the envelope of the path, closing at once.
+/// No draining of an upload still arriving (it may turn the close into a reset): clients
+/// that keep reconnecting must not hold the overflow, and with it the health checks, by
+/// uploading slowly into it; under overload a client that retries is the expected one.
+fn overloaded<B>(shared: &Shared, req: &Request<B>) -> Response {
+    let refusal = Refusal {
+        kind: RefusalKind::Overloaded,
+        method: req.method().as_str(),
+        path: req.uri().path(),
+        query: req.uri().query(),
+        message: format!(
+            "the simulator is serving its limit of {} connections; retry shortly",
+            shared.cap
+        ),
+    };
+    let mut response = shared.refuser.answer(&refusal);
+    refusal::closing(&mut response);
+    response
+}
+
+/// Last touches on an answer: `Connection: close` when the body was not read to its end, and
+/// a note for the socket when the status is one hyper also uses for its own answers.
+fn finish(control: &ConnectionControl, response: &mut Response) {
+    if response.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS {
+        // The connection is the handler's now; `Connection: close` would undo the upgrade.
+        return;
+    }
+    if control.body_state() != BodyState::Done {
+        refusal::closing(response);
+        control.set_linger();
+    }
+    if matches!(response.status().as_u16(), 400 | 414 | 431) {
+        control.app_error_head();
+    }
+}
+
+/// hyper refused a request head (and its own empty answer was held back): write the
+/// application's rendering of it instead, then close.
+async fn answer_refused_head(stream: &mut Io, status: u16, read: &Bytes, refuser: &Refuser) {
+    let Some(kind) = RefusalKind::from_hyper_status(status) else {
+        return;
+    };
+    let (method, path, query) = refusal::request_line(read);
+    let message = match kind {
+        RefusalKind::UriTooLong => {
+            "the request URI is too long: it must be under 65534 bytes; send long parameters in the body"
+                .to_owned()
+        }
+        RefusalKind::HeadTooLarge => {
+            "the request head (request line and headers) is too large: it must fit in 400 KiB"
+                .to_owned()
+        }
+        _ => "the request is not valid HTTP/1.1 (a malformed request line or header, such as a negative Content-Length)"
+            .to_owned(),
+    };
+    let refusal = Refusal {
+        kind,
+        method: &method,
+        path: &path,
+        query: query.as_deref(),
+        message,
+    };
+    let response = refuser.answer(&refusal);
+    if let Err(err) = refusal::write_answer(stream, response, method == "HEAD").await {
+        tracing::debug!(error = %err, "could not write a refusal");
+        return;
+    }
+    close_cleanly(stream).await;
 }
 
 /// Sends FIN, then reads and discards what the client still sends (bounded), so that closing
@@ -301,7 +527,12 @@ async fn close_cleanly(stream: &mut Io) {
     if stream.shutdown().await.is_err() {
         return;
     }
-    let _ = tokio::time::timeout(CLOSE_DRAIN_TIME, async {
+    discard_rest(stream, CLOSE_DRAIN_TIME).await;
+}
+
+/// Reads and discards what the client still sends, for at most `time` and 8 MiB.
+async fn discard_rest(stream: &mut Io, time: Duration) {
+    let _ = tokio::time::timeout(time, async {
         let mut buf = [0u8; 16 * 1024];
         let mut seen = 0usize;
         while seen < CLOSE_DRAIN_BYTES {
@@ -332,289 +563,5 @@ fn log_join(done: Result<(), tokio::task::JoinError>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::routing::get;
-    use axum::Extension;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::sync::oneshot;
-
-    const WAIT: Duration = Duration::from_secs(5);
-
-    async fn hello(
-        Extension(_control): Extension<ConnectionControl>,
-        ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    ) -> String {
-        format!("hello {}", peer.port())
-    }
-
-    async fn close(Extension(control): Extension<ConnectionControl>) -> &'static str {
-        control.close();
-        "this must never be sent"
-    }
-
-    async fn reset(Extension(control): Extension<ConnectionControl>) -> &'static str {
-        control.reset();
-        "this must never be sent"
-    }
-
-    struct Running {
-        addr: SocketAddr,
-        stop: Option<oneshot::Sender<()>>,
-        task: tokio::task::JoinHandle<std::io::Result<()>>,
-    }
-
-    impl Running {
-        async fn stop(mut self) {
-            if let Some(stop) = self.stop.take() {
-                let _ = stop.send(());
-            }
-            tokio::time::timeout(WAIT, self.task)
-                .await
-                .expect("serve returned in time")
-                .expect("serve task")
-                .expect("serve result");
-        }
-    }
-
-    async fn start(app: Router, opts: ServeOptions) -> Running {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, app, opts, async move {
-            let _ = stopped.await;
-        }));
-        Running {
-            addr,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    fn app() -> Router {
-        Router::new()
-            .route("/hello", get(hello))
-            .route("/close", get(close).post(close))
-            .route("/reset", get(reset))
-    }
-
-    /// Reads one response with a Content-Length body from a raw stream.
-    async fn read_response(stream: &mut TcpStream) -> String {
-        let mut got = Vec::new();
-        let mut buf = [0u8; 1024];
-        loop {
-            let text = String::from_utf8_lossy(&got).to_string();
-            if let Some(head_end) = text.find("\r\n\r\n") {
-                let len = text[..head_end]
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length:")
-                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                    })
-                    .unwrap_or(0);
-                if got.len() >= head_end + 4 + len {
-                    return text;
-                }
-            }
-            let n = tokio::time::timeout(WAIT, stream.read(&mut buf))
-                .await
-                .expect("response in time")
-                .expect("read");
-            assert!(n > 0, "connection closed mid-response: {text:?}");
-            got.extend_from_slice(&buf[..n]);
-        }
-    }
-
-    #[tokio::test]
-    async fn two_requests_share_one_connection() {
-        let server = start(app(), ServeOptions::default()).await;
-        let mut stream = TcpStream::connect(server.addr).await.unwrap();
-        let port = stream.local_addr().unwrap().port();
-        for _ in 0..2 {
-            stream
-                .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
-                .await
-                .unwrap();
-            let response = read_response(&mut stream).await;
-            assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-            assert!(response.ends_with(&format!("hello {port}")), "{response}");
-        }
-        server.stop().await;
-    }
-
-    #[tokio::test]
-    async fn without_keep_alive_the_server_closes_after_one_answer() {
-        let opts = ServeOptions {
-            keep_alive: false,
-            ..ServeOptions::default()
-        };
-        let server = start(app(), opts).await;
-        let mut stream = TcpStream::connect(server.addr).await.unwrap();
-        stream
-            .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .unwrap();
-        let mut all = Vec::new();
-        tokio::time::timeout(WAIT, stream.read_to_end(&mut all))
-            .await
-            .expect("closed in time")
-            .unwrap();
-        assert!(String::from_utf8_lossy(&all).starts_with("HTTP/1.1 200"));
-        server.stop().await;
-    }
-
-    #[tokio::test]
-    async fn close_ends_the_connection_with_an_empty_reply() {
-        let server = start(app(), ServeOptions::default()).await;
-        let mut stream = TcpStream::connect(server.addr).await.unwrap();
-        stream
-            .write_all(b"GET /close HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .unwrap();
-        let mut all = Vec::new();
-        let read = tokio::time::timeout(WAIT, stream.read_to_end(&mut all))
-            .await
-            .expect("closed in time");
-        assert_eq!(read.expect("clean EOF, not an error"), 0);
-        assert!(all.is_empty());
-
-        // reqwest sees the same: an error, and no status.
-        let err = reqwest::get(format!("http://{}/close", server.addr))
-            .await
-            .expect_err("no answer");
-        assert!(err.status().is_none());
-        server.stop().await;
-    }
-
-    #[tokio::test]
-    async fn close_with_an_unread_upload_is_still_a_clean_eof() {
-        let server = start(app(), ServeOptions::default()).await;
-        let mut stream = TcpStream::connect(server.addr).await.unwrap();
-        let body = vec![b'a'; 256 * 1024];
-        let head = format!(
-            "POST /close HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).await.unwrap();
-        stream.write_all(&body).await.unwrap();
-        let mut all = Vec::new();
-        let read = tokio::time::timeout(WAIT, stream.read_to_end(&mut all))
-            .await
-            .expect("closed in time");
-        assert_eq!(read.expect("clean EOF, not a reset"), 0);
-        server.stop().await;
-    }
-
-    #[tokio::test]
-    async fn reset_ends_the_connection_with_a_reset() {
-        let server = start(app(), ServeOptions::default()).await;
-        let mut stream = TcpStream::connect(server.addr).await.unwrap();
-        stream
-            .write_all(b"GET /reset HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .unwrap();
-        let mut all = Vec::new();
-        let read = tokio::time::timeout(WAIT, stream.read_to_end(&mut all))
-            .await
-            .expect("reset in time");
-        let err = read.expect_err("a reset, not a clean EOF");
-        assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
-        assert!(all.is_empty());
-        server.stop().await;
-    }
-
-    #[tokio::test]
-    async fn shutdown_lets_an_in_flight_request_finish() {
-        let (started_tx, started_rx) = oneshot::channel::<()>();
-        let started_tx = Arc::new(parking_lot::Mutex::new(Some(started_tx)));
-        let app = Router::new().route(
-            "/slow",
-            get(move || {
-                let started_tx = started_tx.clone();
-                async move {
-                    if let Some(tx) = started_tx.lock().take() {
-                        let _ = tx.send(());
-                    }
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                    "done"
-                }
-            }),
-        );
-        let server = start(app, ServeOptions::default()).await;
-        let addr = server.addr;
-        let request = tokio::spawn(async move {
-            let response = reqwest::get(format!("http://{addr}/slow")).await?;
-            response.text().await
-        });
-        tokio::time::timeout(WAIT, started_rx)
-            .await
-            .expect("handler started")
-            .unwrap();
-        server.stop().await;
-        let body = request.await.unwrap().expect("the slow request finished");
-        assert_eq!(body, "done");
-        assert!(
-            TcpStream::connect(addr).await.is_err(),
-            "no longer accepting"
-        );
-    }
-
-    #[tokio::test]
-    async fn idle_connections_do_not_hold_up_shutdown() {
-        let server = start(app(), ServeOptions::default()).await;
-        // One connection that has been answered and stays open, one that never said a word.
-        let mut used = TcpStream::connect(server.addr).await.unwrap();
-        used.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .unwrap();
-        read_response(&mut used).await;
-        let mut silent = TcpStream::connect(server.addr).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        // Well under the 10 s grace period: idle connections are closed at once.
-        let Running { stop, task, .. } = server;
-        if let Some(stop) = stop {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(Duration::from_secs(2), task)
-            .await
-            .expect("shutdown did not wait for idle connections")
-            .unwrap()
-            .unwrap();
-        let mut rest = Vec::new();
-        assert_eq!(used.read_to_end(&mut rest).await.unwrap_or(0), 0);
-        let _ = silent.read_to_end(&mut rest).await;
-    }
-
-    #[tokio::test]
-    async fn a_stalled_header_is_cut_off() {
-        let opts = ServeOptions {
-            header_read_timeout: Some(Duration::from_millis(200)),
-            ..ServeOptions::default()
-        };
-        let server = start(app(), opts).await;
-        let mut stream = TcpStream::connect(server.addr).await.unwrap();
-        stream
-            .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
-            .await
-            .unwrap();
-        let mut all = Vec::new();
-        // Well under the 30 s default: only the short timeout can end this in time.
-        let read = tokio::time::timeout(Duration::from_secs(3), stream.read_to_end(&mut all))
-            .await
-            .expect("disconnected after the header timeout");
-        // hyper may or may not send a 408 first; either way nothing is served.
-        let _ = read;
-        assert!(!String::from_utf8_lossy(&all).contains("hello"));
-        server.stop().await;
-    }
-
-    #[test]
-    fn first_ending_wins() {
-        let control = ConnectionControl::new();
-        assert_eq!(control.ending(), None);
-        control.reset();
-        control.close();
-        assert_eq!(control.ending(), Some(Ending::Reset));
-    }
-}
+#[path = "serve_tests.rs"]
+mod tests;

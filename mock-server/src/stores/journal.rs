@@ -1,7 +1,9 @@
 //! The request journal: what the simulator was asked and what it answered, newest last,
-//! bounded so a long-running mock cannot grow without limit. Tests read it through
-//! `/__admin/requests` to assert what their code really sent. The layer that fills it is
-//! `app::journal_layer`.
+//! bounded in entries (`--journal-size`) and bytes (`--journal-max-bytes`) so a long-running
+//! mock cannot grow without limit: the oldest go first. One entry keeps at most
+//! [`MAX_TEXT`] bytes of each path, query and message (a 60 KB query string would otherwise
+//! cost 60 KB an entry) and says when it was cut. Tests read it through `/__admin/requests`
+//! to assert what their code really sent. The layer that fills it is `app::journal_layer`.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,6 +13,13 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 pub use crate::routes::Provider;
+
+/// Default of `--journal-max-bytes`.
+pub const DEFAULT_MAX_BYTES: usize = 16 * 1024 * 1024;
+/// The most of a path, query or message an entry keeps.
+pub const MAX_TEXT: usize = 4096;
+/// What an entry costs besides its texts.
+const ENTRY_OVERHEAD: usize = std::mem::size_of::<RequestEntry>() + 32;
 
 /// What a provider handler adds to its response for the journal (via response extensions).
 #[derive(Debug, Clone, Default)]
@@ -57,6 +66,10 @@ pub struct RequestEntry {
     /// A WebSocket session's traffic (the entry is written when the session ends).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamRecord>,
+    /// True when the path, query or message was longer than 4 KiB and was cut (the cut
+    /// text ends with `…`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 /// Longest final text a journal entry keeps, in bytes (the journal is bounded in bytes too).
@@ -115,10 +128,80 @@ impl DeferredEntry {
     }
 }
 
+impl RequestEntry {
+    /// Cuts the path, query and message to [`MAX_TEXT`] bytes, marking the entry if any was.
+    pub fn bound(&mut self) {
+        let mut cut = bound_text(&mut self.path);
+        if let Some(query) = &mut self.query {
+            cut |= bound_text(query);
+        }
+        if let Some(msg) = &mut self.msg {
+            cut |= bound_text(msg);
+        }
+        self.truncated |= cut;
+    }
+
+    /// Bytes this entry counts against the journal's budget.
+    fn cost(&self) -> usize {
+        let texts = [
+            Some(&self.method),
+            Some(&self.path),
+            self.query.as_ref(),
+            self.msg.as_ref(),
+        ]
+        .into_iter()
+        .chain([self.id.as_ref(), self.fault.as_ref()])
+        .flatten()
+        .map(String::len)
+        .sum::<usize>();
+        let scenarios: usize = self.scenarios.iter().map(|s| s.len() + 24).sum();
+        // A session's record sits inline (in the overhead) but its texts are on the heap.
+        let stream = self.stream.as_ref().map_or(0, |r| {
+            r.final_text.as_ref().map_or(0, String::len)
+                + r.ended_by.len()
+                + r.scenarios.iter().map(|s| s.len() + 24).sum::<usize>()
+        });
+        ENTRY_OVERHEAD + texts + scenarios + stream
+    }
+}
+
+/// The longest prefix of `text` that fits in `MAX_TEXT` bytes with a trailing `…`, without
+/// reallocating.
+fn bound_text(text: &mut String) -> bool {
+    if text.len() <= MAX_TEXT {
+        return false;
+    }
+    let mut end = MAX_TEXT - '…'.len_utf8();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push('…');
+    text.shrink_to_fit();
+    true
+}
+
+/// `text` cut to at most [`MAX_TEXT`] bytes (the caller then marks the entry truncated), for
+/// building an entry without copying all of a long text first.
+pub fn bounded(text: &str) -> (String, bool) {
+    if text.len() <= MAX_TEXT {
+        return (text.to_owned(), false);
+    }
+    let mut end = MAX_TEXT - '…'.len_utf8();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut out = String::with_capacity(MAX_TEXT);
+    out.push_str(&text[..end]);
+    out.push('…');
+    (out, true)
+}
+
 /// A bounded ring of [`RequestEntry`].
 #[derive(Debug)]
 pub struct Journal {
     capacity: usize,
+    max_bytes: usize,
     inner: Mutex<JournalInner>,
     /// Bumped on every change, so persistence knows when to save.
     changes: AtomicU64,
@@ -128,26 +211,50 @@ pub struct Journal {
 struct JournalInner {
     next_seq: u64,
     entries: VecDeque<RequestEntry>,
+    /// What the entries count against the budget.
+    bytes: usize,
+}
+
+impl JournalInner {
+    /// Drops the oldest entries until `room` more bytes and one more entry fit.
+    fn make_room(&mut self, capacity: usize, max_bytes: usize, room: usize) {
+        while !self.entries.is_empty()
+            && (self.entries.len() >= capacity || self.bytes + room > max_bytes)
+        {
+            if let Some(old) = self.entries.pop_front() {
+                self.bytes -= old.cost();
+            }
+        }
+    }
 }
 
 impl Journal {
-    /// A journal that keeps the newest `capacity` entries (at least one).
+    /// A journal that keeps the newest `capacity` entries (at least one) within the default
+    /// byte budget.
     pub fn new(capacity: usize) -> Self {
+        Self::with_budget(capacity, DEFAULT_MAX_BYTES)
+    }
+
+    /// A journal that keeps the newest entries, at most `capacity` (at least one) and
+    /// `max_bytes` of them.
+    pub fn with_budget(capacity: usize, max_bytes: usize) -> Self {
         Journal {
             capacity: capacity.max(1),
+            max_bytes,
             inner: Mutex::new(JournalInner::default()),
             changes: AtomicU64::new(0),
         }
     }
 
-    /// Records an entry, assigning its sequence number.
+    /// Records an entry, assigning its sequence number; its texts are cut to [`MAX_TEXT`].
     pub fn push(&self, mut entry: RequestEntry) {
+        entry.bound();
+        let cost = entry.cost();
         let mut inner = self.inner.lock();
         inner.next_seq += 1;
         entry.seq = inner.next_seq;
-        if inner.entries.len() == self.capacity {
-            inner.entries.pop_front();
-        }
+        inner.make_room(self.capacity, self.max_bytes, cost);
+        inner.bytes += cost;
         inner.entries.push_back(entry);
         drop(inner);
         self.changes.fetch_add(1, Ordering::Relaxed);
@@ -177,13 +284,24 @@ impl Journal {
         (inner.next_seq, inner.entries.iter().cloned().collect())
     }
 
-    /// Replaces the journal with saved entries (the newest `capacity` kept); numbering goes
-    /// on from `last_seq`.
+    /// Bytes the entries count against the budget.
+    pub fn bytes(&self) -> usize {
+        self.inner.lock().bytes
+    }
+
+    /// Replaces the journal with saved entries (the newest that fit are kept); numbering
+    /// goes on from `last_seq`.
     pub fn restore(&self, last_seq: u64, entries: Vec<RequestEntry>) {
-        let skip = entries.len().saturating_sub(self.capacity);
         let mut inner = self.inner.lock();
-        inner.entries = entries.into_iter().skip(skip).collect();
-        let newest = inner.entries.back().map_or(0, |e| e.seq);
+        *inner = JournalInner::default();
+        let newest = entries.last().map_or(0, |e| e.seq);
+        for mut entry in entries {
+            entry.bound();
+            let cost = entry.cost();
+            inner.make_room(self.capacity, self.max_bytes, cost);
+            inner.bytes += cost;
+            inner.entries.push_back(entry);
+        }
         inner.next_seq = last_seq.max(newest);
         drop(inner);
         self.changes.fetch_add(1, Ordering::Relaxed);
@@ -209,6 +327,7 @@ mod tests {
             scenarios: Vec::new(),
             fault: None,
             stream: None,
+            truncated: false,
         }
     }
 
@@ -239,5 +358,56 @@ mod tests {
         assert!(kept.chars().all(|c| c == '语'));
         r.set_final_text("short");
         assert_eq!(r.final_text.as_deref(), Some("short"));
+    }
+
+    #[test]
+    fn the_byte_budget_drops_the_oldest_and_long_texts_are_cut() {
+        let j = Journal::with_budget(1000, 64 * 1024);
+        for i in 0..100 {
+            let mut e = entry(&format!("/p{i}"));
+            e.query = Some("q".repeat(60_000));
+            j.push(e);
+        }
+        assert!(j.bytes() <= 64 * 1024, "{}", j.bytes());
+        let got = j.recent(1000);
+        assert!(got.len() > 5 && got.len() < 100, "{}", got.len());
+        assert_eq!(got.last().unwrap().path, "/p99");
+        assert_eq!(got.last().unwrap().seq, 100);
+        let first = &got[0];
+        assert!(first.truncated);
+        let query = first.query.as_deref().unwrap();
+        assert!(query.len() <= MAX_TEXT && query.ends_with('…'));
+        // Restoring the same entries into a smaller journal keeps the newest that fit.
+        let small = Journal::with_budget(1000, 20 * 1024);
+        small.restore(100, got);
+        assert!(small.bytes() <= 20 * 1024);
+        assert_eq!(small.recent(1).last().unwrap().path, "/p99");
+    }
+
+    #[test]
+    fn a_sessions_final_text_counts_against_the_byte_budget() {
+        let plain = entry("/ws").cost();
+        let mut e = entry("/ws");
+        let mut record = StreamRecord {
+            ended_by: "server".to_owned(),
+            ..StreamRecord::default()
+        };
+        record.set_final_text(&"x".repeat(MAX_RECORDED_TEXT_BYTES));
+        e.stream = Some(record);
+        assert_eq!(e.cost(), plain + MAX_RECORDED_TEXT_BYTES + "server".len());
+        // So a journal of sessions with long texts stays within its bytes.
+        let j = Journal::with_budget(1000, 32 * 1024);
+        for _ in 0..50 {
+            j.push(e.clone());
+        }
+        assert!(j.bytes() <= 32 * 1024, "{}", j.bytes());
+        assert!(j.recent(1000).len() < 50);
+    }
+
+    #[test]
+    fn bounded_cuts_at_a_character() {
+        assert_eq!(bounded("abc"), ("abc".to_owned(), false));
+        let (cut, was) = bounded(&"é".repeat(MAX_TEXT));
+        assert!(was && cut.len() <= MAX_TEXT && cut.ends_with('…'));
     }
 }

@@ -23,7 +23,7 @@ use asr_mock::control::types::{Advance, OutcomeRecord};
 use asr_mock::control::Control;
 use asr_mock::{Config, MockServer};
 
-use crate::support::{fixture, Answer, TestApp, START_MS};
+use crate::support::{fixture, post_json, Answer, TestApp, START_MS};
 
 const SUBMIT: &str = "/openapi/asr/voiceToText";
 
@@ -55,15 +55,7 @@ fn data_body(bytes: &[u8]) -> Value {
 }
 
 async fn submit(http: &reqwest::Client, base: &str, body: &Value) -> u64 {
-    let answer: Value = http
-        .post(format!("{base}{SUBMIT}"))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer: Value = post_json(http, format!("{base}{SUBMIT}"), body).await;
     assert_eq!(answer["code"], 0, "{answer}");
     answer["data"]["TaskId"].as_u64().unwrap()
 }

@@ -13,7 +13,7 @@ use axum::Router;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use crate::support::{fixture, TestApp, START_MS};
+use crate::support::{fixture, post_json, TestApp, START_MS};
 
 /// A receiver on a free loopback port counting requests; `answer` says whether it ever
 /// answers them.
@@ -58,16 +58,7 @@ async fn run_task(app: &TestApp, url: &str) -> u64 {
         "CallbackUrl": url,
     });
     let submit = app.url("/openapi/asr/voiceToText");
-    let answer: Value = app
-        .http
-        .post(submit)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer: Value = post_json(&app.http, submit, &body).await;
     let id = answer["data"]["TaskId"].as_u64().expect("accepted");
     let query = app.url(&format!("/openapi/asr/searchResult?TaskId={id}"));
     let mut last = Value::Null;

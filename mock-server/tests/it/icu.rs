@@ -16,7 +16,7 @@ use asr_mock::control::types::{OutcomeRecord, PlanRecord, Progress, Status};
 use asr_mock::control::types::{SettingsChange, TasksQuery, Transition};
 use asr_mock::testing::wav_8bit;
 
-use crate::support::{fixture, silent_wav, TestApp};
+use crate::support::{fixture, post_json, silent_wav, TestApp};
 
 const SUBMIT: &str = "/openapi/asr/voiceToText";
 const QUERY: &str = "/openapi/asr/searchResult";
@@ -374,16 +374,12 @@ async fn queries_by_get_post_json_and_post_form_agree() {
         .await;
     app.advance(10);
     let by_get = app.poll(id).await;
-    let by_json: Value = app
-        .http
-        .post(app.url(QUERY))
-        .json(&json!({"TaskId": id.to_string()}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let by_json: Value = post_json(
+        &app.http,
+        app.url(QUERY),
+        &json!({"TaskId": id.to_string()}),
+    )
+    .await;
     let by_form: Value = app
         .http
         .post(app.url(QUERY))

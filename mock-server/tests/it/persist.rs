@@ -19,7 +19,7 @@ use asr_mock::control::types::RequestEntry;
 use asr_mock::control::types::{Advance, RequestsQuery};
 use asr_mock::control::Control;
 
-use crate::support::{fixture, START_MS};
+use crate::support::{fixture, post_json, START_MS};
 
 const SUBMIT: &str = "/openapi/asr/voiceToText";
 const QUERY: &str = "/openapi/asr/searchResult";
@@ -346,15 +346,12 @@ async fn a_graceful_shutdown_saves_the_last_clock_and_the_builder_loads_it() {
         .await
         .unwrap();
     let http = reqwest::Client::new();
-    let answer: Value = http
-        .post(format!("{}{SUBMIT}", server.base_url()))
-        .json(&data_body())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer: Value = post_json(
+        &http,
+        format!("{}{SUBMIT}", server.base_url()),
+        &data_body(),
+    )
+    .await;
     let id = answer["data"]["TaskId"].as_u64().unwrap();
     server.clock().advance(Duration::from_secs(7));
     server.shutdown().await.unwrap();
@@ -402,15 +399,7 @@ async fn submit_many(server: &Proc, count: usize, clients: usize) -> Vec<u64> {
             tokio::spawn(async move {
                 let mut ids = Vec::new();
                 while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < count {
-                    let answer: Value = http
-                        .post(&url)
-                        .json(&*body)
-                        .send()
-                        .await
-                        .unwrap()
-                        .json()
-                        .await
-                        .unwrap();
+                    let answer: Value = post_json(&http, &url, &*body).await;
                     assert_eq!(answer["code"], 0, "{answer}");
                     ids.push(answer["data"]["TaskId"].as_u64().unwrap());
                 }

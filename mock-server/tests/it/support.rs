@@ -205,3 +205,19 @@ pub fn silent_wav(sample_rate: u32, seconds: u32) -> Vec<u8> {
     wav.resize(44 + data_len as usize, 128); // 8-bit PCM silence is 128
     wav
 }
+
+/// POSTs `body` as JSON and reads the answer as JSON, whatever its status.
+pub async fn post_json(
+    http: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    body: &(impl serde::Serialize + ?Sized),
+) -> Value {
+    http.post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}

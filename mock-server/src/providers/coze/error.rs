@@ -3,6 +3,8 @@
 
 use axum::http::StatusCode;
 
+use crate::routes;
+
 /// 4100, observed wording.
 pub const MSG_AUTH_INVALID: &str = "authentication is invalid";
 /// 4000 for a missing or malformed `file` part, observed wording.
@@ -17,6 +19,9 @@ pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 pub const MAX_BODY_BYTES: u64 = 15 * 1024 * 1024;
 /// Audio must be shorter than this (30 min, seed).
 pub const MAX_DURATION_MS: u64 = 30 * 60 * 1000;
+
+/// The most of a caller's path echoed in a message.
+const MAX_ECHO_BYTES: usize = 256;
 
 /// A Coze error: the body code, the HTTP status and the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,13 +150,31 @@ impl CozeError {
         )
     }
 
-    /// 4200 / 404: an API path the simulator does not serve.
+    /// 4200 / 404: an API path the simulator does not serve; when it holds an endpoint
+    /// behind a wrong base URL (a path prefix, a trailing or doubled slash), the message
+    /// says which and how to fix the base URL.
     pub fn not_found(path: &str) -> Self {
-        Self::new(
-            4200,
-            StatusCode::NOT_FOUND,
-            format!("The resource {path} was not found."),
-        )
+        let shown = routes::shorten(path, MAX_ECHO_BYTES);
+        let msg = match routes::suggest(path) {
+            Some(endpoint) => format!(
+                "The resource {shown} was not found. Did you mean {endpoint}? \
+                 The base URL must be the scheme, host and port only, with no path and no trailing slash."
+            ),
+            None => format!("The resource {shown} was not found."),
+        };
+        Self::new(4200, StatusCode::NOT_FOUND, msg)
+    }
+
+    /// What the connection layer refuses, with its HTTP status: 4000 for a request it could
+    /// not take (400, 408, 414, 431), 4009 for a server at its connection limit (503)
+    /// [inferred: the real service's gateway answers these itself].
+    pub fn refused(status: StatusCode, msg: impl Into<String>) -> Self {
+        let code = if status == StatusCode::SERVICE_UNAVAILABLE {
+            4009
+        } else {
+            4000
+        };
+        Self::new(code, status, msg)
     }
 
     /// A scenario's scripted error: its status, with its code and message where it gives

@@ -60,7 +60,7 @@ async fn submit(
         &mut matched,
     )
     .await;
-    if result.is_err() {
+    if result.is_err() && !declared_too_long(&headers) {
         body.drain(MAX_SUBMIT_BODY as u64).await;
     }
     let mut response = match result {
@@ -107,6 +107,20 @@ async fn submit_inner(
 }
 
 /// Reads the submit body under [`MAX_SUBMIT_BODY`]; a bigger one can only be oversized Data.
+/// The declared `Content-Length`, if it is a number.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// A body declared over the limit is answered at once and left unread (the answer then says
+/// `Connection: close`): draining it would wait on a client that may never send it.
+fn declared_too_long(headers: &HeaderMap) -> bool {
+    declared_length(headers).is_some_and(|len| len > MAX_SUBMIT_BODY as u64)
+}
+
 async fn read_limited(headers: &HeaderMap, body: &DrainableBody) -> Result<Vec<u8>, IcuError> {
     let too_long = || {
         IcuError::new(
@@ -117,11 +131,8 @@ async fn read_limited(headers: &HeaderMap, body: &DrainableBody) -> Result<Vec<u
             ),
         )
     };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_SUBMIT_BODY as u64) {
+    let declared = declared_length(headers);
+    if declared_too_long(headers) {
         return Err(too_long());
     }
     let mut out = Vec::with_capacity(declared.unwrap_or(0).min(MAX_SUBMIT_BODY as u64) as usize);
@@ -196,7 +207,9 @@ async fn query_post(
             check_signature(&icu, &headers, parts).and_then(|()| params::parse_task_id(&raw?))
         }
         Err(err) => {
-            body.drain(MAX_SUBMIT_BODY as u64).await;
+            if !declared_too_long(&headers) {
+                body.drain(MAX_SUBMIT_BODY as u64).await;
+            }
             Err(err)
         }
     };

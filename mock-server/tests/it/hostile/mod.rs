@@ -111,6 +111,9 @@ fn spawn_server() -> Server {
         // Hostile Urls name other hosts: the simulator must not reach out (tests need no
         // network); its own address stays allowed for the hosted-audio downloads.
         .args(["--allow-hosts", "127.0.0.1"])
+        // A body declared but never sent (under the provider's limit, so the handler waits
+        // for it) must be cut off, with a 408, inside the bound on one request.
+        .args(["--body-timeout-ms", "3000"])
         .env("RUST_LOG", "warn")
         // A panic still prints its message (which the test looks for), but no backtrace:
         // resolving one loads the debug symbols, 100+ MB that would blur the memory figure.
