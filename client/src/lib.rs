@@ -2,6 +2,8 @@
 //! `asr-mock` simulator in the same workspace.
 //!
 //! - [`coze`]: Coze's synchronous transcription (`POST /v1/audio/transcriptions`, multipart).
+//! - [`coze_stream`]: Coze's streaming recognition over WebSocket (a file or a stream of
+//!   chunks in, cumulative texts and the final text out).
 //! - [`icu`]: the icu recording-file ASR (submit a task, poll it, or receive its callback),
 //!   with local validation of requests, the request signature, a `wait` loop with backoff
 //!   under a rate cap, and a parser for the `Result` text.
@@ -44,6 +46,7 @@
 //!   parses icu callbacks, hands them to a channel and acknowledges them correctly.
 
 pub mod coze;
+pub mod coze_stream;
 mod http;
 pub mod icu;
 

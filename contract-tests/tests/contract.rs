@@ -10,3 +10,5 @@ mod properties;
 mod support;
 #[path = "contract/wire.rs"]
 mod wire;
+#[path = "contract/ws.rs"]
+mod ws;

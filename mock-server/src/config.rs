@@ -237,6 +237,49 @@ pub struct Config {
         default_value_t = 300
     )]
     pub icu_signature_window_secs: u64,
+
+    /// Streaming recognition: refuse a bad token at the WebSocket handshake with HTTP 401/403
+    /// (and `X-Tt-Logid`) instead of upgrading and sending an `error` event 4100/4101.
+    #[arg(long, env = "ASR_MOCK_WS_AUTH_HANDSHAKE")]
+    pub ws_auth_handshake: bool,
+
+    /// Streaming recognition: longest audio of one complete-cycle, in ms; past it an `error`
+    /// and a close.
+    #[arg(long, env = "ASR_MOCK_WS_MAX_DURATION_MS", default_value_t = 30 * 60 * 1000)]
+    pub ws_max_duration_ms: u64,
+
+    /// Streaming recognition: largest client message in bytes; past it an `error` and a close.
+    #[arg(long, env = "ASR_MOCK_WS_MAX_FRAME_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub ws_max_frame_bytes: usize,
+
+    /// Streaming recognition: a connection that sends nothing for this many ms (real time)
+    /// gets an `error` and a close.
+    #[arg(long, env = "ASR_MOCK_WS_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    pub ws_idle_timeout_ms: u64,
+
+    /// Serve HTTP and WebSocket over TLS with this PEM certificate chain (with `--tls-key`).
+    #[arg(
+        long,
+        env = "ASR_MOCK_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of `--tls-cert`.
+    #[arg(
+        long,
+        env = "ASR_MOCK_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve over TLS with a certificate generated for localhost, 127.0.0.1 and ::1; its PEM
+    /// is written to CERT_OUT for clients to trust.
+    #[arg(long, env = "ASR_MOCK_TLS_SELF_SIGNED", value_name = "CERT_OUT")]
+    pub tls_self_signed: Option<PathBuf>,
 }
 
 /// Subcommands: tools around the simulator that never start the server.
@@ -322,6 +365,13 @@ impl Default for Config {
             download_concurrency: 4,
             allowed_hosts: Vec::new(),
             icu_signature_window_secs: 300,
+            ws_auth_handshake: false,
+            ws_max_duration_ms: 30 * 60 * 1000,
+            ws_max_frame_bytes: 16 * 1024 * 1024,
+            ws_idle_timeout_ms: 60_000,
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: None,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use asr_mock::config::Command;
-use asr_mock::{build_state, run_with, scenarios_command, serve_options, Config};
+use asr_mock::{build_state, run_with, scenarios_command, serve_options, tls_of, Config};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -34,6 +34,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let tls = match tls_of(&config) {
+        Ok(tls) => tls,
+        Err(err) => {
+            eprintln!("asr-mock: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let addr = SocketAddr::new(config.host, config.port);
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
@@ -67,10 +75,11 @@ async fn main() -> ExitCode {
         tracing::warn!(host = %config.host, "listening on a non-loopback address");
     }
     // The address goes to stdout so scripts can read it (`--port 0` picks a free one).
-    println!("asr-mock listening on http://{local}");
+    println!("asr-mock listening on {scheme}://{local}");
     tracing::info!(seed = config.seed, clock = ?config.clock_mode(), coze_model = ?config.coze_model, "ready");
 
-    let options = serve_options(&config, &state);
+    let mut options = serve_options(&config, &state);
+    options.tls = tls;
     match run_with(listener, state, options, shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("stopped");

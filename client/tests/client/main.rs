@@ -4,6 +4,7 @@
 
 mod callbacks;
 mod coze;
+mod coze_stream;
 mod hostile;
 mod icu;
 mod props;

@@ -12,7 +12,7 @@ use super::refusals;
 use super::scenario_layer::ScenarioNote;
 use crate::http::control::ConnectionControl;
 use crate::state::AppState;
-use crate::stores::journal::{self, JournalNote, RequestEntry};
+use crate::stores::journal::{self, DeferredEntry, JournalNote, RequestEntry};
 
 /// What was asked, as the journal records it.
 #[derive(Debug, Clone)]
@@ -100,7 +100,11 @@ pub fn journal(state: &AppState, asked: Asked, response: &mut Response) {
         fault = scenario.fault.as_deref(),
         "answered"
     );
-    state.journal.push(RequestEntry {
+    let deferred = response
+        .extensions_mut()
+        .remove::<DeferredEntry>()
+        .and_then(|d| d.take());
+    let entry = RequestEntry {
         seq: 0,
         time_ms: asked.time_ms,
         method: asked.method,
@@ -118,6 +122,24 @@ pub fn journal(state: &AppState, asked: Asked, response: &mut Response) {
         id: note.id,
         scenarios: scenario.scenarios,
         fault: scenario.fault,
+        stream: None,
         truncated: asked.cut,
-    });
+    };
+    match deferred {
+        // A WebSocket session: written when it ends, with its traffic.
+        Some(record) => {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let mut entry = entry;
+                entry.stream = record.await.ok().map(|mut r| {
+                    if entry.scenarios.is_empty() {
+                        entry.scenarios = std::mem::take(&mut r.scenarios);
+                    }
+                    r
+                });
+                state.journal.push(entry);
+            });
+        }
+        None => state.journal.push(entry),
+    }
 }

@@ -27,10 +27,12 @@ use crate::control::types::ErrorBody;
 use crate::hosts::{ControlHosts, HostAllowlist, HostsError};
 use crate::http::serve::{self, ServeOptions};
 use crate::http::slow_body::BodyPace;
+use crate::http::tls::Tls;
 use crate::outbound::callbacks::{CallbackPolicy, Callbacks};
 use crate::outbound::download::{DownloadPolicy, Downloader};
 use crate::persist;
 use crate::providers;
+use crate::providers::coze::stream::StreamSettings;
 use crate::providers::coze::CozeService;
 use crate::providers::icu::auth::Secrets;
 use crate::providers::icu::recognize::RecognizeSettings;
@@ -74,6 +76,10 @@ pub enum StartError {
     /// has another format version.
     #[error("state file: {0}")]
     State(#[source] persist::StateError),
+    /// A TLS certificate or key that cannot be read or used, or a generated certificate
+    /// that cannot be written.
+    #[error("tls: {0}")]
+    Tls(#[source] std::io::Error),
     /// An invalid clock setting.
     #[error("clock: {0}")]
     Clock(#[from] ClockError),
@@ -86,6 +92,21 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// The port's TLS, if the settings ask for it (a self-signed certificate is generated and
+/// written here).
+pub fn tls_of(config: &Config) -> Result<Option<Tls>, StartError> {
+    let tls = match (&config.tls_cert, &config.tls_key, &config.tls_self_signed) {
+        (Some(cert), Some(key), _) => Tls::from_files(cert, key),
+        (_, _, Some(out)) => Tls::self_signed(out),
+        (None, None, None) => return Ok(None),
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "--tls-cert and --tls-key go together",
+        )),
+    };
+    tls.map(Some).map_err(StartError::Tls)
 }
 
 /// Builds the shared state from settings: clock, fixtures, tokens, stores.
@@ -188,7 +209,14 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         config.coze_model,
         probe,
         fixtures.clone(),
-    );
+    )
+    .with_stream(StreamSettings {
+        auth_handshake: config.ws_auth_handshake,
+        max_duration_ms: config.ws_max_duration_ms,
+        max_frame_bytes: config.ws_max_frame_bytes,
+        idle_timeout_ms: config.ws_idle_timeout_ms,
+        ..StreamSettings::default()
+    });
     let state = AppState::new(Parts {
         seed: config.seed,
         clock,

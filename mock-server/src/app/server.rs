@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::{build_state, run_with, serve_options, StartError};
+use super::{build_state, run_with, serve_options, tls_of, StartError};
 use crate::clock::Clock;
 use crate::config::{self, Config, CozeModel};
 use crate::control::Control;
@@ -18,6 +18,8 @@ use crate::state::AppState;
 pub struct MockServer {
     addr: SocketAddr,
     state: AppState,
+    /// Served over TLS (`https://`).
+    tls: bool,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -33,9 +35,11 @@ impl MockServer {
         }
     }
 
-    /// `http://127.0.0.1:<port>`, the base URL both providers' clients take.
+    /// `http://127.0.0.1:<port>` (`https://` with TLS), the base URL both providers'
+    /// clients take.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The bound address.
@@ -142,6 +146,8 @@ impl MockServerBuilder {
     /// Binds and starts serving in the background.
     pub async fn start(self) -> Result<MockServer, StartError> {
         let state = build_state(&self.config)?;
+        let tls = tls_of(&self.config)?;
+        let secure = tls.is_some();
         let addr = SocketAddr::new(self.config.host, self.config.port);
         let listener = TcpListener::bind(addr)
             .await
@@ -150,13 +156,15 @@ impl MockServerBuilder {
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
         let (tx, rx) = oneshot::channel::<()>();
-        let options = serve_options(&self.config, &state);
+        let mut options = serve_options(&self.config, &state);
+        options.tls = tls;
         let task = tokio::spawn(run_with(listener, state.clone(), options, async move {
             let _ = rx.await;
         }));
         Ok(MockServer {
             addr,
             state,
+            tls: secure,
             shutdown: Some(tx),
             task: Some(task),
         })

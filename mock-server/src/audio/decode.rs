@@ -161,7 +161,7 @@ fn pcm_voiced(
 
 /// One little-endian sample as a float in [-1, 1].
 #[inline]
-fn pcm_sample(s: &[u8], encoding: PcmEncoding) -> f32 {
+pub(crate) fn pcm_sample(s: &[u8], encoding: PcmEncoding) -> f32 {
     let byte = |i: usize| s.get(i).copied().unwrap_or(0);
     match encoding {
         PcmEncoding::U8 => (f32::from(byte(0)) - 128.0) / 128.0,

@@ -32,6 +32,7 @@ mod mpeg;
 mod ogg;
 mod pcm;
 mod sniff;
+pub mod stream;
 pub mod synth;
 mod vad;
 mod wav;

@@ -13,7 +13,7 @@ const MERGE_GAP_MS: u64 = 300;
 const MIN_SPAN_MS: u64 = 100;
 
 /// Accumulates mono samples and yields speech spans in milliseconds.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Vad {
     rate: u32,
     /// Frames per window (at least 1).
@@ -99,6 +99,30 @@ impl Vad {
         if end.saturating_sub(start) >= min {
             self.spans.push((start, end));
         }
+    }
+
+    /// The spans that can no longer change, in milliseconds: every finished one, and the open
+    /// one once a merge gap of silence follows it (later speech then starts a new span). A
+    /// stream's partial results come from these, so they are a prefix of [`Vad::finish`]'s.
+    pub(crate) fn settled(&self) -> Vec<(u64, u64)> {
+        let gap = u64::from(self.rate) * MERGE_GAP_MS / 1000;
+        let min = u64::from(self.rate) * MIN_SPAN_MS / 1000;
+        // The window being filled starts here: voice in it merges if it is within the gap.
+        let filling = self.frames.saturating_sub(self.acc_frames);
+        let open = self.open.filter(|&(start, end)| {
+            filling.saturating_sub(end) >= gap && end.saturating_sub(start) >= min
+        });
+        self.spans
+            .iter()
+            .copied()
+            .chain(open)
+            .map(|(s, e)| {
+                (
+                    super::frames_to_ms(s, self.rate),
+                    super::frames_to_ms(e, self.rate),
+                )
+            })
+            .collect()
     }
 
     /// Closes the last window and returns the spans in milliseconds, sorted.

@@ -10,3 +10,4 @@ pub mod refusal;
 pub mod serve;
 pub mod slow_body;
 pub mod socket;
+pub mod tls;

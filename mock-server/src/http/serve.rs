@@ -26,6 +26,7 @@ use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::tls::Io;
 use axum::extract::ConnectInfo;
 use axum::http::Method;
 use axum::response::Response;
@@ -81,6 +82,8 @@ pub struct ServeOptions {
     /// Renders what the connection layer refuses (hyper's parse errors, slow bodies,
     /// connections over the cap) in the application's envelopes.
     pub refuser: Refuser,
+    /// Serve over TLS (every connection's handshake first, within the header timeout).
+    pub tls: Option<super::tls::Tls>,
 }
 
 impl Default for ServeOptions {
@@ -91,6 +94,7 @@ impl Default for ServeOptions {
             body_pace: BodyPace::new(DEFAULT_BODY_TIMEOUT, DEFAULT_BODY_MIN_RATE),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             refuser: Refuser::default(),
+            tls: None,
         }
     }
 }
@@ -103,6 +107,9 @@ struct Shared {
     refuser: Refuser,
     /// The cap in force, for the 503's message.
     cap: usize,
+    tls: Option<super::tls::Tls>,
+    /// Also bounds the TLS handshake.
+    header_read_timeout: Option<Duration>,
 }
 
 /// Serves `app` over HTTP/1.1 on `listener` until `shutdown` completes; then stops accepting,
@@ -120,7 +127,9 @@ pub async fn serve(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(opts.header_read_timeout)
-        .keep_alive(opts.keep_alive);
+        .keep_alive(opts.keep_alive)
+        // `X-Tt-Logid` as Coze writes it (HTTP clients ignore the case of header names).
+        .title_case_headers(true);
     let mut overflow_builder = builder.clone();
     overflow_builder
         .header_read_timeout(
@@ -134,6 +143,8 @@ pub async fn serve(
         pace: opts.body_pace,
         refuser: opts.refuser,
         cap: limits.cap,
+        tls: opts.tls,
+        header_read_timeout: opts.header_read_timeout,
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -318,6 +329,28 @@ async fn serve_connection(
     if let Err(err) = stream.set_nodelay(true) {
         tracing::debug!(error = %err, "could not set TCP_NODELAY");
     }
+    // TLS: the handshake first, bounded like a request's head.
+    let stream = match &shared.tls {
+        None => Io::Plain(stream),
+        Some(tls) => {
+            let limit = shared
+                .header_read_timeout
+                .unwrap_or(Duration::from_secs(30));
+            let limit = if overflow {
+                limit.min(OVERFLOW_HEADER_TIMEOUT)
+            } else {
+                limit
+            };
+            match tokio::time::timeout(limit, tls.0.accept(stream)).await {
+                Ok(Ok(stream)) => Io::Tls(Box::new(stream)),
+                Ok(Err(err)) => {
+                    tracing::debug!(%peer, error = %err, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => return,
+            }
+        }
+    };
     let control = ConnectionControl::new();
     let service = {
         let control = control.clone();
@@ -346,8 +379,10 @@ async fn serve_connection(
         })
     };
     let socket = super::socket::Socket::new(stream, control.clone());
-    let mut conn =
-        builder.serve_connection(TokioIo::new(socket), TowerToHyperService::new(service));
+    // Upgrades: the streaming recognition endpoint takes the connection over as a WebSocket.
+    let mut conn = builder
+        .serve_connection(TokioIo::new(socket), TowerToHyperService::new(service))
+        .with_upgrades();
     let mut stopping = false;
     let ending = loop {
         tokio::select! {
@@ -366,7 +401,10 @@ async fn serve_connection(
             Pin::new(&mut conn).graceful_shutdown();
         }
     };
-    let parts = conn.into_parts();
+    // An upgraded connection has left hyper: its handler owns it now.
+    let Some(parts) = conn.into_parts() else {
+        return;
+    };
     let socket = parts.io.into_inner();
     // The refused head and hyper's status for it, when hyper refused one. hyper keeps such a
     // head unless it had split it off to read its headers; the socket kept its first line.
@@ -389,7 +427,7 @@ async fn serve_connection(
     let mut stream = socket.into_stream();
     match ending {
         Some(Ending::Reset) => {
-            if let Err(err) = stream.set_zero_linger() {
+            if let Err(err) = stream.tcp().set_zero_linger() {
                 tracing::debug!(%peer, error = %err, "could not set SO_LINGER 0");
             }
             drop(stream);
@@ -436,6 +474,10 @@ fn overloaded<B>(shared: &Shared, req: &Request<B>) -> Response {
 /// Last touches on an answer: `Connection: close` when the body was not read to its end, and
 /// a note for the socket when the status is one hyper also uses for its own answers.
 fn finish(control: &ConnectionControl, response: &mut Response) {
+    if response.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS {
+        // The connection is the handler's now; `Connection: close` would undo the upgrade.
+        return;
+    }
     if control.body_state() != BodyState::Done {
         refusal::closing(response);
         control.set_linger();
@@ -447,7 +489,7 @@ fn finish(control: &ConnectionControl, response: &mut Response) {
 
 /// hyper refused a request head (and its own empty answer was held back): write the
 /// application's rendering of it instead, then close.
-async fn answer_refused_head(stream: &mut TcpStream, status: u16, read: &Bytes, refuser: &Refuser) {
+async fn answer_refused_head(stream: &mut Io, status: u16, read: &Bytes, refuser: &Refuser) {
     let Some(kind) = RefusalKind::from_hyper_status(status) else {
         return;
     };
@@ -481,7 +523,7 @@ async fn answer_refused_head(stream: &mut TcpStream, status: u16, read: &Bytes, 
 
 /// Sends FIN, then reads and discards what the client still sends (bounded), so that closing
 /// with unread data does not turn the clean close into a reset.
-async fn close_cleanly(stream: &mut TcpStream) {
+async fn close_cleanly(stream: &mut Io) {
     if stream.shutdown().await.is_err() {
         return;
     }
@@ -489,7 +531,7 @@ async fn close_cleanly(stream: &mut TcpStream) {
 }
 
 /// Reads and discards what the client still sends, for at most `time` and 8 MiB.
-async fn discard_rest(stream: &mut TcpStream, time: Duration) {
+async fn discard_rest(stream: &mut Io, time: Duration) {
     let _ = tokio::time::timeout(time, async {
         let mut buf = [0u8; 16 * 1024];
         let mut seen = 0usize;

@@ -21,14 +21,14 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// The most of a request line kept.
 const MAX_LINE: usize = 8 * 1024;
-use tokio::net::TcpStream;
+use super::tls::Io;
 
 use super::control::ConnectionControl;
 
-/// A TCP stream that holds back hyper's automatic error answers.
+/// A connection (plain or TLS) that holds back hyper's automatic error answers.
 #[derive(Debug)]
 pub struct Socket {
-    stream: TcpStream,
+    stream: Io,
     control: ConnectionControl,
     /// The status of the automatic answer held back, once there is one.
     held: Option<u16>,
@@ -39,7 +39,7 @@ pub struct Socket {
 }
 
 impl Socket {
-    pub fn new(stream: TcpStream, control: ConnectionControl) -> Self {
+    pub fn new(stream: Io, control: ConnectionControl) -> Self {
         Socket {
             stream,
             control,
@@ -93,7 +93,7 @@ impl Socket {
         self.held
     }
 
-    pub fn into_stream(self) -> TcpStream {
+    pub fn into_stream(self) -> Io {
         self.stream
     }
 

@@ -16,7 +16,7 @@ mod tests;
 
 pub use model::{
     CallbackBehaviour, FaultAction, Scenario, ScenarioSource, ScriptOutcome, StepEnd, StepStatus,
-    TaskScript,
+    StreamBehaviour, TaskScript,
 };
 pub use parse::ScenarioError;
 pub use select::{Facts, Firing, Limited, ScenarioView, Scenarios, Selected, HEADER};

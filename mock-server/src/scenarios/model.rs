@@ -354,6 +354,23 @@ impl Identity {
     }
 }
 
+/// `[stream]`: how Coze streaming-recognition connections under the scenario misbehave.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StreamBehaviour {
+    /// An `error` event with this code (and `error_message`) instead of
+    /// `transcriptions.created`, then a close.
+    pub error_code: Option<i64>,
+    /// The message of that `error` (default: Coze's wording for an internal error).
+    pub error_message: Option<String>,
+    /// Drop the connection (no close frame) right after the Nth `transcriptions.message.update`.
+    pub drop_after_updates: Option<u32>,
+    /// Every `transcriptions.message.update` comes this much later on the clock.
+    pub update_delay_ms: u64,
+    /// The answer to `input_audio_buffer.complete` (`completed`, the final update,
+    /// `message.completed`) waits this long on the clock.
+    pub completed_delay_ms: u64,
+}
+
 /// Where a scenario came from: users need to know whether their file replaced a built-in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -405,6 +422,8 @@ pub struct Scenario {
     pub rate_limits: Vec<RateLimitRule>,
     /// `[identity]`.
     pub identity: Identity,
+    /// `[stream]`.
+    pub stream: Option<StreamBehaviour>,
 }
 impl Scenario {
     /// The provider this scenario is limited to by its `[match]`, if any.

@@ -16,10 +16,13 @@ use toml::Spanned;
 use super::describe::fmt_ms;
 use super::model::{
     CallbackBehaviour, Endpoint, Identity, Match, Provider, RateLimitRule, Scenario,
-    ScenarioSource, ScriptOutcome, Step, StepEnd, StepStatus, TaskScript, MAX_CALLBACK_REPEATS,
-    MAX_FAULTS, MAX_NAME_CHARS, MAX_RATE_LIMITS, MAX_SCRIPT_MS, MAX_STEPS,
+    ScenarioSource, ScriptOutcome, Step, StepEnd, StepStatus, StreamBehaviour, TaskScript,
+    MAX_CALLBACK_REPEATS, MAX_FAULTS, MAX_LATENCY_MS, MAX_NAME_CHARS, MAX_RATE_LIMITS,
+    MAX_SCRIPT_MS, MAX_STEPS,
 };
-use super::raw::{RawCallback, RawIdentity, RawMatch, RawRateLimit, RawScenario, RawTask};
+use super::raw::{
+    RawCallback, RawIdentity, RawMatch, RawRateLimit, RawScenario, RawStream, RawTask,
+};
 use crate::engine::Engine;
 use crate::failure::FailureCode;
 
@@ -172,7 +175,12 @@ impl Cx<'_> {
             Some(i) => self.identity(i, &scope)?,
             None => Identity::default(),
         };
+        let stream = match &raw.stream {
+            Some(st) => Some(self.stream(st, &scope)?),
+            None => None,
+        };
         if faults.is_empty()
+            && stream.is_none()
             && task.is_none()
             && callback.is_none()
             && rate_limits.is_empty()
@@ -182,7 +190,7 @@ impl Cx<'_> {
                 path: self.path.clone(),
                 line: None,
                 reason: "the scenario does nothing: give it a [[fault]], [task], [callback], \
-                         [[rate_limit]] or [identity]"
+                         [[rate_limit]], [identity] or [stream]"
                     .to_owned(),
             });
         }
@@ -196,7 +204,52 @@ impl Cx<'_> {
             callback,
             rate_limits,
             identity,
+            stream,
         })
+    }
+
+    fn stream(&self, raw: &Spanned<RawStream>, scope: &Scope) -> Res<StreamBehaviour> {
+        let st = raw.get_ref();
+        if let Some((Provider::Icu, by)) = &scope.provider {
+            return Err(self.err_at(
+                raw,
+                format!(
+                    "[stream] concerns Coze streaming recognition, but [match] {by} only lets \
+                     icu requests through"
+                ),
+            ));
+        }
+        let mut out = StreamBehaviour::default();
+        if let Some(code) = &st.error_code {
+            let n = *code.get_ref();
+            if !(1..=99_999_999).contains(&n) {
+                return Err(self.err_at(code, format!("error_code must be 1–99999999, got {n}")));
+            }
+            out.error_code = Some(n);
+        }
+        if let Some(m) = &st.error_message {
+            if out.error_code.is_none() {
+                return Err(self.err_at(m, "error_message needs error_code"));
+            }
+            out.error_message = Some(m.get_ref().clone());
+        }
+        if let Some(n) = &st.drop_after_updates {
+            out.drop_after_updates = Some(self.count(n, "drop_after_updates", 0, 1_000_000)?);
+        }
+        if let Some(ms) = &st.update_delay_ms {
+            out.update_delay_ms = self.ms(ms, "update_delay_ms", 0, MAX_LATENCY_MS)?;
+        }
+        if let Some(ms) = &st.completed_delay_ms {
+            out.completed_delay_ms = self.ms(ms, "completed_delay_ms", 0, MAX_LATENCY_MS)?;
+        }
+        if out == StreamBehaviour::default() {
+            return Err(self.err_at(
+                raw,
+                "[stream] is empty: give error_code, drop_after_updates, update_delay_ms or \
+                 completed_delay_ms",
+            ));
+        }
+        Ok(out)
     }
 
     fn name(&self, name: &Spanned<String>) -> Res<String> {

@@ -21,6 +21,7 @@ pub(super) struct RawScenario {
     #[serde(default)]
     pub(super) rate_limit: Vec<Spanned<RawRateLimit>>,
     pub(super) identity: Option<Spanned<RawIdentity>>,
+    pub(super) stream: Option<Spanned<RawStream>>,
 }
 
 #[derive(Deserialize)]
@@ -155,4 +156,14 @@ pub(super) struct RawRateLimit {
 pub(super) struct RawIdentity {
     pub(super) task_ids: Option<Spanned<String>>,
     pub(super) coze_no_speech: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [stream] table")]
+pub(super) struct RawStream {
+    pub(super) error_code: Option<Spanned<i64>>,
+    pub(super) error_message: Option<Spanned<String>>,
+    pub(super) drop_after_updates: Option<Spanned<i64>>,
+    pub(super) update_delay_ms: Option<Spanned<i64>>,
+    pub(super) completed_delay_ms: Option<Spanned<i64>>,
 }

@@ -290,3 +290,37 @@ fn no_input_panics() {
         assert!(parse_file(text).is_err(), "{text:?}");
     }
 }
+
+#[test]
+fn stream_tables_parse_and_refuse_what_cannot_work() {
+    let s = ok("[stream]\ndrop_after_updates = 2\nupdate_delay_ms = 1500\n");
+    let stream = s.stream.expect("a [stream]");
+    assert_eq!(stream.drop_after_updates, Some(2));
+    assert_eq!(stream.update_delay_ms, 1500);
+    assert_eq!((stream.completed_delay_ms, stream.error_code), (0, None));
+    let s = ok("[stream]\nerror_code = 4100\nerror_message = \"no\"\n");
+    let stream = s.stream.unwrap();
+    assert_eq!(
+        (stream.error_code, stream.error_message.as_deref()),
+        (Some(4100), Some("no"))
+    );
+    rejects("[stream]\n", 3, "[stream] is empty");
+    rejects("[stream]\nerror_message = \"x\"\n", 4, "needs error_code");
+    rejects(
+        "[stream]\ncompleted_delay_ms = -1\n",
+        4,
+        "completed_delay_ms must be",
+    );
+    rejects(
+        "[stream]\nupdate_delay_ms = 600001\n",
+        4,
+        "update_delay_ms must be",
+    );
+    rejects("[stream]\nerror_code = 0\n", 4, "error_code must be");
+    rejects("[stream]\nslow = 1\n", 4, "slow");
+    rejects(
+        "[match]\nprovider = \"icu\"\n[stream]\nupdate_delay_ms = 1\n",
+        5,
+        "only lets icu requests through",
+    );
+}

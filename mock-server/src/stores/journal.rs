@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -62,10 +63,69 @@ pub struct RequestEntry {
     /// The scenario fault that acted, described.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
+    /// A WebSocket session's traffic (the entry is written when the session ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamRecord>,
     /// True when the path, query or message was longer than 4 KiB and was cut (the cut
     /// text ends with `…`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+}
+
+/// Longest final text a journal entry keeps, in bytes (the journal is bounded in bytes too).
+pub const MAX_RECORDED_TEXT_BYTES: usize = 4096;
+
+/// What one streaming session exchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamRecord {
+    /// Client messages received (text, binary, ping, pong and close frames).
+    pub frames_in: u64,
+    /// Their payload bytes.
+    pub bytes_in: u64,
+    /// Server messages sent.
+    pub frames_out: u64,
+    /// Their payload bytes.
+    pub bytes_out: u64,
+    /// The last cycle's final text, cut at [`MAX_RECORDED_TEXT_BYTES`] on a char boundary.
+    pub final_text: Option<String>,
+    /// The close code the server sent; absent when the connection dropped or the client
+    /// closed first.
+    pub close_code: Option<u16>,
+    /// Who ended the session: `server`, `client` or `dropped`.
+    pub ended_by: String,
+    /// The scenarios the session ran under (moved to the entry's `scenarios`).
+    #[serde(skip)]
+    pub scenarios: Vec<String>,
+}
+
+impl StreamRecord {
+    /// Keeps `text` as the final text, cut to the bound.
+    pub fn set_final_text(&mut self, text: &str) {
+        let mut end = text.len().min(MAX_RECORDED_TEXT_BYTES);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.final_text = Some(text[..end].to_owned());
+    }
+}
+
+/// Left on a `101 Switching Protocols` answer by a streaming handler: the journal layer
+/// hands its entry to the receiver instead of writing it, and the session's record arrives
+/// here when the connection ends (a dropped sender: the upgrade never completed).
+#[derive(Debug, Clone)]
+pub struct DeferredEntry(pub Arc<Mutex<Option<tokio::sync::oneshot::Receiver<StreamRecord>>>>);
+
+impl DeferredEntry {
+    /// A slot and the sender the session completes it with.
+    pub fn new() -> (Self, tokio::sync::oneshot::Sender<StreamRecord>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        (DeferredEntry(Arc::new(Mutex::new(Some(rx)))), tx)
+    }
+
+    /// The receiver, once.
+    pub fn take(&self) -> Option<tokio::sync::oneshot::Receiver<StreamRecord>> {
+        self.0.lock().take()
+    }
 }
 
 impl RequestEntry {
@@ -95,7 +155,13 @@ impl RequestEntry {
         .map(String::len)
         .sum::<usize>();
         let scenarios: usize = self.scenarios.iter().map(|s| s.len() + 24).sum();
-        ENTRY_OVERHEAD + texts + scenarios
+        // A session's record sits inline (in the overhead) but its texts are on the heap.
+        let stream = self.stream.as_ref().map_or(0, |r| {
+            r.final_text.as_ref().map_or(0, String::len)
+                + r.ended_by.len()
+                + r.scenarios.iter().map(|s| s.len() + 24).sum::<usize>()
+        });
+        ENTRY_OVERHEAD + texts + scenarios + stream
     }
 }
 
@@ -260,6 +326,7 @@ mod tests {
             id: None,
             scenarios: Vec::new(),
             fault: None,
+            stream: None,
             truncated: false,
         }
     }
@@ -279,6 +346,18 @@ mod tests {
         assert_eq!(j.recent(1)[0].path, "/c");
         j.clear();
         assert!(j.recent(10).is_empty());
+    }
+
+    #[test]
+    fn a_final_text_is_cut_on_a_char_boundary() {
+        let mut r = StreamRecord::default();
+        let long = "语".repeat(MAX_RECORDED_TEXT_BYTES);
+        r.set_final_text(&long);
+        let kept = r.final_text.clone().unwrap();
+        assert!(kept.len() <= MAX_RECORDED_TEXT_BYTES && kept.len() > MAX_RECORDED_TEXT_BYTES - 3);
+        assert!(kept.chars().all(|c| c == '语'));
+        r.set_final_text("short");
+        assert_eq!(r.final_text.as_deref(), Some("short"));
     }
 
     #[test]
@@ -303,6 +382,26 @@ mod tests {
         small.restore(100, got);
         assert!(small.bytes() <= 20 * 1024);
         assert_eq!(small.recent(1).last().unwrap().path, "/p99");
+    }
+
+    #[test]
+    fn a_sessions_final_text_counts_against_the_byte_budget() {
+        let plain = entry("/ws").cost();
+        let mut e = entry("/ws");
+        let mut record = StreamRecord {
+            ended_by: "server".to_owned(),
+            ..StreamRecord::default()
+        };
+        record.set_final_text(&"x".repeat(MAX_RECORDED_TEXT_BYTES));
+        e.stream = Some(record);
+        assert_eq!(e.cost(), plain + MAX_RECORDED_TEXT_BYTES + "server".len());
+        // So a journal of sessions with long texts stays within its bytes.
+        let j = Journal::with_budget(1000, 32 * 1024);
+        for _ in 0..50 {
+            j.push(e.clone());
+        }
+        assert!(j.bytes() <= 32 * 1024, "{}", j.bytes());
+        assert!(j.recent(1000).len() < 50);
     }
 
     #[test]

@@ -25,6 +25,7 @@ use super::lexicon::{lexicon, Lexicon};
 use super::numbers::{self, NumKind, Numerals};
 use super::timing::{clean_spans, spread, whole_span};
 use super::{GenerateInput, Sentence, Transcript, Word, WordKind};
+use crate::rng::DetRng;
 
 /// Shortest speech span that gets a sentence.
 const MIN_SENTENCE_MS: u64 = 300;
@@ -50,6 +51,12 @@ const ENGLISH_LETTER_MS: u64 = 60;
 const RECENT_TEMPLATES: usize = 4;
 
 /// Generates the transcript for `input`; the same input always gives the same transcript.
+///
+/// With speech spans from decoded audio, each span's sentences are drawn from its own stream,
+/// keyed by (seed, language, the span's ordinal and times) and by what earlier spans said, not
+/// by the file's bytes: the same samples then read the same in any container, and a stream
+/// cut short reads as a prefix of the whole (the streaming endpoint's partial results).
+/// Without spans (formats not decoded here) the file's hash keys everything.
 pub fn generate(input: &GenerateInput<'_>) -> Transcript {
     let lang = input.language;
     let lex = lexicon(lang);
@@ -75,55 +82,117 @@ pub fn generate(input: &GenerateInput<'_>) -> Transcript {
         _ => 4,
     };
     let pace_pct: u64 = rng.gen_range(85..=115);
-
-    let slots = plan_slots(&mut rng, &spans);
-    let total_ms: u64 = slots.iter().map(|&(a, b)| b - a).sum();
-    let cover = total_ms >= COVER_MIN_TOTAL_MS;
-    let cover_at = COVER_BY_MS.min(total_ms);
-
-    let mut seen = Kinds::default();
-    let possible = Kinds {
-        modal: !lex.openers.is_empty() || !lex.finals.is_empty(),
-        dirty: !lex.dirty_open.is_empty() || !lex.dirty_inline.is_empty(),
-        number: lex.numerals != Numerals::None,
+    let mut writer = Writer {
+        lex,
+        seen: Kinds::default(),
+        possible: Kinds {
+            modal: !lex.openers.is_empty() || !lex.finals.is_empty(),
+            dirty: !lex.dirty_open.is_empty() || !lex.dirty_inline.is_empty(),
+            number: lex.numerals != Numerals::None,
+        },
+        elapsed: 0,
+        recent: Vec::with_capacity(RECENT_TEMPLATES + 1),
+        sentences: Vec::new(),
+        speaker: 0,
+        speakers,
     };
-    let mut speaker = 0u32;
-    let mut elapsed = 0u64;
-    let mut recent: Vec<&'static str> = Vec::with_capacity(RECENT_TEMPLATES + 1);
-    let mut sentences = Vec::with_capacity(slots.len());
-    for (i, &(start, end)) in slots.iter().enumerate() {
+
+    if input.voiced.is_some() {
+        for (n, &(a, b)) in spans.iter().enumerate() {
+            let mut key = Vec::with_capacity(32);
+            key.extend_from_slice(lang.code().as_bytes());
+            key.extend_from_slice(&(n as u64).to_le_bytes());
+            key.extend_from_slice(&a.to_le_bytes());
+            key.extend_from_slice(&b.to_le_bytes());
+            let mut span_rng = crate::rng::derive(input.seed, "transcript-span", &key);
+            let pace_pct: u64 = span_rng.gen_range(85..=115);
+            let slots = plan_slots(&mut span_rng, &[(a, b)]);
+            for (i, &slot) in slots.iter().enumerate() {
+                // Only what came before decides: the last slot of a span stands in for the
+                // whole transcript's last sentence.
+                let cover = |elapsed: u64| elapsed >= COVER_BY_MS;
+                writer.sentence(
+                    &mut span_rng,
+                    Some(&mut rng),
+                    slot,
+                    pace_pct,
+                    i + 1 == slots.len(),
+                    cover,
+                );
+            }
+        }
+    } else {
+        let slots = plan_slots(&mut rng, &spans);
+        let total_ms: u64 = slots.iter().map(|&(a, b)| b - a).sum();
+        let cover_at = COVER_BY_MS.min(total_ms);
+        let cover = |elapsed: u64| total_ms >= COVER_MIN_TOTAL_MS && elapsed >= cover_at;
+        for (i, &slot) in slots.iter().enumerate() {
+            writer.sentence(&mut rng, None, slot, pace_pct, i + 1 == slots.len(), cover);
+        }
+    }
+    Transcript {
+        language: lang,
+        sentences: writer.sentences,
+    }
+}
+
+/// What the sentences written so far leave for the next one.
+struct Writer<'l> {
+    lex: &'l Lexicon,
+    seen: Kinds,
+    possible: Kinds,
+    elapsed: u64,
+    recent: Vec<&'static str>,
+    sentences: Vec<Sentence>,
+    speaker: u32,
+    speakers: u32,
+}
+
+impl Writer<'_> {
+    /// Writes the sentence for one slot: its words from `rng`, who says it from `turns`
+    /// (`None`: from `rng` too, when everything is keyed by the file).
+    fn sentence(
+        &mut self,
+        rng: &mut DetRng,
+        turns: Option<&mut DetRng>,
+        (start, end): (u64, u64),
+        pace_pct: u64,
+        is_last: bool,
+        cover: impl Fn(u64) -> bool,
+    ) {
+        let lex = self.lex;
         let len = end - start;
-        elapsed += len;
+        self.elapsed += len;
         let jitter: u64 = rng.gen_range(90..=110);
         let budget = (len * lex.units_per_10s * pace_pct * jitter / 100_000_000).max(1);
-        let is_last = i + 1 == slots.len();
-        let due = cover && elapsed >= cover_at && (is_last || budget >= lex.units_per_10s / 4);
+        let due = cover(self.elapsed) && (is_last || budget >= lex.units_per_10s / 4);
         let want = Kinds {
-            modal: due && possible.modal && !seen.modal,
-            dirty: due && possible.dirty && !seen.dirty,
-            number: due && possible.number && !seen.number,
+            modal: due && self.possible.modal && !self.seen.modal,
+            dirty: due && self.possible.dirty && !self.seen.dirty,
+            number: due && self.possible.number && !self.seen.number,
         };
-        let toks = compose(lex, &mut rng, budget, want, &mut recent);
+        let toks = compose(lex, rng, budget, want, &mut self.recent);
         for t in &toks {
             match t.kind {
-                WordKind::Modal => seen.modal = true,
-                WordKind::Dirty => seen.dirty = true,
-                WordKind::Number { .. } => seen.number = true,
+                WordKind::Modal => self.seen.modal = true,
+                WordKind::Dirty => self.seen.dirty = true,
+                WordKind::Number { .. } => self.seen.number = true,
                 WordKind::Plain => {}
             }
         }
-        if i > 0 && speakers > 1 && rng.gen_ratio(35, 100) {
-            speaker = (speaker + rng.gen_range(1..speakers)) % speakers;
+        let turns = match turns {
+            Some(turns) => turns,
+            None => &mut *rng,
+        };
+        if !self.sentences.is_empty() && self.speakers > 1 && turns.gen_ratio(35, 100) {
+            self.speaker = (self.speaker + turns.gen_range(1..self.speakers)) % self.speakers;
         }
         // Content shorter than the slot is said at the speaker's pace, leaving silence after.
         let natural = toks.iter().map(|t| natural_ms(lex, t)).sum::<u64>() * 100 / pace_pct;
         let stretch: u64 = rng.gen_range(100..=115);
         let said = (natural * stretch / 100).clamp(MIN_SENTENCE_MS.min(len), len);
-        sentences.push(lay_out(lex, toks, start, start + said, speaker));
-    }
-    Transcript {
-        language: lang,
-        sentences,
+        self.sentences
+            .push(lay_out(lex, toks, start, start + said, self.speaker));
     }
 }
 

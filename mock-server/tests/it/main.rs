@@ -16,3 +16,5 @@ mod persist;
 mod robust;
 mod scenarios;
 mod support;
+mod tls;
+mod ws;

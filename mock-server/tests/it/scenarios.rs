@@ -24,7 +24,8 @@ const SUBMIT: &str = "/openapi/asr/voiceToText";
 const QUERY: &str = "/openapi/asr/searchResult";
 const TRANSCRIBE: &str = "/v1/audio/transcriptions";
 
-/// Every built-in this file exercises; a built-in without a test fails `all_built_ins_are_tested`.
+/// Every built-in this file (or `ws.rs`, for `[stream]`) exercises; a built-in without a test
+/// fails `all_built_ins_are_tested`.
 const TESTED: &[&str] = &[
     "callback-duplicate",
     "callback-early",
@@ -38,6 +39,10 @@ const TESTED: &[&str] = &[
     "coze-missing-permission",
     "coze-rpm-exceeded",
     "coze-slow-answer",
+    "coze-stream-drop",
+    "coze-stream-error",
+    "coze-stream-slow-completed",
+    "coze-stream-slow-updates",
     "empty-reply",
     "fail-10000",
     "fail-10001",

@@ -31,7 +31,9 @@ where
     Router::new()
         .route(
             routes::COZE_TRANSCRIBE,
-            post(transcribe).fallback(method_not_allowed),
+            post(transcribe)
+                .get(super::stream::handler::upgrade)
+                .fallback(method_not_allowed),
         )
         .route(&routes::catch_all(routes::COZE_PREFIX), any(not_found))
 }

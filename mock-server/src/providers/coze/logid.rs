@@ -39,6 +39,23 @@ impl Logids {
         format!("{stamp}{}", hex::encode_upper(bytes))
     }
 
+    /// The next logid of a streaming connection (`spec/coze-ws-transcriptions.md` §6): `02`,
+    /// 13 digits of epoch ms, then 38 lowercase hex digits drawn from (seed, ordinal); 53
+    /// characters. It shares the ordinal with [`Logids::next`].
+    pub fn next_streaming(&self) -> String {
+        let ordinal = self.ordinal.fetch_add(1, Ordering::Relaxed);
+        let mut rng = crate::rng::derive(self.seed, "coze-ws-logid", &ordinal.to_le_bytes());
+        let mut bytes = [0u8; 19];
+        rng.fill_bytes(&mut bytes);
+        let ms = self.clock.now_ms().clamp(0, 9_999_999_999_999);
+        format!("02{ms:013}{}", hex::encode(bytes))
+    }
+
+    /// The clock that stamps them (the streaming endpoint's `respond_at` reads it too).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
     /// The ordinal the next logid will use (for saving).
     pub fn ordinal(&self) -> u64 {
         self.ordinal.load(Ordering::Relaxed)

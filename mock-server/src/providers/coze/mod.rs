@@ -8,6 +8,7 @@ pub mod formats;
 pub mod handlers;
 pub mod logid;
 pub mod service;
+pub mod stream;
 pub mod upload;
 pub mod wire;
 

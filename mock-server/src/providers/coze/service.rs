@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::error::{CozeError, MAX_DURATION_MS};
 use super::formats;
 use super::logid::Logids;
+use super::stream::StreamSettings;
 use crate::audio::{self, ProbeOptions};
 use crate::clock::Clock;
 use crate::config::CozeModel;
@@ -29,6 +30,8 @@ pub struct CozeService {
     pub probe: ProbeOptions,
     /// Transcripts registered by audio hash (shared with provider B).
     pub fixtures: Arc<FixtureStore>,
+    /// The streaming endpoint's limits and handshake policy.
+    pub stream: StreamSettings,
 }
 
 impl CozeService {
@@ -48,7 +51,14 @@ impl CozeService {
             model,
             probe,
             fixtures,
+            stream: StreamSettings::default(),
         }
+    }
+
+    /// The same service with the streaming endpoint's settings.
+    pub fn with_stream(mut self, stream: StreamSettings) -> Self {
+        self.stream = stream;
+        self
     }
 
     /// Checks the `Authorization` header against the token policy (4100, 4101).
@@ -89,14 +99,27 @@ impl CozeService {
         if info.duration_ms >= MAX_DURATION_MS {
             return Err(CozeError::too_long(info.duration_ms));
         }
+        self.text_for(sha, info.duration_ms, info.voiced.as_deref(), scenarios)
+    }
+
+    /// The text for audio already examined, shared by the upload and the streaming endpoint:
+    /// the fixture registered for `sha` (the SHA-256 of the audio as sent), otherwise the
+    /// generator over the speech spans, with provider B's default filters.
+    pub fn text_for(
+        &self,
+        sha: [u8; 32],
+        duration_ms: u64,
+        voiced: Option<&[(u64, u64)]>,
+        scenarios: &[Arc<Scenario>],
+    ) -> Result<String, CozeError> {
         let transcript = transcript::transcribe(
             &self.fixtures,
             &GenerateInput {
                 seed: self.seed,
                 audio_sha256: sha,
                 language: Language::Mandarin,
-                duration_ms: info.duration_ms,
-                voiced: info.voiced.as_deref(),
+                duration_ms,
+                voiced,
             },
         );
         if transcript.sentences.is_empty()
@@ -106,5 +129,19 @@ impl CozeService {
             return Err(CozeError::internal());
         }
         Ok(filters::apply(&transcript, &Filters::PROVIDER_DEFAULT).text())
+    }
+
+    /// The generated text for the speech heard so far in a stream (no fixture: those match
+    /// the complete audio only). Spans are keyed by themselves, so this is a prefix of
+    /// [`CozeService::text_for`]'s generated text for the whole stream.
+    pub fn partial_text(&self, duration_ms: u64, voiced: &[(u64, u64)]) -> String {
+        let transcript = transcript::generate(&GenerateInput {
+            seed: self.seed,
+            audio_sha256: [0; 32],
+            language: Language::Mandarin,
+            duration_ms,
+            voiced: Some(voiced),
+        });
+        filters::apply(&transcript, &Filters::PROVIDER_DEFAULT).text()
     }
 }

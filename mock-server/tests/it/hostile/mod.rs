@@ -289,6 +289,21 @@ fn check(probe: &Probe, bytes: &[u8], reply: &Reply) -> Result<Made, String> {
     if reply.status >= 500 {
         return Err(format!("server error: {}", reply.show()));
     }
+    if reply.status == 101 {
+        // A WebSocket upgrade on the streaming endpoint: the protocol switch is the answer,
+        // with the streaming logid (53 characters).
+        let upgraded = reply
+            .header("upgrade")
+            .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+        let logid = reply.header("x-tt-logid").unwrap_or_default();
+        if !upgraded || logid.len() != 53 {
+            return Err(format!(
+                "a 101 that is no WebSocket upgrade: {}",
+                reply.show()
+            ));
+        }
+        return Ok(None);
+    }
     let path = match &probe.send {
         Send::CozeUpload => Some(asr_mock_paths::COZE_TRANSCRIBE.to_owned()),
         Send::IcuData | Send::IcuUrl => Some(asr_mock_paths::ICU_SUBMIT.to_owned()),

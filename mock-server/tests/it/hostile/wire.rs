@@ -80,7 +80,8 @@ pub(crate) async fn raw_exchange(addr: SocketAddr, bytes: &[u8]) -> Result<Reply
     let mut chunk = vec![0u8; 64 * 1024];
     let result = loop {
         match parse_response(&buf) {
-            Ok(Some((reply, used))) if reply.status < 200 => {
+            // 101 is final: the connection has left HTTP.
+            Ok(Some((reply, used))) if reply.status < 200 && reply.status != 101 => {
                 buf.drain(..used);
                 continue;
             }
