@@ -103,6 +103,19 @@ async fn send(ws: &mut Ws, event: Value) {
     ws.send(Message::text(event.to_string())).await.unwrap();
 }
 
+fn complete() -> Value {
+    json!({"event_type": "input_audio_buffer.complete"})
+}
+
+/// An event's `detail.respond_at`, a string of epoch ms, as a number.
+fn respond_at(event: &Value) -> i64 {
+    event["detail"]["respond_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 fn append(bytes: &[u8]) -> Value {
     let delta = base64::engine::general_purpose::STANDARD.encode(bytes);
     json!({"event_type": "input_audio_buffer.append", "data": {"delta": delta}})
@@ -114,7 +127,7 @@ async fn stream_all(ws: &mut Ws, audio: &[u8], chunk: usize) -> (String, Vec<Str
     for piece in audio.chunks(chunk.max(1)) {
         send(ws, append(piece)).await;
     }
-    send(ws, json!({"event_type": "input_audio_buffer.complete"})).await;
+    send(ws, complete()).await;
     let mut updates = Vec::new();
     let mut completed = false;
     loop {
@@ -357,11 +370,7 @@ async fn partial_updates_wait_for_the_audio_time_on_the_clock() {
     assert_eq!(update["event_type"], "transcriptions.message.update");
     let partial = update["data"]["content"].as_str().unwrap().to_owned();
     assert!(!partial.is_empty());
-    let respond_at: i64 = update["detail"]["respond_at"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let respond_at = respond_at(&update);
     assert_eq!(respond_at, START_MS + 3_600_000);
     let (text, _) = stream_all(&mut ws, &[], 1).await;
     assert!(text.starts_with(&partial), "{partial} then {text}");
@@ -487,11 +496,7 @@ async fn stream_scenarios_error_instead_of_created_and_drop_after_updates() {
     let (first, _) = stream_all(&mut ws, pcm, 32_000).await;
     assert!(!first.is_empty());
     send(&mut ws, append(pcm)).await;
-    send(
-        &mut ws,
-        json!({"event_type": "input_audio_buffer.complete"}),
-    )
-    .await;
+    send(&mut ws, complete()).await;
     assert_eq!(
         next(&mut ws).await["event_type"],
         "input_audio_buffer.completed"
@@ -526,21 +531,13 @@ async fn stream_scenarios_delay_updates_and_completed_on_the_clock() {
     let (mut ws, _) = open_under(&app, "coze-stream-slow-completed").await;
     next(&mut ws).await;
     send(&mut ws, append(&wav)).await;
-    send(
-        &mut ws,
-        json!({"event_type": "input_audio_buffer.complete"}),
-    )
-    .await;
+    send(&mut ws, complete()).await;
     assert!(quiet(&mut ws).await, "completed waits for the clock");
     let before = clock.now_ms();
     clock.advance(Duration::from_millis(8_000));
     let completed = next(&mut ws).await;
     assert_eq!(completed["event_type"], "input_audio_buffer.completed");
-    let at: i64 = completed["detail"]["respond_at"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let at = respond_at(&completed);
     assert_eq!(at, before + 8_000);
     assert_eq!(
         next(&mut ws).await["event_type"],
@@ -550,11 +547,7 @@ async fn stream_scenarios_delay_updates_and_completed_on_the_clock() {
     let (mut ws, _) = open_under(&app, "coze-stream-slow-updates").await;
     next(&mut ws).await;
     send(&mut ws, append(&wav)).await;
-    send(
-        &mut ws,
-        json!({"event_type": "input_audio_buffer.complete"}),
-    )
-    .await;
+    send(&mut ws, complete()).await;
     assert_eq!(
         next(&mut ws).await["event_type"],
         "input_audio_buffer.completed"
@@ -564,11 +557,7 @@ async fn stream_scenarios_delay_updates_and_completed_on_the_clock() {
     clock.advance(Duration::from_millis(1_500));
     let update = next(&mut ws).await;
     assert_eq!(update["event_type"], "transcriptions.message.update");
-    let at: i64 = update["detail"]["respond_at"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let at = respond_at(&update);
     assert_eq!(at, before + 1_500);
 }
 
