@@ -78,22 +78,28 @@ pub(crate) async fn search_phase(
     );
 }
 
+/// Phase 3's request: a submit of 1 s of 8 kHz silence inline, for any server address.
+fn submit_request() -> (Bytes, impl Fn(SocketAddr) -> Req) {
+    let submit_json = Bytes::from(submit_body("8k_zh", &silence_8k_1s(), None));
+    let body = submit_json.clone();
+    let request = move |addr| {
+        Req::post(
+            addr,
+            "/openapi/asr/voiceToText",
+            "application/json",
+            body.clone(),
+        )
+    };
+    (submit_json, request)
+}
+
 /// 3. submit with a small inline WAV.
 pub(crate) async fn submit_phase(
     report: &mut Report,
     sim_addr: SocketAddr,
     floor_addr: SocketAddr,
 ) {
-    let silence = silence_8k_1s();
-    let submit_json = Bytes::from(submit_body("8k_zh", &silence, None));
-    let request = |addr| {
-        Req::post(
-            addr,
-            "/openapi/asr/voiceToText",
-            "application/json",
-            submit_json.clone(),
-        )
-    };
+    let (submit_json, request) = submit_request();
     let c = compare(
         (sim_addr, &request(sim_addr)),
         (floor_addr, &request(floor_addr)),
@@ -121,16 +127,7 @@ pub(crate) async fn persistence_phase(
     durable_addr: SocketAddr,
     plain_addr: SocketAddr,
 ) {
-    let silence = silence_8k_1s();
-    let submit_json = Bytes::from(submit_body("8k_zh", &silence, None));
-    let request = |addr| {
-        Req::post(
-            addr,
-            "/openapi/asr/voiceToText",
-            "application/json",
-            submit_json.clone(),
-        )
-    };
+    let (_, request) = submit_request();
     let (durable, plain) = (request(durable_addr), request(plain_addr));
     let needle = br#""code":0"#;
     let c32 = compare(
