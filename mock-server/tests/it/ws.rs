@@ -103,6 +103,20 @@ async fn send(ws: &mut Ws, event: Value) {
     ws.send(Message::text(event.to_string())).await.unwrap();
 }
 
+/// A session past `created`, its input set to raw 16 kHz PCM (and `updated` read).
+async fn open_pcm_16k(app: &TestApp) -> Ws {
+    let (mut ws, _) = open(app).await;
+    next(&mut ws).await;
+    send(
+        &mut ws,
+        json!({"event_type": "transcriptions.update",
+               "data": {"input_audio": {"format": "pcm", "sample_rate": 16000}}}),
+    )
+    .await;
+    next(&mut ws).await;
+    ws
+}
+
 fn complete() -> Value {
     json!({"event_type": "input_audio_buffer.complete"})
 }
@@ -319,15 +333,7 @@ async fn raw_pcm_reads_like_the_same_samples_in_a_wav_and_cycles_repeat() {
     let app = TestApp::start().await;
     let wav = fixture("speech-cmn-16k.wav");
     let expected = app.transcribe("a.wav", wav.clone()).await.text().to_owned();
-    let (mut ws, _) = open(&app).await;
-    next(&mut ws).await;
-    send(
-        &mut ws,
-        json!({"event_type": "transcriptions.update",
-               "data": {"input_audio": {"format": "pcm", "sample_rate": 16000}}}),
-    )
-    .await;
-    next(&mut ws).await;
+    let mut ws = open_pcm_16k(&app).await;
     let pcm = &wav[44..];
     let (text, _) = stream_all(&mut ws, pcm, 3200).await;
     assert_eq!(text, expected);
@@ -352,15 +358,7 @@ async fn partial_updates_wait_for_the_audio_time_on_the_clock() {
     let speech = &fixture("speech-cmn-16k.wav")[44..];
     let silence = vec![0u8; 32_000];
     let audio = [speech, &silence, speech, &silence].concat();
-    let (mut ws, _) = open(&app).await;
-    next(&mut ws).await;
-    send(
-        &mut ws,
-        json!({"event_type": "transcriptions.update",
-               "data": {"input_audio": {"format": "pcm", "sample_rate": 16000}}}),
-    )
-    .await;
-    next(&mut ws).await;
+    let mut ws = open_pcm_16k(&app).await;
     send(&mut ws, append(&audio)).await;
     // Nothing before the clock moves (manual clock): then the partial text comes.
     let early = tokio::time::timeout(Duration::from_millis(300), ws.next()).await;
