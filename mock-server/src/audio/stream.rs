@@ -227,10 +227,11 @@ impl StreamDecoder {
         Pcm::new(encoding, d.channels, d.sample_rate, None)
     }
 
-    /// Speech spans that later audio cannot change, in ms (for partial results).
-    pub fn settled(&self) -> Vec<(u64, u64)> {
+    /// Speech spans heard so far, in ms: finished ones and the open one, which later audio
+    /// can only lengthen (for interim results).
+    pub fn heard(&self) -> Vec<(u64, u64)> {
         match &self.state {
-            State::Pcm(pcm) => pcm.vad.settled(),
+            State::Pcm(pcm) => pcm.vad.heard(),
             _ => Vec::new(),
         }
     }
@@ -359,18 +360,36 @@ mod tests {
     }
 
     #[test]
-    fn settled_spans_are_a_prefix_of_the_final_ones() {
+    fn heard_spans_only_grow_into_the_final_ones() {
+        // Each view keeps the spans before and lengthens (or keeps) the last one.
+        fn grows(before: &[(u64, u64)], after: &[(u64, u64)]) -> bool {
+            match before.split_last() {
+                None => true,
+                Some((&(a, b), done)) => {
+                    after.starts_with(done)
+                        && after
+                            .get(done.len())
+                            .is_some_and(|&(a2, b2)| a2 == a && b2 >= b)
+                }
+            }
+        }
         let file = wav(16_000, 1, 12);
         let mut d = StreamDecoder::new(layout(), 0);
         let mut last = Vec::new();
+        let mut views = 0;
         for piece in file.chunks(3_333) {
             d.push(piece).unwrap();
-            let now = d.settled();
-            assert!(now.starts_with(&last), "{last:?} then {now:?}");
+            let now = d.heard();
+            assert!(grows(&last, &now), "{last:?} then {now:?}");
+            views += usize::from(now != last);
             last = now;
         }
+        assert!(
+            views > 3,
+            "the open span grows as audio comes: {views} views"
+        );
         let done = d.finish(&ProbeOptions::default()).unwrap().voiced.unwrap();
-        assert!(done.starts_with(&last), "{last:?} then {done:?}");
+        assert!(grows(&last, &done), "{last:?} then {done:?}");
     }
 
     #[test]

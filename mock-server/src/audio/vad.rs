@@ -101,17 +101,14 @@ impl Vad {
         }
     }
 
-    /// The spans that can no longer change, in milliseconds: every finished one, and the open
-    /// one once a merge gap of silence follows it (later speech then starts a new span). A
-    /// stream's partial results come from these, so they are a prefix of [`Vad::finish`]'s.
-    pub(crate) fn settled(&self) -> Vec<(u64, u64)> {
-        let gap = u64::from(self.rate) * MERGE_GAP_MS / 1000;
+    /// Every span heard so far, in milliseconds: the finished ones and the open one once it
+    /// is long enough to be kept (it can then only grow). A stream's interim results come
+    /// from these.
+    pub(crate) fn heard(&self) -> Vec<(u64, u64)> {
         let min = u64::from(self.rate) * MIN_SPAN_MS / 1000;
-        // The window being filled starts here: voice in it merges if it is within the gap.
-        let filling = self.frames.saturating_sub(self.acc_frames);
-        let open = self.open.filter(|&(start, end)| {
-            filling.saturating_sub(end) >= gap && end.saturating_sub(start) >= min
-        });
+        let open = self
+            .open
+            .filter(|&(start, end)| end.saturating_sub(start) >= min);
         self.spans
             .iter()
             .copied()

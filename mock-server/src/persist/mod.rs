@@ -38,7 +38,9 @@ pub use store::edit_snapshot;
 /// The format this build writes and reads; a file with another version is refused.
 /// Version 2: results are saved as recipes, each once, instead of their rendered text.
 /// Version 3: a redb database of submit records and the snapshot, instead of one JSON file.
-pub const FORMAT_VERSION: u32 = 3;
+/// Version 4: the same layout, but recipes of decoded audio render other text (sentences keyed
+/// by where each speech span starts), so a task saved before would change its answer.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// How often the saver looks for changes, in real time.
 const SAVE_INTERVAL: Duration = Duration::from_secs(1);
@@ -607,7 +609,8 @@ mod tests {
             "{err:?}"
         );
         assert!(
-            err.to_string().contains("this build reads version 3"),
+            err.to_string()
+                .contains(&format!("this build reads version {FORMAT_VERSION}")),
             "{err}"
         );
 

@@ -359,6 +359,9 @@ async fn partial_updates_wait_for_the_audio_time_on_the_clock() {
     let silence = vec![0u8; 32_000];
     let audio = [speech, &silence, speech, &silence].concat();
     let mut ws = open_pcm_16k(&app).await;
+    // The first append counts as played on arrival (100 ms of silence); the rest is due as
+    // its audio time passes on the clock.
+    send(&mut ws, append(&silence[..3_200])).await;
     send(&mut ws, append(&audio)).await;
     // Nothing before the clock moves (manual clock): then the partial text comes.
     let early = tokio::time::timeout(Duration::from_millis(300), ws.next()).await;
@@ -372,6 +375,30 @@ async fn partial_updates_wait_for_the_audio_time_on_the_clock() {
     assert_eq!(respond_at, START_MS + 3_600_000);
     let (text, _) = stream_all(&mut ws, &[], 1).await;
     assert!(text.starts_with(&partial), "{partial} then {text}");
+}
+
+#[tokio::test]
+async fn speech_still_coming_gets_an_interim_update_that_the_final_text_extends() {
+    let app = TestApp::start().await;
+    let pcm = &fixture("speech-cmn-16k.wav")[44..];
+    let mut ws = open_pcm_16k(&app).await;
+    // The first second, as 20 ms chunks: due as the clock passes their audio time.
+    for chunk in pcm[..32_000].chunks(640) {
+        send(&mut ws, append(chunk)).await;
+    }
+    assert!(quiet(&mut ws).await, "nothing before the clock moves");
+    app.server.clock().advance(Duration::from_secs(1));
+    let update = next(&mut ws).await;
+    assert_eq!(update["event_type"], "transcriptions.message.update");
+    let interim = update["data"]["content"].as_str().unwrap().to_owned();
+    assert!(!interim.is_empty());
+    assert!(
+        !interim.ends_with(|c: char| !c.is_alphanumeric()),
+        "no closing punctuation while speech goes on: {interim}"
+    );
+    let (text, _) = stream_all(&mut ws, &pcm[32_000..], 640).await;
+    assert!(text.starts_with(&interim), "{interim} then {text}");
+    assert!(text.len() > interim.len(), "{interim} then {text}");
 }
 
 #[tokio::test]
@@ -479,8 +506,9 @@ async fn stream_scenarios_error_instead_of_created_and_drop_after_updates() {
     let entry = session_entry(&app, &logid).await;
     assert_eq!(entry.scenarios, ["coze-stream-error"]);
 
-    // Two cycles, one final update each: the drop comes after the second, before its
-    // message.completed, and without a close frame.
+    // One append (its audio played on arrival) gives an interim update at once; the final
+    // one is the second: the drop comes after it, before message.completed, and without a
+    // close frame.
     let pcm = &fixture("speech-cmn-16k.wav")[44..];
     let (mut ws, logid) = open_under(&app, "coze-stream-drop").await;
     next(&mut ws).await;
@@ -491,9 +519,9 @@ async fn stream_scenarios_error_instead_of_created_and_drop_after_updates() {
     )
     .await;
     next(&mut ws).await;
-    let (first, _) = stream_all(&mut ws, pcm, 32_000).await;
-    assert!(!first.is_empty());
     send(&mut ws, append(pcm)).await;
+    let interim = next(&mut ws).await;
+    assert_eq!(interim["event_type"], "transcriptions.message.update");
     send(&mut ws, complete()).await;
     assert_eq!(
         next(&mut ws).await["event_type"],
@@ -529,6 +557,11 @@ async fn stream_scenarios_delay_updates_and_completed_on_the_clock() {
     let (mut ws, _) = open_under(&app, "coze-stream-slow-completed").await;
     next(&mut ws).await;
     send(&mut ws, append(&wav)).await;
+    // Audio played on arrival: its interim text comes at once.
+    assert_eq!(
+        next(&mut ws).await["event_type"],
+        "transcriptions.message.update"
+    );
     send(&mut ws, complete()).await;
     assert!(quiet(&mut ws).await, "completed waits for the clock");
     let before = clock.now_ms();

@@ -131,10 +131,12 @@ impl CozeService {
         Ok(filters::apply(&transcript, &Filters::PROVIDER_DEFAULT).text())
     }
 
-    /// The generated text for the speech heard so far in a stream (no fixture: those match
-    /// the complete audio only). Spans are keyed by themselves, so this is a prefix of
-    /// [`CozeService::text_for`]'s generated text for the whole stream.
-    pub fn partial_text(&self, duration_ms: u64, voiced: &[(u64, u64)]) -> String {
+    /// The generated text for the speech heard so far in a stream, the last span possibly
+    /// still being spoken (no fixture: those match the complete audio only). Spans are keyed
+    /// by where they start and more speech only adds words, so without its closing
+    /// punctuation (the sentence may go on) this is a prefix of [`CozeService::text_for`]'s
+    /// generated text for the whole stream.
+    pub fn interim_text(&self, duration_ms: u64, voiced: &[(u64, u64)]) -> String {
         let transcript = transcript::generate(&GenerateInput {
             seed: self.seed,
             audio_sha256: [0; 32],
@@ -142,6 +144,9 @@ impl CozeService {
             duration_ms,
             voiced: Some(voiced),
         });
-        filters::apply(&transcript, &Filters::PROVIDER_DEFAULT).text()
+        let mut text = filters::apply(&transcript, &Filters::PROVIDER_DEFAULT).text();
+        let said = text.trim_end_matches(|c: char| !c.is_alphanumeric()).len();
+        text.truncate(said);
+        text
     }
 }

@@ -265,7 +265,10 @@ impl Connection {
                 Message::Text(text) => {
                     let reply = session.on_text(text.as_str());
                     if cycle_start.is_none() && text.as_str().contains(events::APPEND) {
-                        cycle_start = Some(clock.now_ms());
+                        // The first append's audio has played by the time it arrives, as
+                        // with live capture: later audio is then due when it arrives.
+                        let played = i64::try_from(session.played_ms()).unwrap_or(i64::MAX);
+                        cycle_start = Some(clock.now_ms().saturating_sub(played));
                     }
                     reply
                 }

@@ -71,13 +71,20 @@ pub struct Reply {
     pub final_text: Option<String>,
 }
 
+/// How much more audio must play before the interim text is looked at again: a bound on the
+/// work per append, well under the 300–700 ms between the provider's updates (§11).
+const INTERIM_STEP_MS: u64 = 40;
+
 /// The audio of one complete-cycle.
 #[derive(Debug)]
 struct Cycle {
     decoder: StreamDecoder,
     sha: Sha256,
-    /// Settled spans already turned into a partial text.
-    spans_seen: usize,
+    /// When the interim text is next looked at, in ms of the cycle's audio.
+    next_look_ms: u64,
+    /// The spans the last interim text came from, and that text.
+    heard: Vec<(u64, u64)>,
+    interim: String,
 }
 
 /// A connection's recognition state.
@@ -98,6 +105,11 @@ impl Session {
             config: InputAudio::default(),
             cycle: None,
         }
+    }
+
+    /// Playing time of the cycle's audio decoded so far, in ms.
+    pub fn played_ms(&self) -> u64 {
+        self.cycle.as_ref().map_or(0, |c| c.decoder.decoded_ms())
     }
 
     fn settings(&self) -> &StreamSettings {
@@ -184,7 +196,9 @@ impl Session {
         let cycle = self.cycle.get_or_insert_with(|| Cycle {
             decoder: StreamDecoder::new(layout, max_kept),
             sha: Sha256::new(),
-            spans_seen: 0,
+            next_look_ms: 0,
+            heard: Vec::new(),
+            interim: String::new(),
         });
         cycle.sha.update(&bytes);
         if let Err(err) = cycle.decoder.push(&bytes) {
@@ -197,14 +211,22 @@ impl Session {
                 "the audio is longer than the limit of {max} ms for one stream"
             ));
         }
-        let spans = cycle.decoder.settled();
-        if spans.len() <= cycle.spans_seen {
+        if played < cycle.next_look_ms {
             return Reply::default();
         }
-        cycle.spans_seen = spans.len();
-        let text = self.coze.partial_text(played, &spans);
+        cycle.next_look_ms = played.saturating_add(INTERIM_STEP_MS);
+        let spans = cycle.decoder.heard();
+        if spans == cycle.heard {
+            return Reply::default();
+        }
+        let text = self.coze.interim_text(played, &spans);
+        cycle.heard = spans;
+        if text.is_empty() || text == cycle.interim {
+            return Reply::default();
+        }
+        cycle.interim.clone_from(&text);
         Reply {
-            partial: (!text.is_empty()).then_some((played, text)),
+            partial: Some((played, text)),
             ..Reply::default()
         }
     }
