@@ -402,6 +402,32 @@ async fn speech_still_coming_gets_an_interim_update_that_the_final_text_extends(
 }
 
 #[tokio::test]
+async fn a_client_close_is_answered_with_a_close_frame() {
+    use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
+    let app = TestApp::start().await;
+    let (mut ws, logid) = open(&app).await;
+    next(&mut ws).await;
+    ws.send(Message::Close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "bye".into(),
+    })))
+    .await
+    .unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(30), ws.next())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&reply, Some(Ok(Message::Close(Some(c)))) if c.code == CloseCode::Normal),
+        "{reply:?}"
+    );
+    let stream = session_entry(&app, &logid).await.stream.unwrap();
+    assert_eq!(
+        (stream.close_code, stream.ended_by.as_str()),
+        (Some(1000), "client")
+    );
+}
+
+#[tokio::test]
 async fn limits_send_an_error_and_close() {
     let config = Config {
         ws_max_duration_ms: 1_000,

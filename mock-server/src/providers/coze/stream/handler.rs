@@ -217,12 +217,15 @@ impl Connection {
         let mut pending: Option<(i64, String)> = None;
         loop {
             let due = pending.as_ref().map(|(at, _)| *at);
+            // A due update goes out before more frames are read, so it is stamped with the
+            // time it fell due even when the client keeps sending.
             let next = tokio::select! {
+                biased;
+                () = clock.sleep_until(due.unwrap_or(i64::MAX)), if due.is_some() => Next::Partial,
                 frame = tokio::time::timeout(idle, self.socket.recv()) => match frame {
                     Ok(frame) => Next::Frame(frame),
                     Err(_) => Next::Idle,
                 },
-                () = clock.sleep_until(due.unwrap_or(i64::MAX)), if due.is_some() => Next::Partial,
             };
             let message = match next {
                 Next::Partial => {
@@ -280,7 +283,14 @@ impl Connection {
                     )],
                     ..Reply::default()
                 },
-                Message::Close(_) => return,
+                Message::Close(frame) => {
+                    // The reply (the client's code echoed) is queued by the socket; flushing
+                    // sends it, so the client sees a clean close rather than 1006.
+                    self.record.close_code = frame.as_ref().map(|f| f.code);
+                    let flush = futures_util::SinkExt::flush(&mut self.socket);
+                    let _ = tokio::time::timeout(Duration::from_secs(1), flush).await;
+                    return;
+                }
                 Message::Ping(_) | Message::Pong(_) => continue,
             };
             if let Some((audio_ms, text)) = reply.partial {
