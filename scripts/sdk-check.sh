@@ -6,8 +6,11 @@
 #
 # Installs the pinned SDKs under target/sdk/ (git-ignored; skipped when already there),
 # builds and starts target/debug/asr-mock on a free port with a throwaway tokens file,
-# runs scripts/sdk/coze_python_check.py and scripts/sdk/coze_node_check.mjs, prints one
-# line per check and ends with `N passed, M failed`. Exits non-zero on any failure.
+# runs scripts/sdk/coze_python_check.py and scripts/sdk/coze_node_check.mjs (HTTP) and
+# scripts/sdk/coze_node_ws_check.mjs (streaming over ws://) against it, then starts a second
+# simulator over TLS (`--tls-self-signed`, clock 10x) for scripts/sdk/coze_python_ws_check.py
+# (cozepy streams only to an https:// base, as wss://). Prints one line per check and ends
+# with `N passed, M failed`. Exits non-zero on any failure.
 #
 # Environment:
 #   ASR_MOCK_BIN  use this simulator binary instead of building target/debug/asr-mock
@@ -30,12 +33,17 @@ passed=0
 failed=0
 TMP="$(mktemp -d)"
 MOCK_PID=""
+TLS_PID=""
+TLS_SCALE=10 # the TLS simulator's clock speed: its real-time stream check runs 10x faster
 
 cleanup() {
-    if [[ -n "$MOCK_PID" ]] && kill -0 "$MOCK_PID" 2>/dev/null; then
-        kill "$MOCK_PID" 2>/dev/null || true
-        wait "$MOCK_PID" 2>/dev/null || true
-    fi
+    local pid
+    for pid in "$MOCK_PID" "$TLS_PID"; do
+        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -129,20 +137,35 @@ permissions = []
 EOF
 : >"$TMP/empty.wav"
 
+# Prints the address a simulator started with output prefix $1 and pid $2 listens on, once
+# its first line says so (or nothing if it exits or takes 10 s).
+listening_on() {
+    local out="$1" pid="$2" line
+    for _ in $(seq 1 100); do
+        line="$(head -n 1 "$out" 2>/dev/null || true)"
+        if [[ "$line" =~ ^asr-mock\ listening\ on\ (https?://[^[:space:]]+) ]]; then
+            echo "${BASH_REMATCH[1]}"
+            return
+        fi
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+}
+
 "$MOCK" --port 0 --seed 1 --tokens "$TMP/tokens.toml" >"$TMP/mock.out" 2>"$TMP/mock.err" &
 MOCK_PID=$!
-ADDR=""
-for _ in $(seq 1 100); do
-    line="$(head -n 1 "$TMP/mock.out" 2>/dev/null || true)"
-    if [[ "$line" =~ ^asr-mock\ listening\ on\ (http://[^[:space:]]+) ]]; then
-        ADDR="${BASH_REMATCH[1]}"
-        break
-    fi
-    kill -0 "$MOCK_PID" 2>/dev/null || break
-    sleep 0.1
-done
-[[ -n "$ADDR" ]] || setup_fail "asr-mock did not start (stdout: $(head -c 200 "$TMP/mock.out"))" "$TMP/mock.err"
+ADDR="$(listening_on "$TMP/mock.out" "$MOCK_PID")"
+[[ "$ADDR" == http://* ]] || setup_fail "asr-mock did not start (stdout: $(head -c 200 "$TMP/mock.out"))" "$TMP/mock.err"
 echo "# asr-mock at $ADDR"
+
+# The same over TLS; it writes the certificate it made to cert.pem for the client to trust.
+"$MOCK" --port 0 --seed 1 --tokens "$TMP/tokens.toml" --clock scaled --time-scale "$TLS_SCALE" \
+    --tls-self-signed "$TMP/cert.pem" >"$TMP/tls.out" 2>"$TMP/tls.err" &
+TLS_PID=$!
+TLS_ADDR="$(listening_on "$TMP/tls.out" "$TLS_PID")"
+[[ "$TLS_ADDR" == https://* && -s "$TMP/cert.pem" ]] ||
+    setup_fail "asr-mock --tls-self-signed did not start (stdout: $(head -c 200 "$TMP/tls.out"))" "$TMP/tls.err"
+echo "# asr-mock over TLS at $TLS_ADDR (clock x$TLS_SCALE)"
 
 # ---- checks -------------------------------------------------------------------------------
 # Runs one checker, echoes its lines, and counts its PASS/FAIL lines. A checker that exits
@@ -167,12 +190,20 @@ run_checker() {
 
 run_checker python "$VENV/bin/python" -W ignore scripts/sdk/coze_python_check.py "$ADDR" "$AUDIO_DIR" "$TMP/empty.wav"
 run_checker node node scripts/sdk/coze_node_check.mjs "$ADDR" "$AUDIO_DIR" "$TMP/empty.wav" "$NODE_PREFIX"
+run_checker node-ws node scripts/sdk/coze_node_ws_check.mjs "$ADDR" "$AUDIO_DIR" "$NODE_PREFIX"
+# SSL_CERT_FILE is how the websockets library's default SSL context (and httpx) trust it.
+run_checker python-ws env SSL_CERT_FILE="$TMP/cert.pem" "$VENV/bin/python" -W ignore \
+    scripts/sdk/coze_python_ws_check.py "$TLS_ADDR" "$AUDIO_DIR" "$TMP/cert.pem" "$TLS_SCALE"
 
-if ! kill -0 "$MOCK_PID" 2>/dev/null; then
-    echo "FAIL asr-mock exited during the checks"
-    tail -n 20 "$TMP/mock.err" | sed 's/^/#   /'
-    failed=$((failed + 1))
-fi
+still_running() { # pid, name of its log; counts a simulator that died as a failure
+    if ! kill -0 "$1" 2>/dev/null; then
+        echo "FAIL asr-mock ($2) exited during the checks"
+        tail -n 20 "$TMP/$2.err" | sed 's/^/#   /'
+        failed=$((failed + 1))
+    fi
+}
+still_running "$MOCK_PID" mock
+still_running "$TLS_PID" tls
 
 summary
 [[ $failed -eq 0 ]]
