@@ -94,7 +94,6 @@ test('WebSocket: the SDK streams the same WAV to the same text', { timeout: 30_0
   assert.ok(at('input_audio_buffer.completed') > at('transcriptions.updated'), `completed after updated: ${events}`);
   assert.ok(at('transcriptions.message.update') > 0, `at least one message.update: ${events}`);
   assert.equal(events.at(-1), 'transcriptions.message.completed');
-  assert.ok(events.lastIndexOf('transcriptions.message.update') < events.length - 1);
   const journal = (await mock.requests(10)).filter((r) => r.stream);
   assert.equal(journal.at(-1).stream.final_text, text, 'the journal records the streamed text');
 });
