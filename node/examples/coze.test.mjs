@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { CozeAPI, AuthenticationError } from '@coze/api';
 import { startAsrMock, AsrMockError } from 'asr-mock';
@@ -19,31 +20,39 @@ const GOOD = 'pat_good';
 const CI = 'pat_ci';
 
 let mock;
+let dir;
 before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coze-example-'));
+  const tokens = path.join(dir, 'tokens.toml'); // only these tokens are accepted
+  fs.writeFileSync(tokens, [GOOD, CI].map((t) => `[[tokens]]\ntoken = "${t}"\npermissions = ["createTranscription"]\n`).join('\n'));
   mock = await startAsrMock({
     seed: 7,
     clock: 'manual',
-    tokens: [{ token: GOOD }, { token: CI }],
+    tokens,
     icuSubmitRate: 0, // no rate limit between the tests' submits
   });
 });
-after(() => mock.close());
+after(async () => {
+  await mock.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 const coze = (token = GOOD) => new CozeAPI({ token, baseURL: mock.baseURL, baseWsURL: mock.baseWsURL });
 const transcribe = async (file, token) =>
   (await coze(token).audio.transcriptions.create({ file: fs.createReadStream(file) })).text;
 
-// Streams a WAV through the SDK's WebSocket API; resolves to the final text and the events.
-async function transcribeStreaming(file) {
-  const ws = await coze().websockets.audio.transcriptions.create();
+// Streams a WAV through the SDK's WebSocket API; resolves to the final text and the events,
+// rejects with an `error` event's data.
+async function transcribeStreaming(file, token = GOOD) {
+  const ws = await coze(token).websockets.audio.transcriptions.create();
   const events = [];
   let text = '';
   return new Promise((resolve, reject) => {
-    const fail = (why) => {
+    const fail = (error) => {
       ws.close(); // the SDK reconnects after any close it did not start itself
-      reject(new Error(why));
+      reject(error);
     };
-    ws.onerror = (err) => fail(`WebSocket error ${JSON.stringify(err)}`);
+    ws.onerror = (err) => fail(new Error(`WebSocket error ${JSON.stringify(err)}`));
     ws.onmessage = (event) => {
       events.push(event.event_type);
       switch (event.event_type) {
@@ -69,7 +78,7 @@ async function transcribeStreaming(file) {
           resolve({ text, events });
           break;
         case 'error':
-          fail(`error event ${JSON.stringify(event.data)}`);
+          fail(Object.assign(new Error(`error event ${JSON.stringify(event.data)}`), event.data));
           break;
         default:
       }
@@ -104,6 +113,10 @@ test('a token not in the tokens file gets AuthenticationError 4100', async () =>
     assert.equal(e.code, 4100);
     return true;
   });
+});
+
+test('WebSocket: a token not in the tokens file gets an error event 4100', async () => {
+  await assert.rejects(transcribeStreaming(SPEECH, 'pat_unknown'), { code: 4100, msg: 'authentication is invalid' });
 });
 
 test('a scenario activated for one token changes only that token', async () => {
