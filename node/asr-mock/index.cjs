@@ -131,13 +131,6 @@ class AsrMock {
   }
 }
 
-if (typeof Symbol.asyncDispose === 'symbol') {
-  // `await using mock = await startAsrMock()` closes it at the end of the block.
-  AsrMock.prototype[Symbol.asyncDispose] = function asyncDispose() {
-    return this.close();
-  };
-}
-
 /** Starts a simulator on a free port; resolves once it listens. */
 async function startAsrMock(options = {}) {
   const { args, tempFiles, library } = buildArgs(options);

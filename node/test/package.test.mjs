@@ -176,6 +176,25 @@ test('no simulator outlives Node: SIGTERM keeps its default action', async () =>
   await assertGone(pid);
 });
 
+test('tokens given as a list go to a temporary file that close() removes', async () => {
+  const r = await runNode(['-e', `
+    const fs = require('node:fs');
+    const { startAsrMock } = require('asr-mock');
+    (async () => {
+      const mock = await startAsrMock({ tokens: [{ token: 'pat_a' }, { token: 'pat_b', permissions: [] }] });
+      const args = fs.readFileSync('/proc/' + mock.pid + '/cmdline', 'utf8').split('\\0');
+      const file = args[args.indexOf('--tokens') + 1];
+      const toml = fs.readFileSync(file, 'utf8');
+      await mock.close();
+      console.log(JSON.stringify({ file, toml, after: fs.existsSync(file) }));
+    })();`]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.match(out.file, /asr-mock-[^/]+\/tokens\.toml$/);
+  assert.equal(out.toml, '[[tokens]]\ntoken = "pat_a"\npermissions = ["createTranscription"]\n\n[[tokens]]\ntoken = "pat_b"\npermissions = []\n');
+  assert.equal(out.after, false, 'close() removes it');
+});
+
 test('start-up errors name the cause', async () => {
   const r = await runNode(['-e', `
     const { startAsrMock } = require('asr-mock');
