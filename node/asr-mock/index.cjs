@@ -18,7 +18,9 @@ const STOP_GRACE_MS = 5_000;
 // A task id as the control API's path wants it: a non-negative integer, exact beyond 2^53
 // when given as a string or bigint.
 function taskIdOf(taskId) {
-  const s = typeof taskId === 'number' && Number.isSafeInteger(taskId) ? String(taskId) : typeof taskId === 'string' || typeof taskId === 'bigint' ? String(taskId) : '';
+  const exact =
+    (typeof taskId === 'number' && Number.isSafeInteger(taskId)) || typeof taskId === 'string' || typeof taskId === 'bigint';
+  const s = exact ? String(taskId) : '';
   if (!/^\d{1,20}$/.test(s)) {
     throw new TypeError(`taskId must be a non-negative integer (a string or bigint above 2^53), got ${String(taskId)}`);
   }

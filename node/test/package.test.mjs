@@ -195,6 +195,27 @@ test('tokens given as a list go to a temporary file that close() removes', async
   assert.equal(out.after, false, 'close() removes it');
 });
 
+test('with --tls-self-signed the URLs are https/wss and the helpers trust the certificate', async () => {
+  const r = await runNode(['-e', `
+    const fs = require('node:fs');
+    const os = require('node:os');
+    const path = require('node:path');
+    const { startAsrMock } = require('asr-mock');
+    (async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asr-mock-tls-'));
+      const mock = await startAsrMock({ tlsSelfSigned: path.join(dir, 'cert.pem') });
+      const health = await mock.health();
+      await mock.close();
+      fs.rmSync(dir, { recursive: true });
+      console.log(JSON.stringify({ baseURL: mock.baseURL, baseWsURL: mock.baseWsURL, status: health.status }));
+    })().catch((e) => { console.error(e); process.exit(1); });`]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.match(out.baseURL, /^https:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(out.baseWsURL, out.baseURL.replace('https:', 'wss:'));
+  assert.equal(out.status, 'ok');
+});
+
 test('start-up errors name the cause', async () => {
   const r = await runNode(['-e', `
     const { startAsrMock } = require('asr-mock');
