@@ -1,0 +1,2 @@
+// The ES-module entry exports exactly what the CommonJS one does.
+export * from './index.js';
