@@ -23,7 +23,10 @@
 //!    committed before its answer), at c=32 and c=1; the 1 MB upload at c=1 (latency) and c=4.
 //! 4. callbacks: tasks with a CallbackUrl inserted into the engine, the manual clock moved
 //!    past their end, and the time until every attempt is journaled as acknowledged.
-//! 5. a 5-hour Url recording (`/__admin/audio/generated/speechlike.wav?seconds=18000`):
+//! 5. streaming: one WebSocket session on the manual clock (when the first interim update
+//!    comes after speech starts), then 100 real-time sessions on the real clock (the lag
+//!    from an append to the update its audio completes).
+//! 6. a 5-hour Url recording (`/__admin/audio/generated/speechlike.wav?seconds=18000`):
 //!    wall time from submit until `success`.
 //!
 //! Every loop has a count and a deadline; child processes are killed by their handle.
@@ -42,6 +45,7 @@ mod load;
 mod memory;
 mod report;
 mod startup;
+mod stream;
 
 use std::time::Duration;
 
@@ -62,7 +66,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Set in the environment of the helper processes this executable starts.
 pub(crate) const CHILD_ENV: &str = "SIDE_BY_SIDE_CHILD";
 /// Optional comma-separated list of the parts to run (for profiling one of them):
-/// `startup,memory,search,submit,upload,callbacks,fivehours`; all when unset.
+/// `startup,memory,search,submit,upload,callbacks,stream,fivehours`; all when unset.
 const ONLY_ENV: &str = "SIDE_BY_SIDE_ONLY";
 /// Built by cargo together with this bench (release settings).
 pub(crate) const ASR_MOCK_BIN: &str = env!("CARGO_BIN_EXE_asr-mock");
@@ -251,6 +255,10 @@ async fn in_runtimes(server_rt: Handle, report: &mut Report) -> Result<(), Strin
     if wanted("callbacks") {
         eprintln!("side_by_side: callbacks…");
         callbacks::callbacks(&sim, report).await?;
+    }
+    if wanted("stream") {
+        eprintln!("side_by_side: streaming sessions…");
+        stream::stream(&sim, server_rt.clone(), report).await?;
     }
     if wanted("fivehours") {
         eprintln!("side_by_side: 5-hour recording…");
