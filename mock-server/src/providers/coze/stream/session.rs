@@ -73,7 +73,7 @@ pub struct Reply {
 
 /// How much more audio must play before the interim text is looked at again: a bound on the
 /// work per append, well under the 300–700 ms between the provider's updates (§11).
-const INTERIM_STEP_MS: u64 = 40;
+const INTERIM_STEP_MS: u64 = 100;
 
 /// The audio of one complete-cycle.
 #[derive(Debug)]
