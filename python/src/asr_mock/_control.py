@@ -111,6 +111,6 @@ def _error_message(raw: bytes) -> str:
     except ValueError:
         decoded = None
     if isinstance(decoded, dict) and isinstance(decoded.get("error"), str):
-        return decoded["error"]
+        return str(decoded["error"])
     text = raw[:_QUOTE].decode("utf-8", "replace")
     return text or "(empty body)"

@@ -169,16 +169,34 @@ class AsrMock:
             raise ValueError(f"{path!r} is not a control-API path (they start with /__admin/)")
         return self._control.call(method, path, body, query)
 
+    def _object(
+        self,
+        method: str,
+        path: str,
+        body: Optional[Json] = None,
+        query: Optional[Dict[str, Any]] = None,
+    ) -> Json:
+        answer = self.call(method, path, body, query)
+        if not isinstance(answer, dict):
+            raise AsrMockError(f"expected a JSON object, got {answer!r:.200}", method=method, path=path)
+        return answer
+
+    def _items(self, path: str, key: str, query: Optional[Dict[str, Any]]) -> List[Json]:
+        items = self._object("GET", path, query=query).get(key)
+        if not isinstance(items, list):
+            raise AsrMockError(f"the answer has no {key!r} list", method="GET", path=path)
+        return items
+
     def health(self) -> Json:
         """`GET /__admin/health`: `status`, `version`, `seed`, `now_ms` (simulated time),
         `fixtures`, `icu_tasks`, `callbacks_pending`."""
-        return self.call("GET", "/__admin/health")
+        return self._object("GET", "/__admin/health")
 
     def reset(self) -> Json:
         """`POST /__admin/reset`: forgets the journal, API-registered fixtures, tasks,
         callbacks, hosted audio, scenario activations and counters (not the clock or the
         settings). Returns `{"reset": True}`."""
-        return self.call("POST", "/__admin/reset")
+        return self._object("POST", "/__admin/reset")
 
     def advance(self, seconds: Union[float, datetime.timedelta]) -> Json:
         """`POST /__admin/clock/advance`: moves simulated time on (any clock mode); tasks and
@@ -189,18 +207,18 @@ class AsrMock:
             raise TypeError(f"seconds must be a number or a timedelta, not {type(seconds).__name__}")
         if not math.isfinite(seconds):
             raise ValueError(f"seconds must be finite, got {seconds!r}")
-        return self.call("POST", "/__admin/clock/advance", {"seconds": seconds})
+        return self._object("POST", "/__admin/clock/advance", {"seconds": seconds})
 
     def activate(self, name: str, token: Optional[str] = None) -> Json:
         """`POST /__admin/scenarios/activate`: scenario `name` for every request, or only
         for requests bearing `token`. Returns what is active: `global` (names) and
         `by_token` (token → names)."""
-        return self.call("POST", "/__admin/scenarios/activate", _activation(name, token))
+        return self._object("POST", "/__admin/scenarios/activate", _activation(name, token))
 
     def deactivate(self, name: str, token: Optional[str] = None) -> Json:
         """`POST /__admin/scenarios/deactivate`: undoes `activate(name, token)` (a 404
         `AsrMockError` if it is not active). Returns what is active, as `activate`."""
-        return self.call("POST", "/__admin/scenarios/deactivate", _activation(name, token))
+        return self._object("POST", "/__admin/scenarios/deactivate", _activation(name, token))
 
     def tasks(self, *, status: Optional[str] = None, limit: Optional[int] = None) -> List[Json]:
         """`GET /__admin/tasks`: icu tasks, newest first (the server's default limit is
@@ -208,13 +226,13 @@ class AsrMock:
         dict with `task_id`, `status`, … as the README lists."""
         if status is not None and status not in _STATUSES:
             raise ValueError(f"status {status!r}: use one of {', '.join(_STATUSES)}")
-        return self.call("GET", "/__admin/tasks", query={"status": status, "limit": limit})["tasks"]
+        return self._items("/__admin/tasks", "tasks", {"status": status, "limit": limit})
 
     def task(self, task_id: Union[int, str]) -> Json:
         """`GET /__admin/tasks/{id}`: one task: `task_id`, `status` (what a poll would show
         now, without counting as one), `task` (plan, outcome, polls) and `callbacks` (its
         delivery attempts). A 404 `AsrMockError` for an unknown id."""
-        return self.call("GET", f"/__admin/tasks/{_task_id(task_id)}")
+        return self._object("GET", f"/__admin/tasks/{_task_id(task_id)}")
 
     def transition(
         self,
@@ -231,21 +249,21 @@ class AsrMock:
             body["code"] = code
         if message is not None:
             body["message"] = message
-        return self.call("POST", f"/__admin/tasks/{_task_id(task_id)}/transition", body)
+        return self._object("POST", f"/__admin/tasks/{_task_id(task_id)}/transition", body)
 
     def callbacks(self, task_id: Optional[Union[int, str]] = None) -> List[Json]:
         """`GET /__admin/callbacks`: every callback attempt (of one task with `task_id`):
         dicts with the time, `url`, `body`, status, answer, latency, error and whether it was
         acknowledged. Deliveries still pending are counted in `health()`."""
         query = {"task_id": _task_id(task_id)} if task_id is not None else None
-        return self.call("GET", "/__admin/callbacks", query=query)["attempts"]
+        return self._items("/__admin/callbacks", "attempts", query)
 
     def requests(self, limit: Optional[int] = None) -> List[Json]:
         """`GET /__admin/requests`: the newest `limit` journal entries (server default 100):
         method, path, status, provider code, logid; streaming sessions once ended."""
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
             raise ValueError(f"limit must be an int >= 0, got {limit!r}")
-        return self.call("GET", "/__admin/requests", query={"limit": limit})["requests"]
+        return self._items("/__admin/requests", "requests", {"limit": limit})
 
     def add_fixture(
         self,
@@ -259,7 +277,7 @@ class AsrMock:
         if (audio_path is None) == (sha256 is None):
             raise ValueError("give exactly one of audio_path and sha256")
         digest = _sha256_of(audio_path) if audio_path is not None else sha256
-        return self.call("POST", "/__admin/fixtures", {"sha256": digest, "text": text})
+        return self._object("POST", "/__admin/fixtures", {"sha256": digest, "text": text})
 
 
 def _activation(name: str, token: Optional[str]) -> Json:
