@@ -3,6 +3,7 @@ a killed parent; `python -m asr_mock` and the `asr-mock` command run the server.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -59,6 +60,14 @@ def test_the_block_stops_it() -> None:
     assert not mock.running()
     assert gone_within(pid, 5)
     assert mock.stop() == 0, "a second stop is harmless; SIGTERM is a clean exit"
+
+
+def test_dropping_the_last_reference_stops_it() -> None:
+    mock = AsrMock()
+    pid = mock.pid
+    del mock
+    gc.collect()
+    assert gone_within(pid, 5)
 
 
 def test_interpreter_exit_stops_it() -> None:

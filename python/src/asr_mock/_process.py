@@ -71,6 +71,25 @@ def _terminate(popen: "subprocess.Popen[bytes]", owner_pid: int) -> None:
         pass
 
 
+def _drain(pipe: IO[bytes], tail: Deque[str], first_line: "Optional[queue.Queue[Optional[str]]]") -> None:
+    """Reads a pipe to its end, so the child never blocks on a full one, keeping the last
+    lines in `tail`; the first line goes to `first_line` (the address, on stdout). A
+    function, not a method: the thread must not keep the ServerProcess alive."""
+    with pipe:
+        while True:
+            chunk = pipe.readline(_LINE_BYTES)
+            if not chunk:
+                break
+            line = chunk.decode("utf-8", "replace").rstrip("\r\n")
+            if first_line is not None:
+                first_line.put(line)
+                first_line = None
+            else:
+                tail.append(line)
+    if first_line is not None:
+        first_line.put(None)  # ended before saying where it listens
+
+
 class ServerProcess:
     """A started `asr-mock`: `base_url` is what it printed; `stop()` ends it.
 
@@ -96,30 +115,12 @@ class ServerProcess:
         self._finalizer = weakref.finalize(self, _terminate, self.popen, os.getpid())
         assert self.popen.stdout is not None and self.popen.stderr is not None
         self._readers = [
-            threading.Thread(target=self._drain, args=(self.popen.stdout, True), daemon=True),
-            threading.Thread(target=self._drain, args=(self.popen.stderr, False), daemon=True),
+            threading.Thread(target=_drain, args=(self.popen.stdout, self._tail, self._first_line), daemon=True),
+            threading.Thread(target=_drain, args=(self.popen.stderr, self._tail, None), daemon=True),
         ]
         for reader in self._readers:
             reader.start()
         self.base_url = self._await_address(startup_timeout - (time.monotonic() - started))
-
-    def _drain(self, pipe: IO[bytes], is_stdout: bool) -> None:
-        """Reads a pipe to its end, so the child never blocks on a full one; keeps the last
-        lines. The first stdout line (the address) goes to `_first_line`."""
-        first = is_stdout
-        with pipe:
-            while True:
-                chunk = pipe.readline(_LINE_BYTES)
-                if not chunk:
-                    break
-                line = chunk.decode("utf-8", "replace").rstrip("\r\n")
-                if first:
-                    first = False
-                    self._first_line.put(line)
-                else:
-                    self._tail.append(line)
-        if first:
-            self._first_line.put(None)  # ended before saying where it listens
 
     def _await_address(self, timeout: float) -> str:
         try:
