@@ -111,6 +111,20 @@ else
     fail "wheel contents: $contents"
 fi
 
+# The README's complete test is the file CI runs, letter for letter.
+if "$PY" - README.md python/tests/test_readme_example.py <<'EOF'
+import sys
+readme, example = (open(p, encoding="utf-8").read() for p in sys.argv[1:])
+section = readme.split("### From Python", 1)[-1]
+block = section.split("```python\n", 1)[-1].split("```", 1)[0]
+sys.exit(0 if block == example else 1)
+EOF
+then
+    pass "README's From Python test is python/tests/test_readme_example.py"
+else
+    fail "README's From Python test differs from python/tests/test_readme_example.py"
+fi
+
 # ---- install into a fresh venv and run the example suite ----------------------------------
 TEST_LOG="$WORK/test-install.log"
 : >"$TEST_LOG"
