@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import http.client
 import json
+import sys
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -141,3 +143,20 @@ def test_the_admin_token_is_sent(tmp_path: Path) -> None:
         assert refused.status == 401, "without the token the same call is refused"
         assert "admin token" in json.load(refused)["error"]
         plain.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="shell-script stand-ins for the binary")
+def test_a_binary_that_never_says_where_it_listens(tmp_path: Path) -> None:
+    silent = tmp_path / "silent"
+    silent.write_text("#!/bin/sh\necho 'warming up' >&2\nexec sleep 30\n")
+    silent.chmod(0o755)
+    started = time.monotonic()
+    with pytest.raises(AsrMockStartError, match="printed no address within 0.5 s: warming up"):
+        AsrMock(binary=str(silent), startup_timeout=0.5)
+    assert time.monotonic() - started < 10, "the stand-in was stopped, not waited for"
+
+    chatty = tmp_path / "chatty"
+    chatty.write_text("#!/bin/sh\necho 'hello there'\nexec sleep 30\n")
+    chatty.chmod(0o755)
+    with pytest.raises(AsrMockStartError, match="printed 'hello there' instead of its address"):
+        AsrMock(binary=str(chatty))
