@@ -74,13 +74,14 @@ async fn main() -> ExitCode {
         );
         tracing::warn!(host = %config.host, "listening on a non-loopback address");
     }
+    let shutdown = shutdown_signal();
     // The address goes to stdout so scripts can read it (`--port 0` picks a free one).
     println!("asr-mock listening on {scheme}://{local}");
     tracing::info!(seed = config.seed, clock = ?config.clock_mode(), coze_model = ?config.coze_model, "ready");
 
     let mut options = serve_options(&config, &state);
     options.tls = tls;
-    match run_with(listener, state, options, shutdown_signal()).await {
+    match run_with(listener, state, options, shutdown).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -92,25 +93,34 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Completes on Ctrl-C or, on Unix, SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on Ctrl-C or, on Unix, SIGTERM. The handlers are installed before this returns,
+/// so a signal sent as soon as the address is printed stops the server gracefully rather than
+/// killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(term) => {},
+                () = wait(int) => {},
             }
-            Err(_) => std::future::pending::<()>().await,
+            tracing::info!("shutting down");
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
     }
-    tracing::info!("shutting down");
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    }
 }

@@ -262,3 +262,17 @@ async fn mangled_multipart_uploads_get_the_coze_envelope() {
         assert!(answer.json["msg"].is_string(), "case {n}");
     }
 }
+
+#[test]
+fn a_sigterm_right_after_the_address_line_stops_the_binary_gracefully() {
+    use rustix::process::{kill_process, Pid, Signal};
+    // The handler is installed before the line is printed: a script that stops the server as
+    // soon as it has the address gets a clean exit, not a death by signal.
+    for _ in 0..10 {
+        let mut child = spawn_binary(&[]);
+        let pid = Pid::from_raw(child.process.id() as i32).unwrap();
+        kill_process(pid, Signal::TERM).unwrap();
+        let status = child.process.wait().unwrap();
+        assert!(status.success(), "{status:?}");
+    }
+}
