@@ -285,7 +285,8 @@ async fn open(addr: SocketAddr) -> Result<Ws, String> {
         "authorization",
         "Bearer pat_bench".parse().map_err(|_| "header")?,
     );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+    // No Nagle delay, as browsers, Node's `ws` and Python's asyncio do by default.
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
         .await
         .map_err(|e| format!("connect: {e}"))?;
     expect(&mut ws, "transcriptions.created").await?;
