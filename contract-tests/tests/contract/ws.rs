@@ -92,8 +92,10 @@ async fn coze_stream_events() {
     let delta = base64::engine::general_purpose::STANDARD.encode(fixtures::SPEECH);
     say(
         &mut ws,
+        // The audio of the first append counts as played on arrival: its interim text
+        // comes at once, before `complete` is sent.
         json!({"event_type": "input_audio_buffer.append", "data": {"delta": delta}}),
-        0,
+        1,
         &mut events,
     )
     .await;
@@ -120,6 +122,7 @@ async fn coze_stream_events() {
             "transcriptions.created",
             "transcriptions.updated",
             "error",
+            "transcriptions.message.update",
             "input_audio_buffer.completed",
             "transcriptions.message.update",
             "transcriptions.message.completed",
