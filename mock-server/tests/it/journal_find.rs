@@ -293,7 +293,7 @@ async fn every_matcher_field_selects_what_it_names() {
         seqs(app.find(m().header("authorization", "Bearer …user")).await),
         [3]
     );
-    let by_query = m().parameter("TaskId", &task_id.to_string());
+    let by_query = m().parameter("TaskId", task_id.to_string());
     assert_eq!(seqs(app.find(by_query).await), [5]);
     // Body parameters too: a JSON number matches its text.
     assert_eq!(seqs(app.find(m().parameter("ChannelNum", "1")).await), [4]);
