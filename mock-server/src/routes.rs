@@ -114,6 +114,10 @@ pub mod admin {
     pub const STATE_SAVE: &str = "/__admin/state/save";
     /// `/__admin/requests`.
     pub const REQUESTS: &str = "/__admin/requests";
+    /// `/__admin/requests/find`.
+    pub const REQUESTS_FIND: &str = "/__admin/requests/find";
+    /// `/__admin/requests/count`.
+    pub const REQUESTS_COUNT: &str = "/__admin/requests/count";
     /// `/__admin/fixtures`.
     pub const FIXTURES: &str = "/__admin/fixtures";
     /// `/__admin/clock`.

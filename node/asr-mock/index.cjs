@@ -27,6 +27,17 @@ function taskIdOf(taskId) {
   return s;
 }
 
+// A matcher as the control API reads it: a Date `since` as RFC 3339 text, the rest as given
+// (the server checks every field and names a bad one).
+function matcherBody(matcher) {
+  if (matcher === null || typeof matcher !== 'object' || Array.isArray(matcher)) {
+    throw new TypeError(`a matcher is an object such as {method: 'POST'}, got ${String(matcher)}`);
+  }
+  const body = { ...matcher };
+  if (body.since instanceof Date) body.since = body.since.toISOString();
+  return body;
+}
+
 class AsrMock {
   constructor(child, baseURL, control, stderrTail) {
     this._child = child;
@@ -106,6 +117,22 @@ class AsrMock {
   async requests(limit) {
     const qs = limit === undefined ? '' : `?limit=${Number(limit)}`;
     return (await this._call('GET', `/__admin/requests${qs}`)).requests;
+  }
+
+  /**
+   * `POST /__admin/requests/find`: the newest journal entries (at most `limit`, default 100),
+   * oldest first, that match every field given: provider, method, path, pathPattern (a regex
+   * the whole path matches), header / parameter ({name: exact value}; credentials in their
+   * redacted form, 'Bearer …1234'), status (HTTP), code (provider), scenario, since (epoch ms,
+   * RFC 3339 text or a Date). A bad field rejects with AsrMockError 400 naming it.
+   */
+  async find(matcher = {}) {
+    return (await this._call('POST', '/__admin/requests/find', matcherBody(matcher))).requests;
+  }
+
+  /** `POST /__admin/requests/count`: how many journal entries match (the fields of find()). */
+  async count(matcher = {}) {
+    return (await this._call('POST', '/__admin/requests/count', matcherBody(matcher))).count;
   }
 
   /** Registers a transcript for the audio in audioPath or with this SHA-256; resolves to the hash. */

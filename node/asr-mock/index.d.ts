@@ -133,6 +133,42 @@ export interface RequestEntry {
     ended_by: string;
   };
   truncated?: boolean;
+  /** Request headers by lowercase name; credentials as their scheme and last four characters. */
+  headers?: Record<string, string>;
+  /** What the body held, when a handler read it. */
+  body?: BodySummary;
+}
+
+/** A request body as the journal summarises it. */
+export type BodySummary =
+  | {
+      kind: 'multipart';
+      parts: { name: string | null; filename?: string; content_type?: string; size: number; sha256?: string }[];
+      omitted?: number;
+    }
+  | { kind: 'params'; params: Record<string, unknown>; omitted?: number }
+  | { kind: 'text'; text: string; size: number; truncated?: boolean };
+
+/** What find() and count() look for: every field given must match. */
+export interface RequestMatcher {
+  provider?: 'coze' | 'icu';
+  method?: string;
+  /** The exact path, without the query. */
+  path?: string;
+  /** A regular expression (Rust regex syntax) the whole path must match. */
+  pathPattern?: string;
+  /** Header name (any case) → exact value as journaled (credentials redacted: 'Bearer …1234'). */
+  header?: Record<string, string>;
+  /** Query-string or icu body parameter → exact value. */
+  parameter?: Record<string, string>;
+  /** HTTP status answered. */
+  status?: number;
+  /** Provider code answered. */
+  code?: number;
+  /** A scenario that applied. */
+  scenario?: string;
+  /** At or after this time on the simulator's clock: epoch ms, RFC 3339 text or a Date. */
+  since?: number | string | Date;
 }
 
 export interface FixtureSentence {
@@ -167,6 +203,10 @@ export declare class AsrMock {
   transition(taskId: TaskIdInput, status: 'doing' | 'success' | 'failed', code?: number, message?: string): Promise<Transitioned>;
   callbacks(taskId?: TaskIdInput): Promise<CallbackAttempt[]>;
   requests(limit?: number): Promise<RequestEntry[]>;
+  /** The newest matching journal entries (at most `limit`, default 100), oldest first. */
+  find(matcher?: RequestMatcher & { limit?: number }): Promise<RequestEntry[]>;
+  /** How many journal entries match. */
+  count(matcher?: RequestMatcher): Promise<number>;
   addFixture(text: string, audio: { audioPath: string; sentences?: FixtureSentence[] } | { sha256: string; sentences?: FixtureSentence[] }): Promise<string>;
   /** Stops the simulator; safe to call twice. */
   close(): Promise<void>;

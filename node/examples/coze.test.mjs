@@ -7,6 +7,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -113,6 +114,26 @@ test('a token not in the tokens file gets AuthenticationError 4100', async () =>
     assert.equal(e.code, 4100);
     return true;
   });
+});
+
+test('find/count verify what the SDK sent: the part, the redacted token, the code', async () => {
+  const audio = fs.readFileSync(SPEECH);
+  const sha256 = crypto.createHash('sha256').update(audio).digest('hex');
+  const refused = { method: 'POST', path: '/v1/audio/transcriptions', code: 4100, header: { Authorization: 'Bearer …nown' } };
+  const found = await mock.find(refused);
+  assert.ok(found.length >= 1, 'the refused upload is in the journal');
+  const entry = found.at(-1);
+  assert.equal(entry.status, 401);
+  assert.ok(!JSON.stringify(entry).includes('pat_unknown'), 'the token itself is never kept');
+  const file = entry.body.parts.find((p) => p.name === 'file');
+  assert.equal(file.filename, path.basename(SPEECH));
+  assert.equal(file.size, audio.length);
+  assert.equal(file.sha256, sha256);
+  assert.equal(await mock.count(refused), found.length);
+  // A credential of 8 characters or fewer keeps none of them: pat_good shows as 'Bearer …'.
+  assert.ok((await mock.count({ provider: 'coze', status: 200, header: { authorization: 'Bearer …' } })) >= 2);
+  assert.equal(await mock.count({ ...refused, since: new Date(Date.UTC(2100, 0, 1)) }), 0);
+  await assert.rejects(mock.count({ pathPattern: '(' }), (e) => e instanceof AsrMockError && e.status === 400 && /pathPattern/.test(e.message));
 });
 
 test('WebSocket: a token not in the tokens file gets an error event 4100', async () => {

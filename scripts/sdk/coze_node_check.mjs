@@ -8,8 +8,11 @@
 // and the exported error classes with their `.code`, `.msg`, `.logid`, `.status`.
 // coze-js returns only `{ text }` on success (no logid accessor), so the success logid is
 // observed through an interceptor on the default axios instance the SDK sends with; the
-// interceptor only records, it changes nothing.
+// interceptor only records, it changes nothing. Afterwards the simulator's journal is asked,
+// through /__admin/requests/find and /count, what the SDK sent: the file part and the token,
+// redacted.
 
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -130,7 +133,47 @@ async function errorOutcome(token, file, { cls, code, status, msg }) {
   return { ok: false, detail: `no error thrown, got ${JSON.stringify(resp)}${describe()}` };
 }
 
+// A control-API call: { status, json }.
+async function admin(pathname, body) {
+  const res = await fetch(baseURL + pathname, body === undefined ? {} : {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+async function checkJournal(sinceMs, file) {
+  const audio = fs.readFileSync(file);
+  const sha256 = crypto.createHash('sha256').update(audio).digest('hex');
+  const refused = {
+    method: 'POST', path: '/v1/audio/transcriptions', code: 4100,
+    header: { authorization: 'Bearer …nown' }, since: sinceMs,
+  };
+  const entries = (await admin('/__admin/requests/find', refused)).json.requests ?? [];
+  const { count } = (await admin('/__admin/requests/count', refused)).json;
+  const problems = [];
+  if (!entries.length) problems.push(`no entry for ${JSON.stringify(refused)}`);
+  else if (count !== entries.length) problems.push(`count ${count} != ${entries.length} entries found`);
+  const last = entries.at(-1);
+  const part = last?.body?.parts?.find((p) => p.name === 'file');
+  const expected = { name: 'file', filename: path.basename(file), size: audio.length, sha256 };
+  if (last && (!part || Object.entries(expected).some(([k, v]) => part[k] !== v))) {
+    problems.push(`file part ${JSON.stringify(part)} != ${JSON.stringify(expected)}`);
+  }
+  const everything = JSON.stringify((await admin('/__admin/requests/find', { since: sinceMs, limit: 1000 })).json);
+  if (everything.includes('pat_unknown') || everything.includes('pat_readonly')) problems.push('a token appears in the journal');
+  record(!problems.length, '(h) find/count: the refused upload, its file part and the redacted token',
+    problems.join('; ') || `${entries.length} entries, file part sha256=${sha256.slice(0, 12)}…`);
+
+  const ok = await admin('/__admin/requests/count', { provider: 'coze', status: 200, code: 0, since: sinceMs });
+  record(ok.json.count === 3, '(i) count: the three successful uploads', `count=${JSON.stringify(ok.json)}`);
+
+  const bad = await admin('/__admin/requests/find', { since: 'yesterday' });
+  record(bad.status === 400 && /since/.test(bad.json.error ?? ''), '(j) a bad matcher -> 400 naming the field',
+    `HTTP ${bad.status} ${JSON.stringify(bad.json)}`);
+}
+
 console.log(`# @coze/api ${cozePkg.version} (axios ${axios.VERSION}) against ${baseURL}`);
+const sinceMs = (await admin('/__admin/health')).json.now_ms; // this checker's requests only
 const speech = path.join(audioDir, 'speech-cmn-16k.wav');
 const silence = path.join(audioDir, 'silence-2s-16k.wav');
 const notAudio = path.join(audioDir, 'not-audio.txt');
@@ -158,6 +201,7 @@ const checks = [
     }
     record(typeof resp.text === 'string' && resp.text.trim() !== '', '(g) ESM build -> text', `text=${JSON.stringify(resp.text)}`);
   },
+  () => checkJournal(sinceMs, speech),
 ];
 
 for (const check of checks) {

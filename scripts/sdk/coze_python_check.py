@@ -6,13 +6,19 @@ Usage: coze_python_check.py BASE_URL AUDIO_DIR EMPTY_FILE
 Prints one `PASS python ...` or `FAIL python ...` line per check and exits non-zero if
 any check failed. Only cozepy's public API is used: `Coze(auth=TokenAuth(...),
 base_url=...)`, `AsyncCoze`, `.audio.transcriptions.create(file=...)`, the result's
-`.response.logid`, and `CozeAPIError` (`.code`, `.msg`, `.logid`). The optional
+`.response.logid`, and `CozeAPIError` (`.code`, `.msg`, `.logid`). Afterwards the
+simulator's journal is asked, through `/__admin/requests/find` and `/count`, what the SDK
+sent: the file part (name, filename, size, SHA-256) and the token, redacted. The optional
 `http_client=SyncHTTPClient(event_hooks=...)` (the SDK's own client class) only records
 what went over the wire, so a failure can say what the SDK sent and what it got back.
 """
 
 import asyncio
+import hashlib
+import json
 import re
+import urllib.error
+import urllib.request
 import sys
 import traceback
 from pathlib import Path
@@ -182,6 +188,68 @@ def check_async(name, base_url, file):
     record(ok, name, f"text={resp.text!r} logid={resp.response.logid!r}")
 
 
+def admin(base_url, path, body=None):
+    """A control-API call: (HTTP status, decoded JSON answer)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        base_url + path, data=data, headers={"Content-Type": "application/json"}, method="GET" if body is None else "POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+
+
+def check_journal(base_url, since_ms, speech):
+    """What cozepy sent, verified through /__admin/requests/find and /count."""
+    audio = speech.read_bytes()
+    sha = hashlib.sha256(audio).hexdigest()
+    refused = {
+        "method": "POST",
+        "path": "/v1/audio/transcriptions",
+        "code": 4100,
+        "header": {"Authorization": "Bearer …" + UNKNOWN[-4:]},
+        "since": since_ms,
+    }
+    _, found = admin(base_url, "/__admin/requests/find", refused)
+    entries = found.get("requests", [])
+    _, counted = admin(base_url, "/__admin/requests/count", refused)
+    problems = []
+    if not entries:
+        problems.append(f"no entry for {refused}")
+    elif counted.get("count") != len(entries):
+        problems.append(f"count {counted} != {len(entries)} entries found")
+    for entry in entries[-1:]:
+        parts = (entry.get("body") or {}).get("parts") or []
+        file = next((p for p in parts if p.get("name") == "file"), None)
+        expected = {"name": "file", "filename": speech.name, "size": len(audio), "sha256": sha}
+        if file is None or any(file.get(k) != v for k, v in expected.items()):
+            problems.append(f"file part {file!r} != {expected!r}")
+        if entry.get("status") != 401:
+            problems.append(f"status {entry.get('status')} != 401")
+    _, everything = admin(base_url, "/__admin/requests/find", {"since": since_ms, "limit": 1000})
+    if UNKNOWN in json.dumps(everything) or READONLY in json.dumps(everything):
+        problems.append("a token appears in the journal")
+    record(not problems, "(j) find/count: the refused upload, its file part and the redacted token",
+           "; ".join(problems) or f"{len(entries)} entries, file part sha256={sha[:12]}…")
+
+    # Raw bytes went as a part named file with httpx's filename "upload".
+    raw = {"path": "/v1/audio/transcriptions", "status": 200, "code": 0, "since": since_ms}
+    _, found = admin(base_url, "/__admin/requests/find", raw)
+    uploads = [
+        p for e in found.get("requests", []) for p in (e.get("body") or {}).get("parts") or [] if p.get("name") == "file"
+    ]
+    by_name = {p.get("filename") for p in uploads if p.get("sha256") == sha}
+    ok = {"upload", speech.name} <= by_name
+    record(ok, "(k) find: successful uploads carry the file's SHA-256, raw bytes as 'upload'",
+           f"filenames with the speech hash: {sorted(by_name)}")
+
+    status, answer = admin(base_url, "/__admin/requests/count", {"pathPattern": "(", "since": since_ms})
+    ok = status == 400 and "pathPattern" in answer.get("error", "")
+    record(ok, "(l) a bad matcher -> 400 naming the field", f"HTTP {status} {answer}")
+
+
 def main(argv):
     if len(argv) != 4:
         print(__doc__, file=sys.stderr)
@@ -191,6 +259,8 @@ def main(argv):
     silence = audio_dir / "silence-2s-16k.wav"
     not_audio = audio_dir / "not-audio.txt"
     print(f"# cozepy {cozepy.VERSION} against {base_url}", flush=True)
+    _, health = admin(base_url, "/__admin/health")
+    since_ms = health["now_ms"]  # this checker's requests, not an earlier run's
     wire = Wire()
     checks = [
         lambda: check_success("(a) speech wav -> text + response.logid", base_url, speech, False, wire),
@@ -206,6 +276,7 @@ def main(argv):
                               wire),
         lambda: check_plain_client("(h) default Coze client, no hooks -> text", base_url, speech),
         lambda: check_async("(i) AsyncCoze -> text", base_url, speech),
+        lambda: check_journal(base_url, since_ms, speech),
     ]
     for check in checks:
         try:

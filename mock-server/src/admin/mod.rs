@@ -4,6 +4,7 @@
 
 mod access;
 pub mod audio;
+mod find;
 mod scenarios;
 pub mod sink;
 mod tasks;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(routes::admin::CLOCK, get(clock).post(set_clock))
         .route(routes::admin::CLOCK_ADVANCE, post(advance_clock))
         .route(routes::admin::STATE_SAVE, post(save_state))
+        .merge(find::router())
         .merge(tasks::router())
         .merge(sink::router())
         .merge(scenarios::router())

@@ -2,9 +2,15 @@
 //! provider handler and the scenario layer left on the answer. It also replaces the answer
 //! to a request whose body was cut off for arriving too slowly (the handler saw only a
 //! broken body) with a 408 in the path's envelope, so the client and the journal see why.
+//!
+//! Headers are journaled with every credential redacted ([`redact`]); the body is not
+//! read here: the handler that parsed it leaves a summary ([`BodyNote`]) on its answer.
+
+use std::collections::BTreeMap;
 
 use axum::body::HttpBody;
 use axum::extract::{Request, State};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -13,6 +19,7 @@ use super::scenario_layer::ScenarioNote;
 use crate::http::control::ConnectionControl;
 use crate::state::AppState;
 use crate::stores::journal::{self, DeferredEntry, JournalNote, RequestEntry};
+use crate::stores::request_body::BodyNote;
 
 /// What was asked, as the journal records it.
 #[derive(Debug, Clone)]
@@ -22,7 +29,9 @@ pub struct Asked {
     pub path: String,
     /// Cut like the path.
     pub query: Option<String>,
-    /// Whether the path or query was cut.
+    /// Request headers, credentials redacted (see [`headers_of`]).
+    pub headers: BTreeMap<String, String>,
+    /// Whether the path, query or headers were cut.
     pub cut: bool,
     /// Simulated time it arrived.
     pub time_ms: i64,
@@ -38,10 +47,75 @@ impl Asked {
             method: method.to_owned(),
             path,
             query: query.map(|(q, _)| q),
+            headers: BTreeMap::new(),
             cut,
             time_ms,
         }
     }
+
+    /// Adds the request's headers (redacted and bounded).
+    pub fn with_headers(mut self, headers: &HeaderMap) -> Self {
+        self.headers = headers_of(headers);
+        self.cut |= journal::bound_headers(&mut self.headers);
+        self
+    }
+}
+
+/// Headers whose value is a credential, beyond the names [`is_credential`] guesses from.
+const CREDENTIALS: &[&str] = &["authorization", "proxy-authorization", "cookie", "sign"];
+
+/// Whether a header (lowercase name) carries a credential: the standard ones, icu's
+/// signature (`Sign`, `C-Secret`), and any name that says token, secret, key or password.
+pub fn is_credential(name: &str) -> bool {
+    CREDENTIALS.contains(&name)
+        || ["token", "secret", "signature", "key", "password", "auth"]
+            .iter()
+            .any(|word| name.contains(word))
+}
+
+/// A credential as the journal shows it: its scheme (`Bearer`) if it has one, then `…` and
+/// its last four characters, which are left out too when the credential is 8 characters or
+/// shorter (they would be half of it).
+pub fn redact(value: &str) -> String {
+    let value = value.trim();
+    let (scheme, secret) = match value.split_once(' ') {
+        Some((scheme, secret)) if !scheme.is_empty() && scheme.len() <= 32 => {
+            (Some(scheme), secret.trim())
+        }
+        _ => (None, value),
+    };
+    let chars = secret.chars().count();
+    let tail: String = if chars > 8 {
+        secret.chars().skip(chars - 4).collect()
+    } else {
+        String::new()
+    };
+    match scheme {
+        Some(scheme) => format!("{scheme} …{tail}"),
+        None => format!("…{tail}"),
+    }
+}
+
+/// Request headers by name, repeats joined with `, `, credentials [redacted](redact),
+/// values that are not UTF-8 shown lossily.
+pub fn headers_of(headers: &HeaderMap) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in headers {
+        let name = name.as_str();
+        let text = String::from_utf8_lossy(value.as_bytes());
+        let shown = if is_credential(name) {
+            redact(&text)
+        } else {
+            text.into_owned()
+        };
+        out.entry(name.to_owned())
+            .and_modify(|v| {
+                v.push_str(", ");
+                v.push_str(&shown);
+            })
+            .or_insert(shown);
+    }
+    out
 }
 
 /// Middleware that journals every request outside the control API, with the scenario
@@ -70,7 +144,8 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         uri.path(),
         uri.query(),
         state.clock.now_ms(),
-    );
+    )
+    .with_headers(req.headers());
     // Inside the journal, the scenario layer (it passes every other path straight on).
     let mut response = super::scenario_layer::apply(State(state.clone()), req, next).await;
     if control.is_some_and(|c| c.body_timed_out()) {
@@ -104,12 +179,18 @@ pub fn journal(state: &AppState, asked: Asked, response: &mut Response) {
         .extensions_mut()
         .remove::<DeferredEntry>()
         .and_then(|d| d.take());
+    let body = response
+        .extensions_mut()
+        .remove::<BodyNote>()
+        .map(|BodyNote(summary)| summary);
     let entry = RequestEntry {
         seq: 0,
         time_ms: asked.time_ms,
         method: asked.method,
         path: asked.path,
         query: asked.query,
+        headers: asked.headers,
+        body,
         // A dropped connection answered nothing: status 0.
         status: if scenario.dropped {
             0
@@ -141,5 +222,37 @@ pub fn journal(state: &AppState, asked: Asked, response: &mut Response) {
             });
         }
         None => state.journal.push(entry),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_keep_only_their_scheme_and_last_four() {
+        assert_eq!(redact("Bearer pat_unknown"), "Bearer …nown");
+        assert_eq!(redact("Bearer short"), "Bearer …");
+        assert_eq!(redact("abcdefghijkl"), "…ijkl");
+        assert_eq!(redact(""), "…");
+        for name in [
+            "authorization",
+            "sign",
+            "c-secret",
+            "x-api-key",
+            "x-admin-token",
+        ] {
+            assert!(is_credential(name), "{name}");
+        }
+        for name in ["content-type", "user-agent", "x-mock-scenario", "c-date"] {
+            assert!(!is_credential(name), "{name}");
+        }
+        let mut map = HeaderMap::new();
+        map.append("authorization", "Bearer secret-token-1234".parse().unwrap());
+        map.append("accept", "a".parse().unwrap());
+        map.append("accept", "b".parse().unwrap());
+        let got = headers_of(&map);
+        assert_eq!(got["authorization"], "Bearer …1234");
+        assert_eq!(got["accept"], "a, b");
     }
 }

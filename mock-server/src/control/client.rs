@@ -117,6 +117,21 @@ impl Control {
         self.json(req, StatusCode::OK).await
     }
 
+    /// `POST /__admin/requests/find`: the newest entries `matcher` accepts (at most its
+    /// `limit`, default 100), oldest first.
+    pub async fn find(&self, matcher: &RequestMatcher) -> Result<Requests, ControlError> {
+        self.send_json(Method::POST, admin::REQUESTS_FIND, matcher, StatusCode::OK)
+            .await
+    }
+
+    /// `POST /__admin/requests/count`: how many entries `matcher` accepts.
+    pub async fn count(&self, matcher: &RequestMatcher) -> Result<usize, ControlError> {
+        let answer: RequestCount = self
+            .send_json(Method::POST, admin::REQUESTS_COUNT, matcher, StatusCode::OK)
+            .await?;
+        Ok(answer.count)
+    }
+
     /// `DELETE /__admin/requests`: empties the journal.
     pub async fn clear_requests(&self) -> Result<(), ControlError> {
         self.empty(self.request(Method::DELETE, admin::REQUESTS))

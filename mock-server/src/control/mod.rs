@@ -3,6 +3,7 @@
 //! [`Control`], a client speaking them.
 
 mod client;
+pub mod matcher;
 pub mod records;
 pub mod types;
 

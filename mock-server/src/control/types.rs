@@ -12,6 +12,7 @@ use std::time::Duration;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+pub use super::matcher::{RequestCount, RequestMatcher, Since};
 pub use super::records::{
     OutcomeRecord, PlanRecord, SavedReport, ScenarioInfo, TaskLine, TaskRecord,
 };

@@ -4,6 +4,9 @@
 //! the limit), closing the connection on a client that is still uploading makes many HTTP
 //! clients (Node's axios among them) report a broken pipe instead of the answer. So the
 //! handler reads and throws away the rest of the body, up to a bound, before answering.
+//!
+//! It also keeps the body's first [`PREFIX_BYTES`], for the journal's summary of a body the
+//! handler could not parse (never more: an upload is not kept twice).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,11 +16,15 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::Mutex;
 
+/// How much of the start of a body [`DrainableBody::prefix`] keeps.
+pub const PREFIX_BYTES: usize = 1024;
+
 /// A request body that can be handed to a parser as a stream and drained afterwards.
 #[derive(Debug, Clone)]
 pub struct DrainableBody {
     inner: Arc<Mutex<BodyDataStream>>,
     seen: Arc<AtomicU64>,
+    prefix: Arc<parking_lot::Mutex<Vec<u8>>>,
 }
 
 impl DrainableBody {
@@ -26,7 +33,23 @@ impl DrainableBody {
         DrainableBody {
             inner: Arc::new(Mutex::new(body.into_data_stream())),
             seen: Arc::new(AtomicU64::new(0)),
+            prefix: Arc::default(),
         }
+    }
+
+    /// Counts a chunk read and keeps what the prefix still has room for.
+    fn saw(&self, chunk: &[u8]) {
+        let before = self.seen.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        if before < PREFIX_BYTES as u64 {
+            let mut prefix = self.prefix.lock();
+            let room = PREFIX_BYTES.saturating_sub(prefix.len());
+            prefix.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+    }
+
+    /// The body's first bytes read so far, at most [`PREFIX_BYTES`].
+    pub fn prefix(&self) -> Vec<u8> {
+        self.prefix.lock().clone()
     }
 
     /// The body's chunks, for a parser that wants to own a `'static` stream.
@@ -34,7 +57,7 @@ impl DrainableBody {
         futures_util::stream::unfold(self.clone(), |body| async move {
             let item = body.inner.lock().await.next().await;
             if let Some(Ok(chunk)) = &item {
-                body.seen.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                body.saw(chunk);
             }
             item.map(|item| (item, body))
         })
@@ -51,9 +74,7 @@ impl DrainableBody {
         let mut stream = self.inner.lock().await;
         while self.seen() <= limit {
             match stream.next().await {
-                Some(Ok(chunk)) => {
-                    self.seen.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                }
+                Some(Ok(chunk)) => self.saw(&chunk),
                 _ => return,
             }
         }
@@ -82,5 +103,9 @@ mod tests {
         let body = DrainableBody::new(body_of(10, 100));
         body.drain(250).await;
         assert_eq!(body.seen(), 300, "stops at the first chunk past the limit");
+
+        let body = DrainableBody::new(body_of(30, 100));
+        body.drain(10_000).await;
+        assert_eq!(body.prefix().len(), PREFIX_BYTES, "only the start is kept");
     }
 }

@@ -4,14 +4,17 @@
 //! [`MAX_TEXT`] bytes of each path, query and message (a 60 KB query string would otherwise
 //! cost 60 KB an entry) and says when it was cut. Tests read it through `/__admin/requests`
 //! to assert what their code really sent. The layer that fills it is `app::journal_layer`.
+//! Each entry also keeps the request's headers (credentials redacted by the layer, at most
+//! [`MAX_TEXT`] bytes of them) and a summary of its body ([`request_body`](super::request_body)).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
+pub use super::request_body::BodySummary;
 pub use crate::routes::Provider;
 
 /// Default of `--journal-max-bytes`.
@@ -47,6 +50,13 @@ pub struct RequestEntry {
     pub path: String,
     /// Raw query string, if any.
     pub query: Option<String>,
+    /// Request headers by lowercase name (repeats joined with `, `), credentials redacted
+    /// to their scheme and last four characters; at most [`MAX_TEXT`] bytes of them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// What the body held, when a handler read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<BodySummary>,
     /// HTTP status answered.
     pub status: u16,
     /// Provider that answered, when the path belongs to one.
@@ -129,9 +139,11 @@ impl DeferredEntry {
 }
 
 impl RequestEntry {
-    /// Cuts the path, query and message to [`MAX_TEXT`] bytes, marking the entry if any was.
+    /// Cuts the path, query, message and headers to [`MAX_TEXT`] bytes, marking the entry if
+    /// any was.
     pub fn bound(&mut self) {
         let mut cut = bound_text(&mut self.path);
+        cut |= bound_headers(&mut self.headers);
         if let Some(query) = &mut self.query {
             cut |= bound_text(query);
         }
@@ -161,8 +173,40 @@ impl RequestEntry {
                 + r.ended_by.len()
                 + r.scenarios.iter().map(|s| s.len() + 24).sum::<usize>()
         });
-        ENTRY_OVERHEAD + texts + scenarios + stream
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 48)
+            .sum();
+        let body = self.body.as_ref().map_or(0, BodySummary::cost);
+        ENTRY_OVERHEAD + texts + scenarios + stream + headers + body
     }
+}
+
+/// Keeps headers, in name order, while their names and values fit in [`MAX_TEXT`] bytes;
+/// a value alone over the bound is cut. Whether any was dropped or cut.
+pub fn bound_headers(headers: &mut BTreeMap<String, String>) -> bool {
+    let mut used = 0;
+    let mut cut = false;
+    headers.retain(|name, value| {
+        if used >= MAX_TEXT || name.len() > MAX_TEXT / 4 {
+            cut = true;
+            return false;
+        }
+        let room = (MAX_TEXT - used).saturating_sub(name.len());
+        if value.len() > room.min(MAX_TEXT / 2) {
+            let mut end = room.min(MAX_TEXT / 2).saturating_sub('…'.len_utf8());
+            while !value.is_char_boundary(end) {
+                end -= 1;
+            }
+            value.truncate(end);
+            value.push('…');
+            cut = true;
+        }
+        used += name.len() + value.len();
+        true
+    });
+    cut
 }
 
 /// The longest prefix of `text` that fits in `MAX_TEXT` bytes with a trailing `…`, without
@@ -267,6 +311,31 @@ impl Journal {
         inner.entries.iter().skip(skip).cloned().collect()
     }
 
+    /// The newest `limit` entries that `matches` accepts, oldest first.
+    pub fn find(&self, limit: usize, matches: impl Fn(&RequestEntry) -> bool) -> Vec<RequestEntry> {
+        let inner = self.inner.lock();
+        let mut found: Vec<RequestEntry> = inner
+            .entries
+            .iter()
+            .rev()
+            .filter(|e| matches(e))
+            .take(limit)
+            .cloned()
+            .collect();
+        found.reverse();
+        found
+    }
+
+    /// How many entries `matches` accepts.
+    pub fn count(&self, matches: impl Fn(&RequestEntry) -> bool) -> usize {
+        self.inner
+            .lock()
+            .entries
+            .iter()
+            .filter(|e| matches(e))
+            .count()
+    }
+
     /// Forgets everything and restarts numbering.
     pub fn clear(&self) {
         *self.inner.lock() = JournalInner::default();
@@ -319,6 +388,8 @@ mod tests {
             method: "GET".into(),
             path: path.into(),
             query: None,
+            headers: BTreeMap::new(),
+            body: None,
             status: 200,
             provider: None,
             code: None,
@@ -402,6 +473,47 @@ mod tests {
         }
         assert!(j.bytes() <= 32 * 1024, "{}", j.bytes());
         assert!(j.recent(1000).len() < 50);
+    }
+
+    #[test]
+    fn headers_and_body_summaries_count_against_the_byte_budget() {
+        let plain = entry("/h").cost();
+        let mut e = entry("/h");
+        for i in 0..100 {
+            e.headers.insert(format!("x-h{i:03}"), "v".repeat(500));
+        }
+        e.body = Some(BodySummary::text(&[b'a'; 5000], 5000));
+        let j = Journal::with_budget(1000, 64 * 1024);
+        j.push(e.clone());
+        let kept = &j.recent(1)[0];
+        assert!(kept.truncated);
+        let header_bytes: usize = kept.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+        assert!(header_bytes <= MAX_TEXT, "{header_bytes}");
+        assert!(!kept.headers.is_empty());
+        let mut bounded = e;
+        bounded.bound();
+        assert!(
+            bounded.cost() > plain + MAX_TEXT / 2 + 1024,
+            "{}",
+            bounded.cost()
+        );
+        for _ in 0..100 {
+            j.push(bounded.clone());
+        }
+        assert!(j.bytes() <= 64 * 1024, "{}", j.bytes());
+        assert!(j.recent(1000).len() < 20);
+    }
+
+    #[test]
+    fn find_and_count_take_the_newest_matches() {
+        let j = Journal::new(10);
+        for p in ["/a", "/b", "/a", "/a"] {
+            j.push(entry(p));
+        }
+        let found = j.find(2, |e| e.path == "/a");
+        assert_eq!(found.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4]);
+        assert_eq!(j.count(|e| e.path == "/a"), 3);
+        assert_eq!(j.count(|e| e.path == "/c"), 0);
     }
 
     #[test]

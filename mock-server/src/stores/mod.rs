@@ -3,5 +3,6 @@
 
 pub mod audio_host;
 pub mod journal;
+pub mod request_body;
 pub mod sink;
 pub mod tokens;

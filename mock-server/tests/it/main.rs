@@ -11,6 +11,7 @@ mod hardening_outbound;
 mod hardening_stores;
 mod hostile;
 mod icu;
+mod journal_find;
 mod layers;
 mod persist;
 mod robust;

@@ -7,6 +7,10 @@ const tasks: TaskLine[] = await mock.tasks({ status: 'waiting' });
 const status: 'waiting' | 'doing' | 'success' | 'failed' = (await mock.task(tasks[0].task_id)).status;
 await mock.transition(12n, 'failed', 10001, 'forced');
 const sha: string = await mock.addFixture('text', { audioPath: 'a.wav' });
+const found: number = (await mock.find({ method: 'POST', header: { authorization: 'Bearer …pat1' }, since: new Date(), limit: 5 })).length;
+const counted: number = await mock.count({ provider: 'icu', code: 0, parameter: { TaskId: '1' } });
+// @ts-expect-error: a provider the simulator does not have
+await mock.count({ provider: 'aws' });
 const err: unknown = new Error();
 if (err instanceof AsrMockError) console.log(err.status, err.message);
 // @ts-expect-error: a clock mode the simulator does not have
@@ -16,4 +20,4 @@ await mock.advance('10');
 // @ts-expect-error: addFixture needs audioPath or sha256
 await mock.addFixture('text', {});
 await mock.close();
-console.log(base, status, sha);
+console.log(base, status, sha, found, counted);

@@ -9,7 +9,7 @@ import math
 import os
 import ssl
 from types import TracebackType
-from typing import Any, Dict, List, Optional, Type, Union
+from typing import Any, Dict, List, Mapping, Optional, Type, Union
 
 from ._binary import find_asr_mock_bin
 from ._control import Control
@@ -21,6 +21,9 @@ __all__ = ["AsrMock", "Json"]
 
 #: A JSON object as the control API sends it (plain `dict`, keys as in the README).
 Json = Dict[str, Any]
+
+#: A `since` bound: epoch milliseconds, RFC 3339 text, or an aware `datetime`.
+Since = Union[int, str, datetime.datetime]
 
 _STATUSES = ("waiting", "doing", "success", "failed")
 _HASH_CHUNK = 1 << 20
@@ -265,6 +268,70 @@ class AsrMock:
             raise ValueError(f"limit must be an int >= 0, got {limit!r}")
         return self._items("/__admin/requests", "requests", {"limit": limit})
 
+    def find(
+        self,
+        *,
+        provider: Optional[str] = None,
+        method: Optional[str] = None,
+        path: Optional[str] = None,
+        path_pattern: Optional[str] = None,
+        header: Optional[Mapping[str, str]] = None,
+        parameter: Optional[Mapping[str, str]] = None,
+        status: Optional[int] = None,
+        code: Optional[int] = None,
+        scenario: Optional[str] = None,
+        since: Optional[Since] = None,
+        limit: Optional[int] = None,
+    ) -> List[Json]:
+        """`POST /__admin/requests/find`: the newest journal entries (at most `limit`, server
+        default 100), oldest first, that match every field given (none: all):
+
+        - `provider` ("coze" or "icu"), `method` (any case);
+        - `path` (exact) and/or `path_pattern` (a regular expression the whole path matches);
+        - `header`: name → exact value as journaled (names in any case; credentials in their
+          redacted form, e.g. `{"authorization": "Bearer …1234"}`);
+        - `parameter`: name → exact value, of the query string or icu's body parameters;
+        - `status` (HTTP) and `code` (the provider's code in the answer);
+        - `scenario`: a scenario that applied;
+        - `since`: epoch milliseconds, RFC 3339 text or an aware `datetime`, on the
+          simulator's clock (inclusive).
+
+        Each entry has `method`, `path`, `query`, `headers`, `body` (a summary: multipart
+        `parts` with `name`, `filename`, `content_type`, `size`, `sha256`; icu `params` with
+        `Data` as `{"size", "sha256"}`; or the start of other bodies as `text`), `status`,
+        `code`, `scenarios`, `time_ms`. A bad field raises `AsrMockError` (HTTP 400) naming it."""
+        body = _matcher(provider, method, path, path_pattern, header, parameter, status, code, scenario, since)
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise ValueError(f"limit must be an int >= 1, got {limit!r}")
+            body["limit"] = limit
+        items = self._object("POST", "/__admin/requests/find", body).get("requests")
+        if not isinstance(items, list):
+            raise AsrMockError("the answer has no 'requests' list", method="POST", path="/__admin/requests/find")
+        return items
+
+    def count(
+        self,
+        *,
+        provider: Optional[str] = None,
+        method: Optional[str] = None,
+        path: Optional[str] = None,
+        path_pattern: Optional[str] = None,
+        header: Optional[Mapping[str, str]] = None,
+        parameter: Optional[Mapping[str, str]] = None,
+        status: Optional[int] = None,
+        code: Optional[int] = None,
+        scenario: Optional[str] = None,
+        since: Optional[Since] = None,
+    ) -> int:
+        """`POST /__admin/requests/count`: how many journal entries match every field given,
+        with the fields of `find()` (without `limit`)."""
+        body = _matcher(provider, method, path, path_pattern, header, parameter, status, code, scenario, since)
+        count = self._object("POST", "/__admin/requests/count", body).get("count")
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise AsrMockError(f"the answer has no count: {count!r}", method="POST", path="/__admin/requests/count")
+        return count
+
     def add_fixture(
         self,
         text: str,
@@ -278,6 +345,44 @@ class AsrMock:
             raise ValueError("give exactly one of audio_path and sha256")
         digest = _sha256_of(audio_path) if audio_path is not None else sha256
         return self._object("POST", "/__admin/fixtures", {"sha256": digest, "text": text})
+
+
+def _matcher(
+    provider: Optional[str],
+    method: Optional[str],
+    path: Optional[str],
+    path_pattern: Optional[str],
+    header: Optional[Mapping[str, str]],
+    parameter: Optional[Mapping[str, str]],
+    status: Optional[int],
+    code: Optional[int],
+    scenario: Optional[str],
+    since: Optional[Since],
+) -> Json:
+    """The matcher's JSON, with only the fields given (the server checks the values)."""
+    body: Json = {}
+    for key, value in (
+        ("provider", provider),
+        ("method", method),
+        ("path", path),
+        ("pathPattern", path_pattern),
+        ("status", status),
+        ("code", code),
+        ("scenario", scenario),
+    ):
+        if value is not None:
+            body[key] = value
+    if header:
+        body["header"] = dict(header)
+    if parameter:
+        body["parameter"] = dict(parameter)
+    if isinstance(since, datetime.datetime):
+        if since.tzinfo is None:
+            raise ValueError("since must be an aware datetime (with a tzinfo)")
+        body["since"] = since.isoformat()
+    elif since is not None:
+        body["since"] = since
+    return body
 
 
 def _activation(name: str, token: Optional[str]) -> Json:

@@ -10,16 +10,16 @@ use axum::http::{header, HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use axum::{Extension, Router};
-use sha2::{Digest, Sha256};
 
 use super::answer::CozeAnswer;
 use super::error::{CozeError, MAX_BODY_BYTES};
 use super::service::CozeService;
-use super::upload::{declared_too_large, read_upload};
+use super::upload::{declared_too_large, describe_unread, read_upload};
 use crate::http::body::DrainableBody;
 use crate::routes::{self, Provider};
 use crate::scenarios::chosen::{self, BodyMatched};
 use crate::scenarios::{Facts, Scenarios, Selected};
+use crate::stores::request_body::{BodyNote, BodySummary, PartsSeen};
 
 /// Provider A's routes, for any state that can lend the service and the scenarios.
 pub fn router<S>() -> Router<S>
@@ -49,22 +49,31 @@ async fn transcribe(
     let body = DrainableBody::new(body);
     let selected = selected.map(|Extension(s)| s);
     let mut matched = BodyMatched::default();
+    let mut parts = PartsSeen::default();
     let result = handle(
         &coze,
         &scenarios,
         selected.as_ref(),
-        &headers,
-        &body,
+        (&headers, &body, &mut parts),
         &mut matched,
     )
     .await;
     if result.is_err() && !declared_too_large(&headers) {
-        // Let a client that is still uploading finish, so it reads the answer.
+        // Let a client that is still uploading finish, so it reads the answer; an upload
+        // refused unread is read through the parser, to journal its parts.
+        describe_unread(&headers, &body, &mut parts).await;
         body.drain(MAX_BODY_BYTES).await;
     }
     let mut response = CozeAnswer { logid, result }.into_response();
     // For the scenario layer: faults of the scenarios the upload matched.
     response.extensions_mut().insert(matched);
+    // For the journal: the parts, or the start of a body that was not multipart.
+    let summary = parts
+        .summary()
+        .or_else(|| (body.seen() > 0).then(|| BodySummary::text(&body.prefix(), body.seen())));
+    if let Some(summary) = summary {
+        response.extensions_mut().insert(BodyNote(summary));
+    }
     response
 }
 
@@ -72,16 +81,15 @@ async fn handle(
     coze: &CozeService,
     scenarios: &Scenarios,
     selected: Option<&Selected>,
-    headers: &HeaderMap,
-    body: &DrainableBody,
+    (headers, body, parts): (&HeaderMap, &DrainableBody, &mut PartsSeen),
     matched: &mut BodyMatched,
 ) -> Result<String, CozeError> {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     coze.authorize(authorization)?;
-    let upload = read_upload(headers, body).await?;
-    let sha: [u8; 32] = Sha256::digest(&upload.bytes).into();
+    let upload = read_upload(headers, body, parts).await?;
+    let sha = upload.sha256;
     let facts = Facts {
         provider: Some(Provider::Coze),
         path: routes::COZE_TRANSCRIBE.into(),

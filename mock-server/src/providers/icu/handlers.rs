@@ -24,6 +24,7 @@ use crate::http::body::DrainableBody;
 use crate::routes::{self, Provider};
 use crate::scenarios::chosen::{self, BodyMatched};
 use crate::scenarios::{Facts, Scenarios, Selected};
+use crate::stores::request_body::{BodyNote, BodySummary};
 
 /// Provider B's routes, for any state that can lend the service and the scenarios.
 pub fn router<S>() -> Router<S>
@@ -51,12 +52,12 @@ async fn submit(
     let body = DrainableBody::new(body);
     let selected = selected.map(|Extension(s)| s);
     let mut matched = BodyMatched::default();
+    let mut summary = None;
     let result = submit_inner(
         &icu,
         &scenarios,
         selected.as_ref(),
-        &headers,
-        &body,
+        (&headers, &body, &mut summary),
         &mut matched,
     )
     .await;
@@ -69,25 +70,47 @@ async fn submit(
     };
     // For the scenario layer: faults of the scenarios the task matched (Url, engine, hash).
     response.extensions_mut().insert(matched);
+    note_body(&mut response, summary, &body);
     response
+}
+
+/// Leaves the body's summary for the journal: the parameters when they decoded, else the
+/// start of what was read.
+fn note_body(response: &mut Response, summary: Option<BodySummary>, body: &DrainableBody) {
+    let summary = summary
+        .or_else(|| (body.seen() > 0).then(|| BodySummary::text(&body.prefix(), body.seen())));
+    if let Some(summary) = summary {
+        response.extensions_mut().insert(BodyNote(summary));
+    }
+}
+
+/// The journal's summary of decoded parameters.
+fn params_summary(raw: &RawParams) -> BodySummary {
+    BodySummary::params(raw.iter())
 }
 
 async fn submit_inner(
     icu: &Arc<IcuService>,
     scenarios: &Scenarios,
     selected: Option<&Selected>,
-    headers: &HeaderMap,
-    body: &DrainableBody,
+    (headers, body, summary): (&HeaderMap, &DrainableBody, &mut Option<BodySummary>),
     matched: &mut BodyMatched,
 ) -> Result<u64, IcuError> {
     icu.admit_submit()?;
     let bytes = read_limited(headers, body).await?;
     let raw = RawParams::from_body(content_type(headers), &bytes);
+    *summary = raw.as_ref().ok().map(params_summary);
     drop(bytes);
     check_signature(icu, headers, raw.as_ref().ok())?;
     let params = params::parse_submit(&raw?)?;
     let audio_sha256 = match &params.source {
-        Source::Data(bytes) => Some(<[u8; 32]>::from(Sha256::digest(bytes))),
+        Source::Data(bytes) => {
+            let sha = <[u8; 32]>::from(Sha256::digest(bytes));
+            if let Some(summary) = summary {
+                summary.set_data(bytes.len(), &sha);
+            }
+            Some(sha)
+        }
         Source::Url(_) => None,
     };
     let facts = Facts {
@@ -196,6 +219,7 @@ async fn query_post(
     // The id may come in the body (JSON or form) or, as with GET, in the query string.
     let has_query = query.is_some();
     let query = RawParams::from_query(query.as_deref());
+    let mut summary = None;
     let parsed = match read_limited(&headers, &body).await {
         Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) && has_query => {
             check_signature(&icu, &headers, query.as_ref().ok())
@@ -203,6 +227,7 @@ async fn query_post(
         }
         Ok(bytes) => {
             let raw = RawParams::from_body(content_type(&headers), &bytes);
+            summary = raw.as_ref().ok().map(params_summary);
             let parts = query.as_ref().ok().into_iter().chain(raw.as_ref().ok());
             check_signature(&icu, &headers, parts).and_then(|()| params::parse_task_id(&raw?))
         }
@@ -213,7 +238,9 @@ async fn query_post(
             Err(err)
         }
     };
-    answer_query(&icu, parsed)
+    let mut response = answer_query(&icu, parsed);
+    note_body(&mut response, summary, &body);
+    response
 }
 
 fn answer_query(icu: &IcuService, task_id: Result<u64, IcuError>) -> Response {
