@@ -19,6 +19,7 @@
 pub(crate) mod admin;
 pub(crate) mod app;
 pub(crate) mod audio;
+pub(crate) mod bus;
 pub(crate) mod clock;
 pub mod config;
 pub mod control;

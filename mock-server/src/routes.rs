@@ -148,6 +148,14 @@ pub mod admin {
     pub const AUDIO_FILE: &str = "/__admin/audio/{name}";
     /// `/__admin/audio/generated/{kind}`.
     pub const AUDIO_GENERATED: &str = "/__admin/audio/generated/{kind}";
+    /// `/__admin/ui`: the dashboard page.
+    pub const UI: &str = "/__admin/ui";
+    /// `/__admin/ui/{file}`: the dashboard's script and style sheet.
+    pub const UI_ASSET: &str = "/__admin/ui/{file}";
+    /// `/__admin/events`: server-sent events for the dashboard.
+    pub const EVENTS: &str = "/__admin/events";
+    /// `/__admin/events/ticket`: a read-only ticket for the event stream (with a token).
+    pub const EVENTS_TICKET: &str = "/__admin/events/ticket";
 
     /// `template` with its one `{…}` parameter replaced by `value`.
     pub fn fill(template: &str, value: impl std::fmt::Display) -> String {

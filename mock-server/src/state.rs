@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
+use crate::bus::{Bus, Topic};
 use crate::clock::Clock;
 use crate::hosts::ControlHosts;
 use crate::persist::handle::Persist;
@@ -51,6 +52,8 @@ pub struct Parts {
     pub control_hosts: ControlHosts,
     /// Where state is saved across restarts (`--state-file`), if anywhere.
     pub persist: Option<Persist>,
+    /// What changed, for the dashboard (`/__admin/events`); wired into every publisher.
+    pub bus: Bus,
 }
 
 impl Deref for AppState {
@@ -94,5 +97,7 @@ impl AppState {
         self.sink.clear();
         self.scenarios.reset();
         self.coze.logids.set_ordinal(0);
+        self.bus
+            .publish_with(Topic::Snapshot, || serde_json::json!({ "reason": "reset" }));
     }
 }

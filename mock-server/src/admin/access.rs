@@ -5,7 +5,9 @@
 //!    comes from this server's own origin, so a page elsewhere cannot post to it (clients
 //!    other than browsers send no `Origin` and pass);
 //! 3. with `--admin-token`, the token, compared in constant time (health, hosted audio
-//!    downloads and the callback sink stay open: the simulator's own traffic uses them);
+//!    downloads and the callback sink stay open: the simulator's own traffic uses them; so
+//!    do the dashboard's static files, which ask for the token themselves; the event stream
+//!    also takes its read-only ticket as `?ticket=`);
 //! 4. a state-changing request with a body sends it as JSON, so a cross-site `text/plain`
 //!    form cannot drive it even without `Origin`; hosted audio uploads (audio bytes) and the
 //!    sink (the provider's form callbacks) take other bodies.
@@ -60,7 +62,10 @@ fn refusal(state: &AppState, req: &Request) -> Option<AdminError> {
         }
     }
     if let Some(token) = state.admin_token.as_deref() {
-        if !open_without_token(method, path) && !token_matches(given_token(headers), token) {
+        if !open_without_token(method, path)
+            && !token_matches(given_token(headers), token)
+            && !events_ticket_matches(method, req.uri(), token)
+        {
             return Some(AdminError(
                 StatusCode::UNAUTHORIZED,
                 "the control API needs the admin token (Authorization: Bearer <token> or \
@@ -114,8 +119,22 @@ fn same_origin(origin: &HeaderValue, host: Option<&str>) -> bool {
 /// downloads (a task's Url), and the callback sink (a task's CallbackUrl).
 fn open_without_token(method: &Method, path: &str) -> bool {
     path == routes::admin::HEALTH
-        || (method == Method::GET && is_hosted_audio(path))
+        || (method == Method::GET && (is_hosted_audio(path) || super::ui::is_ui(path)))
         || (method == Method::POST && path == routes::admin::SINK)
+}
+
+/// The event stream (only it, only GET) also opens with `?ticket=`, the token's derived
+/// ticket: an `EventSource` cannot send headers, and the token stays out of URLs.
+fn events_ticket_matches(method: &Method, uri: &axum::http::Uri, token: &str) -> bool {
+    if method != Method::GET || uri.path() != routes::admin::EVENTS {
+        return false;
+    }
+    let given = uri.query().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "ticket")
+            .map(|(_, v)| v.into_owned())
+    });
+    token_matches(given.as_deref(), &super::events::ticket(token))
 }
 
 /// The token a request carries: `X-Admin-Token`, else `Authorization: Bearer …`.

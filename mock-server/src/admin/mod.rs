@@ -4,10 +4,12 @@
 
 mod access;
 pub mod audio;
+mod events;
 mod find;
 mod scenarios;
 pub mod sink;
 mod tasks;
+mod ui;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Query, State};
@@ -18,6 +20,7 @@ use axum::{Json, Router};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::bus::Topic;
 use crate::clock::to_utc;
 use crate::control::types::{
     Advance, ClockChange, ClockChangeBody, ClockView, ErrorBody, FixtureAdded, FixtureInfo,
@@ -50,6 +53,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(tasks::router())
         .merge(sink::router())
         .merge(scenarios::router())
+        .merge(events::router())
+        .merge(ui::router())
         .route(&routes::catch_all("/__admin/"), axum::routing::any(unknown))
         .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY))
         .merge(audio::router())
@@ -199,12 +204,18 @@ async fn add_fixture(
         .fixtures
         .register(sha, fixture)
         .map_err(|e| AdminError::bad(e.to_string()))?;
-    Ok((
-        StatusCode::CREATED,
-        Json(FixtureAdded {
-            sha256: hex::encode(sha),
-        }),
-    ))
+    let sha256 = hex::encode(sha);
+    state
+        .bus
+        .publish_with(Topic::Fixture, || serde_json::json!({ "sha256": sha256 }));
+    Ok((StatusCode::CREATED, Json(FixtureAdded { sha256 })))
+}
+
+/// Tells the dashboard the clock was set, switched or advanced.
+fn announce_clock(state: &AppState, view: &ClockView) {
+    state.bus.publish_with(Topic::Clock, || {
+        serde_json::to_value(view).unwrap_or_default()
+    });
 }
 
 fn clock_view(state: &AppState) -> ClockView {
@@ -238,7 +249,9 @@ async fn set_clock(
             .set_mode(mode)
             .map_err(|e| AdminError::bad(e.to_string()))?;
     }
-    Ok(Json(clock_view(&state)))
+    let view = clock_view(&state);
+    announce_clock(&state, &view);
+    Ok(Json(view))
 }
 
 async fn advance_clock(
@@ -250,7 +263,9 @@ async fn advance_clock(
         .clock
         .try_advance(duration)
         .map_err(|e| AdminError::bad(e.to_string()))?;
-    Ok(Json(clock_view(&state)))
+    let view = clock_view(&state);
+    announce_clock(&state, &view);
+    Ok(Json(view))
 }
 
 async fn unknown(uri: axum::http::Uri) -> AdminError {

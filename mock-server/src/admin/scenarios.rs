@@ -7,6 +7,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::{AdminError, AdminJson};
+use crate::bus::Topic;
 use crate::control::types::{Activation, Active, ScenarioList};
 use crate::routes;
 use crate::scenarios::ScenarioView;
@@ -48,6 +49,7 @@ async fn activate(
         .scenarios
         .activate(&a.name, a.token.as_deref())
         .map_err(|e| AdminError::not_found(e.to_string()))?;
+    announce(&state, &a, "activated");
     Ok(Json(active(&state)))
 }
 
@@ -64,5 +66,14 @@ async fn deactivate(
                 .unwrap_or_default()
         )));
     }
+    announce(&state, &a, "deactivated");
     Ok((StatusCode::OK, Json(active(&state))))
+}
+
+/// Tells the dashboard a scenario was switched.
+fn announce(state: &AppState, a: &Activation, change: &'static str) {
+    state.bus.publish_with(
+        Topic::Scenario,
+        || serde_json::json!({ "name": a.name, "token": a.token.is_some(), "change": change }),
+    );
 }

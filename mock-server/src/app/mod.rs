@@ -21,6 +21,7 @@ use tokio::net::TcpListener;
 
 use crate::admin;
 use crate::audio::ProbeOptions;
+use crate::bus::Bus;
 use crate::clock::{Clock, ClockError};
 use crate::config::{Config, ProgressKind, SettingsFileError};
 use crate::control::types::ErrorBody;
@@ -112,6 +113,7 @@ pub fn tls_of(config: &Config) -> Result<Option<Tls>, StartError> {
 /// Builds the shared state from settings: clock, fixtures, tokens, stores.
 pub fn build_state(config: &Config) -> Result<AppState, StartError> {
     let clock = Clock::new(config.clock_mode(), config.clock_start)?;
+    let bus = Bus::default();
     let fixtures = Arc::new(FixtureStore::new());
     if let Some(dir) = &config.fixtures {
         fixtures.load_dir(dir).map_err(StartError::Fixtures)?;
@@ -163,6 +165,8 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         Some(list) => Some(HostAllowlist::parse(list).map_err(StartError::Hosts)?),
         None => None,
     };
+    engine.connect_bus(bus.clone());
+    engine.callbacks().connect_bus(bus.clone());
     engine.callbacks().set_allowlist(allow.clone());
     engine
         .callbacks()
@@ -210,6 +214,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         probe,
         fixtures.clone(),
     )
+    .with_bus(bus.clone())
     .with_stream(StreamSettings {
         auth_handshake: config.ws_auth_handshake,
         max_duration_ms: config.ws_max_duration_ms,
@@ -217,10 +222,12 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         idle_timeout_ms: config.ws_idle_timeout_ms,
         ..StreamSettings::default()
     });
+    let journal = Journal::with_budget(config.journal_size, config.journal_max_bytes);
+    journal.connect_bus(bus.clone());
     let state = AppState::new(Parts {
         seed: config.seed,
         clock,
-        journal: Journal::with_budget(config.journal_size, config.journal_max_bytes),
+        journal,
         fixtures,
         coze: Arc::new(coze),
         icu: Arc::new(icu),
@@ -231,6 +238,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         control_hosts: ControlHosts::parse(&config.allowed_hosts)
             .map_err(StartError::ControlHosts)?,
         persist,
+        bus,
     });
     match persist::load(&state) {
         Ok(Some(count)) => tracing::info!(tasks = count, "state restored"),
@@ -338,6 +346,12 @@ pub async fn run_with(
     }
     let scheduler = tokio::spawn(state.icu.tasks.clone().run_scheduler());
     let callbacks = state.icu.tasks.callbacks().clone();
+    // Open dashboards' event streams end when shutdown starts, so they do not hold it up.
+    let bus = state.bus.clone();
+    let shutdown = async move {
+        shutdown.await;
+        bus.close();
+    };
     let saver = state.persist.is_some().then(|| {
         persist::resume(&state);
         tokio::spawn(persist::run_saver(state.clone()))

@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 pub use super::request_body::BodySummary;
+use crate::bus::{Bus, BusSlot, Topic};
 pub use crate::routes::Provider;
 
 /// Default of `--journal-max-bytes`.
@@ -249,6 +250,8 @@ pub struct Journal {
     inner: Mutex<JournalInner>,
     /// Bumped on every change, so persistence knows when to save.
     changes: AtomicU64,
+    /// Where entries are announced (the dashboard).
+    bus: BusSlot,
 }
 
 #[derive(Debug, Default)]
@@ -287,7 +290,13 @@ impl Journal {
             max_bytes,
             inner: Mutex::new(JournalInner::default()),
             changes: AtomicU64::new(0),
+            bus: BusSlot::default(),
         }
+    }
+
+    /// Announces every new entry on `bus` from now on.
+    pub fn connect_bus(&self, bus: Bus) {
+        self.bus.connect(bus);
     }
 
     /// Records an entry, assigning its sequence number; its texts are cut to [`MAX_TEXT`].
@@ -299,6 +308,15 @@ impl Journal {
         entry.seq = inner.next_seq;
         inner.make_room(self.capacity, self.max_bytes, cost);
         inner.bytes += cost;
+        self.bus.publish_with(Topic::Request, || {
+            serde_json::json!({
+                "seq": entry.seq,
+                "path": entry.path,
+                "status": entry.status,
+                "provider": entry.provider,
+                "code": entry.code,
+            })
+        });
         inner.entries.push_back(entry);
         drop(inner);
         self.changes.fetch_add(1, Ordering::Relaxed);

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 /// Modules any module may use: they import nothing above themselves.
 const LEAVES: &[&str] = &[
     "audio",
+    "bus",
     "clock",
     "config",
     "engine",
@@ -54,6 +55,7 @@ const RULES: &[(&str, &[&str])] = &[
 /// Leaves may use each other only downwards, in this order (a leaf may import the ones
 /// before it).
 const LEAF_ORDER: &[&str] = &[
+    "bus",
     "clock",
     "rng",
     "hosts",

@@ -18,4 +18,5 @@ mod robust;
 mod scenarios;
 mod support;
 mod tls;
+mod ui;
 mod ws;

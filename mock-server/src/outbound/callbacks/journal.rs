@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
+use crate::bus::{BusSlot, Topic};
+
 /// How the journal's entry for a delivery cut short by shutdown begins: a restart with a
 /// state file sends such a delivery again.
 pub const SHUTDOWN_UNSENT: &str = "not delivered: the simulator shut down";
@@ -51,6 +53,8 @@ pub(super) struct Journal {
     attempts: Mutex<VecDeque<CallbackAttempt>>,
     /// Bumped on every change, so persistence knows when to save.
     changes: AtomicU64,
+    /// Where attempts are announced (the dashboard).
+    pub(super) bus: BusSlot,
 }
 
 impl Journal {
@@ -60,11 +64,21 @@ impl Journal {
             capacity: capacity.max(1),
             attempts: Mutex::new(VecDeque::new()),
             changes: AtomicU64::new(0),
+            bus: BusSlot::default(),
         }
     }
 
     /// Adds an attempt, dropping the oldest when full.
     pub(super) fn record(&self, attempt: CallbackAttempt) {
+        self.bus.publish_with(Topic::Callback, || {
+            serde_json::json!({
+                "task_id": attempt.task_id.to_string(),
+                "attempt": attempt.attempt,
+                "status": attempt.status,
+                "acknowledged": attempt.acknowledged,
+                "final_attempt": attempt.final_attempt,
+            })
+        });
         let mut attempts = self.attempts.lock();
         while attempts.len() >= self.capacity {
             attempts.pop_front();

@@ -39,6 +39,7 @@ use parking_lot::Mutex;
 use tokio::runtime::Handle;
 use tokio::sync::{watch, Semaphore};
 
+use crate::bus::Bus;
 use crate::clock::Clock;
 use crate::hosts::HostAllowlist;
 use crate::outbound::guard::SelfGuard;
@@ -302,6 +303,11 @@ impl Callbacks {
                 );
             }
         }
+    }
+
+    /// Announces every journaled attempt on `bus` from now on.
+    pub fn connect_bus(&self, bus: Bus) {
+        self.inner.journal.bus.connect(bus);
     }
 
     /// Every journaled attempt, oldest first.

@@ -8,6 +8,7 @@ use super::formats;
 use super::logid::Logids;
 use super::stream::StreamSettings;
 use crate::audio::{self, ProbeOptions};
+use crate::bus::{Bus, BusSlot};
 use crate::clock::Clock;
 use crate::config::CozeModel;
 use crate::scenarios::Scenario;
@@ -32,6 +33,8 @@ pub struct CozeService {
     pub fixtures: Arc<FixtureStore>,
     /// The streaming endpoint's limits and handshake policy.
     pub stream: StreamSettings,
+    /// Where streaming sessions are announced (the dashboard).
+    pub bus: BusSlot,
 }
 
 impl CozeService {
@@ -52,7 +55,14 @@ impl CozeService {
             probe,
             fixtures,
             stream: StreamSettings::default(),
+            bus: BusSlot::default(),
         }
+    }
+
+    /// The same service, announcing streaming sessions on `bus`.
+    pub fn with_bus(self, bus: Bus) -> Self {
+        self.bus.connect(bus);
+        self
     }
 
     /// The same service with the streaming endpoint's settings.

@@ -15,6 +15,7 @@ use rand::RngCore;
 
 use super::events::{self, Detail, ServerFrame};
 use super::session::{Out, Reply, Session};
+use crate::bus::Topic;
 use crate::providers::coze::answer::LOGID_HEADER;
 use crate::providers::coze::error::CozeError;
 use crate::providers::coze::CozeService;
@@ -81,9 +82,11 @@ pub async fn upgrade(
         ws.max_message_size(limit)
             .max_frame_size(limit)
             .on_upgrade(move |socket| async move {
+                announce(&coze, &logid, "open");
                 let mut connection = Connection::new(coze, socket, logid, behaviour, names);
                 let denied = denied.map(|e| (e.code, e.msg));
                 connection.run(denied, chosen.scenarios).await;
+                announce(&connection.coze, &connection.logid, "closed");
                 let _ = record_tx.send(connection.record);
             });
     if let Ok(value) = HeaderValue::from_str(&header_logid) {
@@ -96,6 +99,14 @@ pub async fn upgrade(
         ..JournalNote::default()
     });
     response
+}
+
+/// Tells the dashboard a session opened or closed (its journal entry comes at the end).
+fn announce(coze: &CozeService, logid: &str, phase: &'static str) {
+    coze.bus.publish_with(
+        Topic::Stream,
+        || serde_json::json!({ "logid": logid, "phase": phase }),
+    );
 }
 
 /// The token of a `Bearer` authorization, as activations key it.

@@ -24,6 +24,7 @@ use std::time::Duration;
 use rand::Rng;
 
 pub use super::recipe::SubmitOptions;
+use crate::bus::{Bus, BusSlot, Topic};
 use crate::clock::Clock;
 use crate::failure::FailureCode;
 use crate::outbound::callbacks::{CallbackPolicy, Callbacks, DeliveryPlan};
@@ -142,6 +143,8 @@ struct Inner {
     changes: AtomicU64,
     /// Results rendered lately: tasks keep recipes, polls and callbacks need the text.
     renders: Renders,
+    /// Where task changes are announced (the dashboard).
+    bus: BusSlot,
 }
 
 impl TaskEngine {
@@ -156,8 +159,22 @@ impl TaskEngine {
                 callbacks,
                 changes: AtomicU64::new(0),
                 renders: Renders::default(),
+                bus: BusSlot::default(),
             }),
         }
+    }
+
+    /// Announces task changes on `bus` from now on.
+    pub fn connect_bus(&self, bus: Bus) {
+        self.inner.bus.connect(bus);
+    }
+
+    /// Tells the dashboard that task `id` changed (`what`: submitted, planned, ended…).
+    fn announce(&self, id: u64, what: &'static str) {
+        self.inner.bus.publish_with(
+            Topic::Task,
+            || serde_json::json!({ "task_id": id.to_string(), "change": what }),
+        );
     }
 
     /// The callback dispatcher.
@@ -229,6 +246,7 @@ impl TaskEngine {
         }
         drop(store);
         self.touch();
+        self.announce(id, "submitted");
         self.inner.wake.notify_one();
     }
 
@@ -252,6 +270,7 @@ impl TaskEngine {
         }
         drop(store);
         self.touch();
+        self.announce(id, "planned");
         self.inner.wake.notify_one();
         true
     }
@@ -332,6 +351,7 @@ impl TaskEngine {
         task.force(target, failure, now, progress)
             .map_err(ForceError::Refused)?;
         self.touch();
+        self.announce(id, "forced");
         let (status, ended) = task.evaluate(now, progress, false);
         if ended {
             self.on_end(&mut store, id, now, &settings);
@@ -521,6 +541,7 @@ impl TaskEngine {
     /// A task has just ended at `now`: schedule its expiry and send its callback.
     fn on_end(&self, store: &mut Store, id: u64, now: i64, settings: &EngineSettings) {
         store.expiries.push_back((now, id));
+        self.announce(id, "ended");
         let Some(task) = store.tasks.get_mut(&id) else {
             return;
         };
