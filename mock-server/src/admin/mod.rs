@@ -4,6 +4,7 @@
 
 mod access;
 pub mod audio;
+pub mod openapi;
 mod scenarios;
 pub mod sink;
 mod tasks;
@@ -33,6 +34,7 @@ const MAX_ADMIN_BODY: usize = 20 * 1024 * 1024;
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route(routes::admin::HEALTH, get(health))
+        .route(routes::admin::OPENAPI, get(openapi::serve))
         .route(routes::admin::RESET, post(reset))
         .route(
             routes::admin::REQUESTS,
