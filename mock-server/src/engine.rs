@@ -133,6 +133,19 @@ impl std::fmt::Display for Engine {
     }
 }
 
+/// For the OpenAPI document: the names, as the wire and the journal write them.
+impl utoipa::PartialSchema for Engine {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(Engine::ALL.map(<&'static str>::from)))
+            .description(Some("An EngineModelType"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Engine {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,6 +85,19 @@ impl TryFrom<i64> for FailureCode {
     }
 }
 
+/// For the OpenAPI document: the codes as the wire writes them.
+impl utoipa::PartialSchema for FailureCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::Integer)
+            .enum_values(Some(FailureCode::ALL.map(FailureCode::code)))
+            .description(Some("A task failure code, 10000–10007"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FailureCode {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

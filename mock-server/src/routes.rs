@@ -22,7 +22,7 @@ pub const ICU_PREFIX: &str = "/openapi/";
 pub const ADMIN_PREFIX: &str = "/__admin";
 
 /// Which provider a scenario (or one of its parts) concerns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     /// Provider A, synchronous transcription.
@@ -108,6 +108,8 @@ impl fmt::Display for Endpoint {
 pub mod admin {
     /// `/__admin/health`.
     pub const HEALTH: &str = "/__admin/health";
+    /// `/__admin/openapi.json`: the OpenAPI 3.1 document of every route.
+    pub const OPENAPI: &str = "/__admin/openapi.json";
     /// `/__admin/reset`.
     pub const RESET: &str = "/__admin/reset";
     /// `/__admin/state/save`.

@@ -6,6 +6,7 @@ mod access;
 pub mod audio;
 mod events;
 mod find;
+pub mod openapi;
 mod scenarios;
 pub mod sink;
 mod tasks;
@@ -37,6 +38,7 @@ const MAX_ADMIN_BODY: usize = 20 * 1024 * 1024;
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route(routes::admin::HEALTH, get(health))
+        .route(routes::admin::OPENAPI, get(openapi::serve))
         .route(routes::admin::RESET, post(reset))
         .route(
             routes::admin::REQUESTS,

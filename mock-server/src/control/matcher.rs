@@ -31,7 +31,7 @@ pub const DEFAULT_LIMIT: usize = 100;
 const MAX_PATTERN: usize = 1024;
 
 /// What to look for in the journal.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RequestMatcher {
     /// The provider whose endpoint answered.
@@ -70,7 +70,7 @@ pub struct RequestMatcher {
 }
 
 /// A time on the simulator's clock.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Since {
     /// Milliseconds since the Unix epoch.
@@ -80,7 +80,7 @@ pub enum Since {
 }
 
 /// `POST /__admin/requests/count`'s answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RequestCount {
     /// Entries that match.
     pub count: usize,

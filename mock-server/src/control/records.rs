@@ -14,7 +14,7 @@ use crate::providers::icu::tasks::{Status, TaskSummary};
 use crate::scenarios::ScenarioView;
 
 /// What a save wrote (the fields of [`SaveReport`], readable back by a client).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SavedReport {
     /// The state file.
     pub path: String,
@@ -41,7 +41,7 @@ impl From<SaveReport> for SavedReport {
 }
 
 /// A line of the task list (the fields of [`TaskSummary`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TaskLine {
     /// The TaskId.
     pub task_id: u64,
@@ -68,7 +68,7 @@ impl From<TaskSummary> for TaskLine {
 }
 
 /// A stored task (the serialized fields of [`Task`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TaskRecord {
     /// The TaskId.
     pub id: u64,
@@ -93,7 +93,7 @@ pub struct TaskRecord {
 }
 
 /// When a task shows `doing` and its outcome (the serialized fields of [`Plan`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlanRecord {
     /// Simulated ms at which it shows `doing`.
     pub doing_at_ms: i64,
@@ -104,7 +104,7 @@ pub struct PlanRecord {
 }
 
 /// How a task ends, its result rendered (the serialized form of [`Outcome`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase", tag = "outcome")]
 pub enum OutcomeRecord {
     /// Recognised.
@@ -154,7 +154,7 @@ impl From<Plan> for PlanRecord {
 }
 
 /// A task's submit options (the serialized fields of [`TaskSpec`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TaskSpecRecord {
     /// `EngineModelType`.
     pub engine: Engine,
@@ -167,7 +167,7 @@ pub struct TaskSpecRecord {
 }
 
 /// Where a task is on a scenario's path (the serialized fields of [`Scripted`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ScriptRecord {
     /// The scenario that gave it.
     pub scenario: String,
@@ -219,7 +219,7 @@ impl From<Scripted> for ScriptRecord {
 }
 
 /// A scenario's listing (the fields of [`ScenarioView`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ScenarioInfo {
     /// Its name.
     pub name: String,

@@ -27,14 +27,14 @@ pub use crate::stores::sink::Received;
 pub use crate::transcript::{Fixture, FixtureSentence};
 
 /// Every control-API error: `{"error": "…"}` with a 4xx (or 500 when a save fails).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// What went wrong, for a person.
     pub error: String,
 }
 
 /// `GET /__admin/health`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Health {
     /// Always `ok`.
     pub status: String,
@@ -53,14 +53,14 @@ pub struct Health {
 }
 
 /// `POST /__admin/reset`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ResetDone {
     /// Always true.
     pub reset: bool,
 }
 
 /// `POST /__admin/state/save`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Saved {
     /// Always true.
     pub saved: bool,
@@ -69,7 +69,9 @@ pub struct Saved {
 }
 
 /// `GET /__admin/requests?limit=`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams,
+)]
 pub struct RequestsQuery {
     /// How many of the newest entries to return (default 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,21 +79,21 @@ pub struct RequestsQuery {
 }
 
 /// The journal, oldest first.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Requests {
     /// The newest entries.
     pub requests: Vec<RequestEntry>,
 }
 
 /// `GET /__admin/fixtures`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Fixtures {
     /// Every fixture, from the folder and the API.
     pub fixtures: Vec<FixtureInfo>,
 }
 
 /// One registered fixture.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FixtureInfo {
     /// The audio's SHA-256, hex.
     pub sha256: String,
@@ -104,7 +106,7 @@ pub struct FixtureInfo {
 
 /// `POST /__admin/fixtures`: the audio named by its SHA-256 or given whole in base64
 /// (exactly one of the two).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewFixture {
     /// The audio's SHA-256, 64 hex digits.
@@ -143,14 +145,14 @@ impl NewFixture {
 }
 
 /// The answer to a registered fixture (201).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FixtureAdded {
     /// The audio's SHA-256, hex: the fixture's key.
     pub sha256: String,
 }
 
 /// `GET /__admin/clock` and the answer to every clock change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClockView {
     /// Simulated time, ms since the Unix epoch.
     pub now_ms: i64,
@@ -171,7 +173,7 @@ pub struct ClockChange {
 }
 
 /// A [`ClockChange`] as sent: `{"mode": "scaled", "factor": 100, "now_ms": …}`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClockChangeBody {
     /// `real`, `scaled` or `manual`.
@@ -230,7 +232,7 @@ impl TryFrom<ClockChangeBody> for ClockChange {
 }
 
 /// `POST /__admin/clock/advance`: `{"ms": 1500}` or `{"seconds": 3600}` (exactly one).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Advance {
     /// Milliseconds.
@@ -299,7 +301,7 @@ pub struct TasksQuery {
 }
 
 /// A [`TasksQuery`] as sent.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct TasksQueryBody {
     /// `waiting`, `doing`, `success` or `failed`.
@@ -337,14 +339,14 @@ impl TryFrom<TasksQueryBody> for TasksQuery {
 }
 
 /// The task list, newest first.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tasks {
     /// One line per task.
     pub tasks: Vec<TaskLine>,
 }
 
 /// `GET /__admin/tasks/{id}`: the task, its status now, and its callback attempts.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TaskDetail {
     /// The TaskId.
     pub task_id: u64,
@@ -390,7 +392,7 @@ impl Transition {
 }
 
 /// A [`Transition`] as sent: `{"status": "failed", "code": 10001, "message": "…"}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransitionBody {
     /// `doing`, `success` or `failed`.
@@ -432,7 +434,7 @@ impl TryFrom<TransitionBody> for Transition {
 }
 
 /// The answer to a transition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Transitioned {
     /// The TaskId.
     pub task_id: u64,
@@ -441,7 +443,9 @@ pub struct Transitioned {
 }
 
 /// `GET /__admin/callbacks?task_id=`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams,
+)]
 #[serde(deny_unknown_fields)]
 pub struct CallbacksQuery {
     /// Only this task's attempts.
@@ -450,7 +454,7 @@ pub struct CallbacksQuery {
 }
 
 /// Callback attempts, oldest first, and how many deliveries are still under way.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CallbackLog {
     /// The attempts.
     pub attempts: Vec<CallbackAttempt>,
@@ -459,7 +463,7 @@ pub struct CallbackLog {
 }
 
 /// `GET /__admin/icu/settings` and the answer to a change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IcuSettings {
     /// How tasks advance (`{"mode": "polls", "per_status": 2}`).
     pub progress: Progress,
@@ -488,7 +492,7 @@ pub struct SettingsChange {
 
 /// A [`SettingsChange`] as sent: `{"progress": "polls", "polls_per_status": 2}`,
 /// `{"progress": "time"}`, `{"submit_rate": 0}`, `{"query_rate": 50}`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsChangeBody {
     /// `time` or `polls`.
@@ -547,7 +551,7 @@ impl TryFrom<SettingsChangeBody> for SettingsChange {
 }
 
 /// `GET /__admin/scenarios`: the library and what is active.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ScenarioList {
     /// Every scenario, built in and loaded.
     pub scenarios: Vec<ScenarioInfo>,
@@ -557,7 +561,7 @@ pub struct ScenarioList {
 
 /// Activated scenarios: for every request, and per bearer token. Also the answer to an
 /// activation or deactivation.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Active {
     /// For every request.
     pub global: Vec<String>,
@@ -567,7 +571,7 @@ pub struct Active {
 
 /// `POST /__admin/scenarios/activate` and `…/deactivate`: `{"name": "flaky-gateway"}` or
 /// `{"name": "…", "token": "pat_x"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Activation {
     /// The scenario.
@@ -596,14 +600,14 @@ impl Activation {
 }
 
 /// `GET /__admin/audio`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AudioFiles {
     /// Hosted files by name.
     pub files: Vec<AudioFile>,
 }
 
 /// A hosted file; also the answer to an upload (201).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AudioFile {
     /// Its name.
     pub name: String,
@@ -644,7 +648,7 @@ impl Generated {
 }
 
 /// `GET /__admin/audio/generated/{kind}?seconds=&rate=&channels=`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct GenerateQuery {
     /// Length in seconds.
@@ -669,7 +673,7 @@ impl GenerateQuery {
 }
 
 /// `GET /__admin/sink`: callbacks the built-in receiver got, oldest first.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SinkLog {
     /// Bytes the kept callbacks count against the budget.
     #[serde(default)]

@@ -39,7 +39,7 @@ pub struct JournalNote {
 }
 
 /// One answered request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RequestEntry {
     /// Position since start (or the last reset), from 1.
     pub seq: u64,
@@ -87,7 +87,7 @@ pub struct RequestEntry {
 pub const MAX_RECORDED_TEXT_BYTES: usize = 4096;
 
 /// What one streaming session exchanged.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StreamRecord {
     /// Client messages received (text, binary, ping, pong and close frames).
     pub frames_in: u64,

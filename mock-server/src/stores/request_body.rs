@@ -18,7 +18,7 @@ pub const MAX_PARAMS: usize = 32;
 pub const MAX_FIELD: usize = 256;
 
 /// A request body, summarised.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum BodySummary {
     /// `multipart/form-data`: each part, in order.
@@ -34,6 +34,7 @@ pub enum BodySummary {
     Params {
         /// The parameters by name: scalars as sent (strings cut to [`MAX_FIELD`]), arrays
         /// and objects as their JSON text, cut likewise.
+        #[schema(value_type = Object)]
         params: Map<String, Value>,
         /// Parameters past [`MAX_PARAMS`], not kept.
         #[serde(default, skip_serializing_if = "is_zero")]
@@ -52,7 +53,7 @@ pub enum BodySummary {
 }
 
 /// One part of a multipart body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PartSummary {
     /// The part's `name`.
     pub name: Option<String>,

@@ -24,7 +24,7 @@ const MAX_CONTENT_TYPE: usize = 256;
 const PIECE: usize = 64 * 1024;
 
 /// One received callback, as `GET /__admin/sink` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Received {
     /// Simulated ms it arrived.
     pub time_ms: i64,

@@ -13,6 +13,7 @@ mod hostile;
 mod icu;
 mod journal_find;
 mod layers;
+mod openapi;
 mod persist;
 mod robust;
 mod scenarios;

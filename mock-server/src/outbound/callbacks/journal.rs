@@ -15,7 +15,7 @@ use crate::bus::{BusSlot, Topic};
 pub const SHUTDOWN_UNSENT: &str = "not delivered: the simulator shut down";
 
 /// One HTTP attempt at delivering a callback, as the journal keeps it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CallbackAttempt {
     /// The task whose result was delivered.
     pub task_id: u64,

@@ -3,21 +3,21 @@
 use serde::Serialize;
 
 /// `detail` of every Coze answer: the logid also sent as the `X-Tt-Logid` header.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ResponseDetail {
     /// The request's logid (34 characters).
     pub logid: String,
 }
 
 /// `data` of a successful transcription.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AudioTranscriptionsData {
     /// The recognised text; empty for audio without speech.
     pub text: String,
 }
 
 /// Success: `{"code":0,"msg":"","data":{"text":…},"detail":{"logid":…}}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TranscriptionResponse {
     /// Always 0.
     pub code: i64,
@@ -30,7 +30,7 @@ pub struct TranscriptionResponse {
 }
 
 /// Failure: `{"code":…,"msg":…,"detail":{"logid":…}}`; cozepy needs both code and msg.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ErrorResponse {
     /// Non-zero Coze error code.
     pub code: i64,

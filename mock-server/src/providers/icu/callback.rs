@@ -15,7 +15,7 @@ pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 /// The callback's fields (spec §4). Encodes as application/x-www-form-urlencoded, every value
 /// URL-encoded, spaces as '+', in the seed's order: code, requestId, appid, projectid,
 /// [audioUrl], text, audioTime, message, [resultDetail].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CallbackForm {
     /// 0 on success, else the task failure code 10000–10007.

@@ -226,7 +226,7 @@ impl IcuError {
 }
 
 /// icu's error body: `{"code":4001,"msg":"InvalidParameterValue: …","success":false,"data":null}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ErrorEnvelope {
     /// The kind's code, never 0 (0 means success).
     pub code: i64,

@@ -2,14 +2,13 @@
 //! lowercase envelope).
 
 use serde::{Deserialize, Serialize};
-#[cfg(test)]
 use serde_json::value::RawValue;
 
 /// The success `msg` of every icu answer.
 pub const MSG_OK: &str = "操作成功";
 
 /// `POST /openapi/asr/voiceToText` success: `{"msg":"操作成功","code":0,"data":{"TaskId":…}}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SubmitResponse {
     /// Always [`MSG_OK`].
     pub msg: &'static str,
@@ -20,7 +19,7 @@ pub struct SubmitResponse {
 }
 
 /// `data` of a submit answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SubmitData {
     /// uint64 task id.
     #[serde(rename = "TaskId")]
@@ -29,9 +28,8 @@ pub struct SubmitData {
 
 /// `searchResult` success: `{"code":0,"success":true,"msg":"操作成功","data":{…}}`.
 /// Polls write this shape by hand (`answer::query_body`, the hottest path); this type is
-/// the reference a test holds that writing equal to.
-#[cfg(test)]
-#[derive(Debug, Clone, Serialize)]
+/// the reference a test holds that writing equal to, and the OpenAPI document's schema.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QueryResponse<'a> {
     /// Always 0.
     pub code: i64,
@@ -44,8 +42,7 @@ pub struct QueryResponse<'a> {
 }
 
 /// `data` of a `searchResult` answer.
-#[cfg(test)]
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TaskData<'a> {
     /// The task id.
     #[serde(rename = "TaskId")]
@@ -61,14 +58,16 @@ pub struct TaskData<'a> {
     pub error_msg: &'a str,
     /// `[m:s.mmm,m:s.mmm]  text\n` lines, as JSON; empty unless success.
     #[serde(rename = "Result")]
+    #[schema(value_type = String)]
     pub result: &'a RawValue,
     /// Sentence details for ResTextFormat 1 and 2, as a JSON array; empty otherwise.
     #[serde(rename = "ResultDetail")]
+    #[schema(value_type = Vec<SentenceDetail>)]
     pub result_detail: &'a RawValue,
 }
 
 /// One sentence of `ResultDetail` (Tencent's SentenceDetail).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SentenceDetail {
     /// The sentence (punctuation kept in format 2, dropped in format 1).
     #[serde(rename = "FinalSentence")]
@@ -97,7 +96,7 @@ pub struct SentenceDetail {
 }
 
 /// One word of a [`SentenceDetail`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SentenceWords {
     /// The word.
     #[serde(rename = "Word")]

@@ -229,7 +229,7 @@ pub struct RenderOptions {
 }
 
 /// A rendered result: the `Result`/callback `text` string and the `ResultDetail` array.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rendered {
     /// `[m:s.mmm,m:s.mmm]  text\n` per sentence (`[…,…,speaker]` with speakers); "" when empty.
     pub result: String,

@@ -16,7 +16,19 @@ use crate::providers::icu::recipe::{Recipe, SubmitOptions};
 use crate::scenarios::{CallbackBehaviour, ScriptOutcome, StepEnd, StepStatus, TaskScript};
 
 /// The four statuses of the provider, in the order a task moves through them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// 0: queued.
@@ -78,7 +90,7 @@ impl Status {
 }
 
 /// How tasks advance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase", tag = "mode")]
 pub enum Progress {
     /// On the clock: queue delay, then processing time (the provider's behaviour).
