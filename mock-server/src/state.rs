@@ -10,6 +10,7 @@ use axum::extract::FromRef;
 
 use crate::clock::Clock;
 use crate::hosts::ControlHosts;
+use crate::metrics::Metrics;
 use crate::persist::handle::Persist;
 use crate::providers::coze::CozeService;
 use crate::providers::icu::IcuService;
@@ -51,6 +52,8 @@ pub struct Parts {
     pub control_hosts: ControlHosts,
     /// Where state is saved across restarts (`--state-file`), if anywhere.
     pub persist: Option<Persist>,
+    /// This server's metrics (`/__admin/metrics`): its own registry, never a global one.
+    pub metrics: Metrics,
 }
 
 impl Deref for AppState {

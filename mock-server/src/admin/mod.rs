@@ -4,6 +4,7 @@
 
 mod access;
 pub mod audio;
+mod metrics;
 mod scenarios;
 pub mod sink;
 mod tasks;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(tasks::router())
         .merge(sink::router())
         .merge(scenarios::router())
+        .merge(metrics::router())
         .route(&routes::catch_all("/__admin/"), axum::routing::any(unknown))
         .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY))
         .merge(audio::router())

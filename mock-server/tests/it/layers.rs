@@ -14,6 +14,7 @@ const LEAVES: &[&str] = &[
     "engine",
     "failure",
     "hosts",
+    "metrics",
     "ratelimit",
     "rng",
     "routes",
@@ -64,6 +65,7 @@ const LEAF_ORDER: &[&str] = &[
     "failure",
     "config",
     "routes",
+    "metrics",
 ];
 
 fn source_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -12,6 +12,7 @@ mod hardening_stores;
 mod hostile;
 mod icu;
 mod layers;
+mod metrics;
 mod persist;
 mod robust;
 mod scenarios;
