@@ -81,6 +81,24 @@ pub struct EndLabels {
     pub ended_by: &'static str,
 }
 
+/// Callback outcomes, each shown from the start (at 0) so a scraper sees the whole set.
+pub const CALLBACK_OUTCOMES: [&str; 4] = ["acknowledged", "rejected", "failed", "not_sent"];
+/// Download outcomes: `ok`, or the kind of the download error.
+pub const DOWNLOAD_OUTCOMES: [&str; 10] = [
+    "ok",
+    "invalid_url",
+    "status",
+    "connect",
+    "redirect",
+    "too_large",
+    "timeout",
+    "body",
+    "not_allowed",
+    "other",
+];
+/// Who may end a streaming session.
+pub const STREAM_ENDS: [&str; 4] = ["client", "server", "dropped", "not_upgraded"];
+
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
 /// The server's metrics: cheap to clone, all clones count into the same registry.
@@ -183,6 +201,21 @@ impl Metrics {
             "Resident memory of the simulator's process in bytes (0 where /proc is missing)",
             resident_memory.clone(),
         );
+        for outcome in CALLBACK_OUTCOMES {
+            callback_attempts
+                .get_or_create(&OutcomeLabels { outcome })
+                .inc_by(0);
+        }
+        for outcome in DOWNLOAD_OUTCOMES {
+            downloads
+                .get_or_create(&OutcomeLabels { outcome })
+                .inc_by(0);
+        }
+        for ended_by in STREAM_ENDS {
+            streams_ended
+                .get_or_create(&EndLabels { ended_by })
+                .inc_by(0);
+        }
         Metrics(Arc::new(Inner {
             registry,
             requests,

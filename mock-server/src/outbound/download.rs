@@ -706,6 +706,24 @@ mod tests {
     }
 
     #[test]
+    fn every_error_kind_is_a_download_outcome_of_the_metrics() {
+        let errors = [
+            DownloadError::InvalidUrl(String::new()),
+            DownloadError::Status(404),
+            DownloadError::Connect(String::new()),
+            DownloadError::Redirect(String::new()),
+            DownloadError::TooLarge { limit: 1 },
+            DownloadError::Timeout { after_ms: 1 },
+            DownloadError::Body(String::new()),
+            DownloadError::NotAllowed(String::new()),
+            DownloadError::Other(String::new()),
+        ];
+        for e in errors {
+            assert!(crate::metrics::DOWNLOAD_OUTCOMES.contains(&e.kind()), "{e}");
+        }
+    }
+
+    #[test]
     fn durations_read_naturally() {
         assert_eq!(describe_duration(60_000), "60 s");
         assert_eq!(describe_duration(1_500), "1500 ms");
