@@ -9,7 +9,9 @@
 # runs scripts/sdk/coze_python_check.py and scripts/sdk/coze_node_check.mjs (HTTP) and
 # scripts/sdk/coze_node_ws_check.mjs (streaming over ws://) against it, then starts a second
 # simulator over TLS (`--tls-self-signed`, clock 10x) for scripts/sdk/coze_python_ws_check.py
-# (cozepy streams only to an https:// base, as wss://). Prints one line per check and ends
+# (cozepy streams only to an https:// base, as wss://), and last scripts/sdk/metrics_check.py
+# parses the first simulator's /__admin/metrics with Prometheus' own Python parser
+# (prometheus_client, pinned). Prints one line per check and ends
 # with `N passed, M failed`. Exits non-zero on any failure.
 #
 # Environment:
@@ -20,6 +22,7 @@ set -euo pipefail
 COZEPY_VERSION=0.20.0
 COZE_JS_VERSION=1.3.9
 AXIOS_VERSION=1.21.1 # @coze/api's peer dependency (^1.7.1), pinned so runs are repeatable
+PROMETHEUS_CLIENT_VERSION=0.26.0 # its text-format parser reads the simulator's /__admin/metrics
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -70,17 +73,19 @@ setup_fail() {
 # ---- SDKs ---------------------------------------------------------------------------------
 install_python_sdk() {
     if [[ -x "$VENV/bin/python" ]] &&
-        "$VENV/bin/python" -c "import sys, cozepy; sys.exit(cozepy.VERSION != '$COZEPY_VERSION')" 2>/dev/null; then
-        echo "# cozepy $COZEPY_VERSION already in target/sdk/venv"
+        "$VENV/bin/python" -c "import sys, cozepy; sys.exit(cozepy.VERSION != '$COZEPY_VERSION')" 2>/dev/null &&
+        [[ "$("$VENV/bin/pip" show prometheus_client 2>/dev/null | sed -n 's/^Version: //p')" == "$PROMETHEUS_CLIENT_VERSION" ]]; then
+        echo "# cozepy $COZEPY_VERSION and prometheus_client $PROMETHEUS_CLIENT_VERSION already in target/sdk/venv"
         return
     fi
     local log="$TMP/pip.log"
     rm -rf "$VENV"
     mkdir -p "$SDK_DIR"
     "${PYTHON:-python3}" -m venv "$VENV" >"$log" 2>&1 || setup_fail "python venv (needs python3 with venv; Debian: apt-get install python3-venv)" "$log"
-    "$VENV/bin/pip" install --disable-pip-version-check --no-input -q "cozepy==$COZEPY_VERSION" >>"$log" 2>&1 ||
-        setup_fail "pip install cozepy==$COZEPY_VERSION" "$log"
-    echo "# installed cozepy $COZEPY_VERSION into target/sdk/venv"
+    "$VENV/bin/pip" install --disable-pip-version-check --no-input -q "cozepy==$COZEPY_VERSION" \
+        "prometheus_client==$PROMETHEUS_CLIENT_VERSION" >>"$log" 2>&1 ||
+        setup_fail "pip install cozepy==$COZEPY_VERSION prometheus_client==$PROMETHEUS_CLIENT_VERSION" "$log"
+    echo "# installed cozepy $COZEPY_VERSION and prometheus_client $PROMETHEUS_CLIENT_VERSION into target/sdk/venv"
 }
 
 node_pkg_version() { # prints the installed version of package $1 under $NODE_PREFIX, or nothing
@@ -194,6 +199,8 @@ run_checker node-ws node scripts/sdk/coze_node_ws_check.mjs "$ADDR" "$AUDIO_DIR"
 # SSL_CERT_FILE is how the websockets library's default SSL context (and httpx) trust it.
 run_checker python-ws env SSL_CERT_FILE="$TMP/cert.pem" "$VENV/bin/python" -W ignore \
     scripts/sdk/coze_python_ws_check.py "$TLS_ADDR" "$AUDIO_DIR" "$TMP/cert.pem" "$TLS_SCALE"
+# The metrics of the simulator the SDKs just used, read by Prometheus' own Python parser.
+run_checker metrics "$VENV/bin/python" scripts/sdk/metrics_check.py "$ADDR"
 
 still_running() { # pid, name of its log; counts a simulator that died as a failure
     if ! kill -0 "$1" 2>/dev/null; then

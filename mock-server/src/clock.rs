@@ -112,6 +112,24 @@ fn real_now() -> Instant {
     Instant::now()
 }
 
+/// Real elapsed time, for the request latency metric only: how long an answer took is a
+/// fact about the machine, not the simulation, so it is the one reading that ignores the
+/// clock's mode. Nothing a client sees depends on it.
+#[derive(Debug, Clone, Copy)]
+pub struct Stopwatch(Instant);
+
+impl Stopwatch {
+    /// Starts measuring now.
+    pub fn start() -> Self {
+        Stopwatch(real_now())
+    }
+
+    /// Real seconds since [`Stopwatch::start`].
+    pub fn seconds(&self) -> f64 {
+        real_now().saturating_duration_since(self.0).as_secs_f64()
+    }
+}
+
 /// Where a manual clock starts when no start is given: a fixed instant, so manual runs repeat.
 pub const DEFAULT_MANUAL_START_MS: i64 = 1_735_689_600_000; // 2025-01-01T00:00:00Z
 

@@ -27,6 +27,7 @@ pub(crate) mod engine;
 pub(crate) mod failure;
 pub(crate) mod hosts;
 pub(crate) mod http;
+pub(crate) mod metrics;
 pub(crate) mod outbound;
 pub(crate) mod persist;
 pub(crate) mod providers;

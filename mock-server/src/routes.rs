@@ -144,6 +144,8 @@ pub mod admin {
     pub const SCENARIOS_DEACTIVATE: &str = "/__admin/scenarios/deactivate";
     /// `/__admin/sink`.
     pub const SINK: &str = "/__admin/sink";
+    /// `/__admin/metrics`.
+    pub const METRICS: &str = "/__admin/metrics";
     /// `/__admin/audio`.
     pub const AUDIO: &str = "/__admin/audio";
     /// `/__admin/audio/{name}`.

@@ -11,6 +11,7 @@ use axum::extract::FromRef;
 use crate::bus::{Bus, Topic};
 use crate::clock::Clock;
 use crate::hosts::ControlHosts;
+use crate::metrics::Metrics;
 use crate::persist::handle::Persist;
 use crate::providers::coze::CozeService;
 use crate::providers::icu::IcuService;
@@ -54,6 +55,8 @@ pub struct Parts {
     pub persist: Option<Persist>,
     /// What changed, for the dashboard (`/__admin/events`); wired into every publisher.
     pub bus: Bus,
+    /// This server's metrics (`/__admin/metrics`): its own registry, never a global one.
+    pub metrics: Metrics,
 }
 
 impl Deref for AppState {

@@ -6,6 +6,7 @@ mod access;
 pub mod audio;
 mod events;
 mod find;
+mod metrics;
 pub mod openapi;
 mod scenarios;
 pub mod sink;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(scenarios::router())
         .merge(events::router())
         .merge(ui::router())
+        .merge(metrics::router())
         .route(&routes::catch_all("/__admin/"), axum::routing::any(unknown))
         .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY))
         .merge(audio::router())

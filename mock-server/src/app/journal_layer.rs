@@ -5,6 +5,9 @@
 //!
 //! Headers are journaled with every credential redacted ([`redact`]); the body is not
 //! read here: the handler that parsed it leaves a summary ([`BodyNote`]) on its answer.
+//!
+//! What it journals it also counts in the server's metrics (requests, latency, streaming
+//! sessions).
 
 use std::collections::BTreeMap;
 
@@ -16,7 +19,10 @@ use axum::response::Response;
 
 use super::refusals;
 use super::scenario_layer::ScenarioNote;
+use crate::clock::Stopwatch;
 use crate::http::control::ConnectionControl;
+use crate::metrics::RequestLabels;
+use crate::routes::{self, Provider};
 use crate::state::AppState;
 use crate::stores::journal::{self, DeferredEntry, JournalNote, RequestEntry};
 use crate::stores::request_body::BodyNote;
@@ -35,11 +41,18 @@ pub struct Asked {
     pub cut: bool,
     /// Simulated time it arrived.
     pub time_ms: i64,
+    /// The endpoint's metric label (`other` for a path no route serves).
+    endpoint: &'static str,
+    /// The path's provider when no handler names one (a 404 under a provider's prefix).
+    owner: Option<Provider>,
+    /// Real time since it arrived, for the latency metric.
+    started: Stopwatch,
 }
 
 impl Asked {
     /// What a request asked, with its texts cut to the journal's limit.
     pub fn new(method: &str, path: &str, query: Option<&str>, time_ms: i64) -> Self {
+        let (owner, endpoint) = route_of(method, path);
         let (path, cut_path) = journal::bounded(path);
         let query = query.map(journal::bounded);
         let cut = cut_path || query.as_ref().is_some_and(|(_, cut)| *cut);
@@ -50,6 +63,9 @@ impl Asked {
             headers: BTreeMap::new(),
             cut,
             time_ms,
+            endpoint,
+            owner,
+            started: Stopwatch::start(),
         }
     }
 
@@ -118,6 +134,30 @@ pub fn headers_of(headers: &HeaderMap) -> BTreeMap<String, String> {
     out
 }
 
+/// The provider and endpoint label of a request: the routes' own names, `stream` for the
+/// WebSocket upgrade, `other` for anything no route serves.
+fn route_of(method: &str, path: &str) -> (Option<Provider>, &'static str) {
+    let method = axum::http::Method::from_bytes(method.as_bytes()).ok();
+    if let Some((provider, endpoint)) = method.as_ref().and_then(|m| routes::classify(m, path)) {
+        return (Some(provider), endpoint.as_str());
+    }
+    if method == Some(axum::http::Method::GET) && path == routes::COZE_TRANSCRIBE {
+        return (Some(Provider::Coze), "stream");
+    }
+    (routes::provider_of_unknown(path), "other")
+}
+
+/// The metric label of who ended a streaming session, from the journal's words.
+fn ended_by(record: Option<&str>) -> &'static str {
+    match record {
+        Some("client") => "client",
+        Some("server") => "server",
+        Some("dropped") => "dropped",
+        Some(_) => "other",
+        None => "not_upgraded",
+    }
+}
+
 /// Middleware that journals every request outside the control API, with the scenario
 /// layer inside it.
 pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -183,6 +223,23 @@ pub fn journal(state: &AppState, asked: Asked, response: &mut Response) {
         .extensions_mut()
         .remove::<BodyNote>()
         .map(|BodyNote(summary)| summary);
+    // A dropped connection answered nothing: status 0.
+    let status = if scenario.dropped {
+        0
+    } else {
+        response.status().as_u16()
+    };
+    let provider = note
+        .provider
+        .or(asked.owner)
+        .map_or("none", Provider::as_str);
+    let labels = RequestLabels {
+        provider,
+        endpoint: asked.endpoint,
+        status,
+        code: note.code,
+    };
+    state.metrics.request(labels, asked.started.seconds());
     let entry = RequestEntry {
         seq: 0,
         time_ms: asked.time_ms,
@@ -191,12 +248,7 @@ pub fn journal(state: &AppState, asked: Asked, response: &mut Response) {
         query: asked.query,
         headers: asked.headers,
         body,
-        // A dropped connection answered nothing: status 0.
-        status: if scenario.dropped {
-            0
-        } else {
-            response.status().as_u16()
-        },
+        status,
         provider: note.provider,
         code: note.code,
         msg: note.msg,
@@ -210,9 +262,13 @@ pub fn journal(state: &AppState, asked: Asked, response: &mut Response) {
         // A WebSocket session: written when it ends, with its traffic.
         Some(record) => {
             let state = state.clone();
+            state.metrics.stream_opened();
             tokio::spawn(async move {
                 let mut entry = entry;
-                entry.stream = record.await.ok().map(|mut r| {
+                let record = record.await.ok();
+                let by = ended_by(record.as_ref().map(|r| r.ended_by.as_str()));
+                state.metrics.stream_ended(by);
+                entry.stream = record.map(|mut r| {
                     if entry.scenarios.is_empty() {
                         entry.scenarios = std::mem::take(&mut r.scenarios);
                     }

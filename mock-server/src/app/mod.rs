@@ -29,6 +29,7 @@ use crate::hosts::{ControlHosts, HostAllowlist, HostsError};
 use crate::http::serve::{self, ServeOptions};
 use crate::http::slow_body::BodyPace;
 use crate::http::tls::Tls;
+use crate::metrics::Metrics;
 use crate::outbound::callbacks::{CallbackPolicy, Callbacks};
 use crate::outbound::download::{DownloadPolicy, Downloader};
 use crate::persist;
@@ -171,6 +172,8 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
     engine
         .callbacks()
         .set_per_receiver(config.callback_per_receiver);
+    let metrics = Metrics::new();
+    engine.callbacks().set_metrics(metrics.clone());
     let downloader = Downloader::with_allowlist(
         clock.clone(),
         DownloadPolicy {
@@ -179,7 +182,8 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
             concurrency: config.download_concurrency.max(1),
         },
         allow,
-    );
+    )
+    .with_metrics(metrics.clone());
     // Opened before the service, which records accepted tasks in it.
     let persist = match &config.state_file {
         Some(path) => {
@@ -239,6 +243,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
             .map_err(StartError::ControlHosts)?,
         persist,
         bus,
+        metrics,
     });
     match persist::load(&state) {
         Ok(Some(count)) => tracing::info!(tasks = count, "state restored"),

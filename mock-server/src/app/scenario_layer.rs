@@ -103,6 +103,7 @@ pub async fn apply(State(state): State<AppState>, mut req: Request, next: Next) 
             "{} rate limit {}/{} ms",
             limited.scenario, limited.rule.limit, limited.rule.window_ms
         ));
+        state.metrics.fault(&limited.scenario, "rate_limit");
         discard_body(provider, req).await;
         return noted(rate_limited(&state, provider, &limited), note);
     }
@@ -211,6 +212,8 @@ async fn act(
     stage: Stage,
     note: &mut ScenarioNote,
 ) -> Response {
+    let (scenario, action) = (&firing.scenario.name, firing.fault.action.kind());
+    state.metrics.fault(scenario, action);
     if firing.latency_ms > 0 {
         faults::delay(&state.clock, firing.latency_ms).await;
     }

@@ -21,6 +21,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::clock::Clock;
 use crate::hosts::HostAllowlist;
+use crate::metrics::Metrics;
 
 use super::guard::{Outbound, SelfGuard};
 use super::{describe_duration, duration_ms, root_cause, USER_AGENT};
@@ -105,6 +106,21 @@ impl DownloadError {
     pub fn code(&self) -> i64 {
         DOWNLOAD_FAILED_CODE
     }
+
+    /// A short name of the reason, for the downloads metric's `outcome` label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DownloadError::InvalidUrl(_) => "invalid_url",
+            DownloadError::Status(_) => "status",
+            DownloadError::Connect(_) => "connect",
+            DownloadError::Redirect(_) => "redirect",
+            DownloadError::TooLarge { .. } => "too_large",
+            DownloadError::Timeout { .. } => "timeout",
+            DownloadError::Body(_) => "body",
+            DownloadError::NotAllowed(_) => "not_allowed",
+            DownloadError::Other(_) => "other",
+        }
+    }
 }
 
 /// Downloads audio URLs. Cheap to clone: the HTTP client (and its connection pool) is shared.
@@ -120,6 +136,8 @@ pub struct Downloader {
     slots: Arc<Semaphore>,
     /// Keeps downloads (redirects included) off the simulator's own control API.
     guard: SelfGuard,
+    /// The server's metrics, if it counts downloads.
+    metrics: Option<Metrics>,
 }
 
 impl Downloader {
@@ -167,7 +185,14 @@ impl Downloader {
             allow,
             slots,
             guard,
+            metrics: None,
         }
+    }
+
+    /// The same downloader, counting every finished download in `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The check that keeps downloads off the control API; armed once the server is bound.
@@ -195,11 +220,18 @@ impl Downloader {
             .map_err(|_| DownloadError::Other("the downloader is shut down".to_owned()))?;
         let after_ms = duration_ms(self.policy.timeout);
         let deadline = self.clock.now_ms().saturating_add(after_ms as i64);
-        tokio::select! {
+        let result = tokio::select! {
             biased;
             res = self.fetch_unbounded(url, slot) => res,
             () = self.clock.sleep_until(deadline) => Err(DownloadError::Timeout { after_ms }),
+        };
+        if let Some(metrics) = &self.metrics {
+            match &result {
+                Ok(done) => metrics.download("ok", done.len),
+                Err(e) => metrics.download(e.kind(), 0),
+            }
         }
+        result
     }
 
     /// The fetch without its timeout.
@@ -671,6 +703,24 @@ mod tests {
             .expect("the slot freed")
             .unwrap();
         assert_eq!(bytes(second).await, vec![1u8; 1000]);
+    }
+
+    #[test]
+    fn every_error_kind_is_a_download_outcome_of_the_metrics() {
+        let errors = [
+            DownloadError::InvalidUrl(String::new()),
+            DownloadError::Status(404),
+            DownloadError::Connect(String::new()),
+            DownloadError::Redirect(String::new()),
+            DownloadError::TooLarge { limit: 1 },
+            DownloadError::Timeout { after_ms: 1 },
+            DownloadError::Body(String::new()),
+            DownloadError::NotAllowed(String::new()),
+            DownloadError::Other(String::new()),
+        ];
+        for e in errors {
+            assert!(crate::metrics::DOWNLOAD_OUTCOMES.contains(&e.kind()), "{e}");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ const LEAVES: &[&str] = &[
     "engine",
     "failure",
     "hosts",
+    "metrics",
     "ratelimit",
     "rng",
     "routes",
@@ -66,6 +67,7 @@ const LEAF_ORDER: &[&str] = &[
     "failure",
     "config",
     "routes",
+    "metrics",
 ];
 
 fn source_files(dir: &Path, out: &mut Vec<PathBuf>) {

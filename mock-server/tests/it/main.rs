@@ -13,6 +13,7 @@ mod hostile;
 mod icu;
 mod journal_find;
 mod layers;
+mod metrics;
 mod openapi;
 mod persist;
 mod robust;

@@ -77,6 +77,15 @@ pub(super) fn routes(doc: &mut Doc) {
     add(
         doc,
         Op::get(
+            admin::METRICS,
+            TAG,
+            "This server's metrics in the Prometheus text format",
+        )
+        .answer_plain("200", "The metrics", Some("text/plain; version=0.0.4")),
+    );
+    add(
+        doc,
+        Op::get(
             admin::UI,
             TAG,
             "The dashboard (open without the admin token; it asks for it)",

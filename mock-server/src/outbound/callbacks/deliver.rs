@@ -87,6 +87,7 @@ impl Outcome {
 impl Inner {
     /// Journals a delivery that never reached the network.
     pub(super) fn record_unsent(&self, job: Job, error: String) {
+        self.count("not_sent");
         tracing::warn!(task_id = job.task_id, url = %job.url, scenario = ?job.scenario, %error, "callback not delivered");
         self.journal.record(CallbackAttempt {
             error: Some(error),
@@ -107,6 +108,19 @@ impl Inner {
     ) -> bool {
         let latency_ms = self.clock.now_ms().saturating_sub(started);
         let acknowledged = outcome.error.is_none();
+        self.count(if acknowledged {
+            "acknowledged"
+        } else if outcome.status.is_some() {
+            "rejected"
+        } else if outcome
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with(SHUTDOWN_UNSENT))
+        {
+            "not_sent"
+        } else {
+            "failed"
+        });
         let final_attempt = acknowledged || last;
         let (task_id, url, scenario) = (job.task_id, &job.url, &job.scenario);
         if acknowledged {
@@ -126,6 +140,13 @@ impl Inner {
             ..job.entry(attempt, copy, started)
         });
         acknowledged
+    }
+
+    /// Counts an attempt's outcome in the server's metrics, if it has them.
+    fn count(&self, outcome: &'static str) {
+        if let Some(metrics) = self.metrics.get() {
+            metrics.callback_attempt(outcome);
+        }
     }
 
     /// One attempt, bounded by the policy's timeout on the clock.

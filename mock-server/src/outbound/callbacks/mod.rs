@@ -32,7 +32,7 @@ mod tests;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -42,6 +42,7 @@ use tokio::sync::{watch, Semaphore};
 use crate::bus::Bus;
 use crate::clock::Clock;
 use crate::hosts::HostAllowlist;
+use crate::metrics::Metrics;
 use crate::outbound::guard::SelfGuard;
 use crate::outbound::{root_cause, USER_AGENT};
 
@@ -103,6 +104,8 @@ struct Inner {
     closing: watch::Sender<bool>,
     /// Keeps callbacks off the simulator's own control API (except its sink).
     guard: SelfGuard,
+    /// The server's metrics, once the composition root hands them over.
+    metrics: OnceLock<Metrics>,
 }
 
 /// Where every unfinished delivery is.
@@ -150,8 +153,14 @@ impl Callbacks {
                 allow: Mutex::new(None),
                 closing: watch::channel(false).0,
                 guard: SelfGuard::default(),
+                metrics: OnceLock::new(),
             }),
         }
+    }
+
+    /// Counts every attempt from now on in `metrics` (only the first call counts).
+    pub fn set_metrics(&self, metrics: Metrics) {
+        let _ = self.inner.metrics.set(metrics);
     }
 
     /// The check that keeps callbacks off the control API; armed once the server is bound.

@@ -366,6 +366,26 @@ impl TaskEngine {
         self.inner.wake.notify_one();
     }
 
+    /// How many tasks are kept in each status now, in the life cycle's order (metrics).
+    pub fn status_counts(&self) -> [(Status, usize); 4] {
+        let now = self.inner.clock.now_ms();
+        let progress = self.inner.settings.lock().progress;
+        let mut counts = [
+            (Status::Waiting, 0),
+            (Status::Doing, 0),
+            (Status::Success, 0),
+            (Status::Failed, 0),
+        ];
+        let store = self.inner.store.lock();
+        for task in store.tasks.values() {
+            let status = task.peek(now, progress);
+            if let Some(slot) = counts.iter_mut().find(|(s, _)| *s == status) {
+                slot.1 += 1;
+            }
+        }
+        counts
+    }
+
     /// Number of tasks kept.
     pub fn len(&self) -> usize {
         self.inner.store.lock().tasks.len()
