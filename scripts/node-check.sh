@@ -14,6 +14,8 @@
 #                    checks themselves always run the binary from the installed package)
 #   NODE_CHECK_KEEP  1: keep target/node-check/ for a look afterwards
 set -euo pipefail
+# shellcheck source=scripts/lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
 
 COZE_JS_VERSION=1.3.9 # as scripts/sdk-check.sh
 AXIOS_VERSION=1.21.1  # @coze/api's peer dependency, pinned as there
@@ -23,9 +25,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 WORK="$ROOT/target/node-check"
 AUDIO_DIR="$ROOT/mock-server/tests/fixtures/audio"
-START=$SECONDS
-passed=0
-failed=0
 
 cleanup() {
     if [[ "${NODE_CHECK_KEEP:-}" != 1 ]]; then rm -rf "$WORK"; fi
@@ -34,28 +33,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-pass() {
-    echo "PASS $*"
-    passed=$((passed + 1))
-}
-fail() {
-    echo "FAIL $*"
-    failed=$((failed + 1))
-}
-summary() {
-    echo "# took $((SECONDS - START)) s"
-    echo "$passed passed, $failed failed"
-}
-# A step the rest depends on failed: say why, show the log, and stop.
-setup_fail() {
-    local what="$1" log="${2:-}"
-    fail "setup: $what"
-    if [[ -n "$log" && -f "$log" ]]; then
-        tail -n 30 "$log" | sed 's/^/#   /'
-    fi
-    summary
-    exit 1
-}
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     setup_fail "node and npm are needed (Debian: apt-get install nodejs npm)"

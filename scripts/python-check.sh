@@ -12,6 +12,8 @@
 # Environment:
 #   PYTHON   interpreter for the venvs (default python3; Debian: apt-get install python3-venv)
 set -euo pipefail
+# shellcheck source=scripts/lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
 
 MATURIN_VERSION=1.16.0
 COZEPY_VERSION=0.20.0
@@ -23,35 +25,13 @@ cd "$ROOT"
 WORK="$ROOT/target/python-check"
 WHEELS="$WORK/wheels"
 PY="${PYTHON:-python3}"
-START=$SECONDS
-passed=0
-failed=0
 
 # The suite must use the wheel's binary, whatever the caller's shell points at.
 unset ASR_MOCK_BIN
 
-pass() {
-    echo "PASS $1"
-    passed=$((passed + 1))
-}
-fail() {
-    echo "FAIL $1"
-    failed=$((failed + 1))
-}
-summary() {
-    echo "# took $((SECONDS - START)) s"
-    echo "$passed passed, $failed failed"
-}
-# A step the rest depends on failed: show its log and stop.
-fatal() {
-    fail "$1"
-    [[ -f "${2:-}" ]] && tail -n 40 "$2" | sed 's/^/#   /'
-    summary
-    exit 1
-}
 fresh_venv() { # fresh_venv DIR LOG
     rm -rf "$1"
-    "$PY" -m venv "$1" >>"$2" 2>&1 || fatal "python venv at $1 (needs python3 with venv)" "$2"
+    "$PY" -m venv "$1" >>"$2" 2>&1 || setup_fail "python venv at $1 (needs python3 with venv)" "$2"
 }
 pip_install() { # pip_install VENV LOG ARGS...
     local venv="$1" log="$2"
@@ -66,14 +46,14 @@ rm -rf "$WHEELS"
 BUILD_LOG="$WORK/build.log"
 : >"$BUILD_LOG"
 fresh_venv "$WORK/build-venv" "$BUILD_LOG"
-pip_install "$WORK/build-venv" "$BUILD_LOG" "maturin==$MATURIN_VERSION" || fatal "pip install maturin==$MATURIN_VERSION" "$BUILD_LOG"
+pip_install "$WORK/build-venv" "$BUILD_LOG" "maturin==$MATURIN_VERSION" || setup_fail "pip install maturin==$MATURIN_VERSION" "$BUILD_LOG"
 build_start=$SECONDS
 (cd python && "$WORK/build-venv/bin/maturin" build --release --out "$WHEELS") >>"$BUILD_LOG" 2>&1 ||
-    fatal "maturin build --release" "$BUILD_LOG"
+    setup_fail "maturin build --release" "$BUILD_LOG"
 shopt -s nullglob
 wheels=("$WHEELS"/asr_mock-*.whl)
 shopt -u nullglob
-[[ ${#wheels[@]} -eq 1 ]] || fatal "one wheel expected in $WHEELS, found ${#wheels[@]}" "$BUILD_LOG"
+[[ ${#wheels[@]} -eq 1 ]] || setup_fail "one wheel expected in $WHEELS, found ${#wheels[@]}" "$BUILD_LOG"
 WHEEL="${wheels[0]}"
 pass "maturin build --release: $(basename "$WHEEL") in $((SECONDS - build_start)) s"
 
@@ -133,7 +113,7 @@ fresh_venv "$TEST_VENV" "$TEST_LOG"
 if pip_install "$TEST_VENV" "$TEST_LOG" "$WHEEL" "cozepy==$COZEPY_VERSION" "pytest==$PYTEST_VERSION"; then
     pass "pip install the wheel, cozepy==$COZEPY_VERSION and pytest==$PYTEST_VERSION into a fresh venv"
 else
-    fatal "pip install the wheel, cozepy and pytest" "$TEST_LOG"
+    setup_fail "pip install the wheel, cozepy and pytest" "$TEST_LOG"
 fi
 
 # From outside python/, so `import asr_mock` can only find the installed package.

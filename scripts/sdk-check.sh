@@ -18,6 +18,8 @@
 #   ASR_MOCK_BIN  use this simulator binary instead of building target/debug/asr-mock
 #   PYTHON        interpreter for the venv (default python3)
 set -euo pipefail
+# shellcheck source=scripts/lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
 
 COZEPY_VERSION=0.20.0
 COZE_JS_VERSION=1.3.9
@@ -30,10 +32,7 @@ SDK_DIR="$ROOT/target/sdk"
 VENV="$SDK_DIR/venv"
 NODE_PREFIX="$SDK_DIR/node"
 AUDIO_DIR="$ROOT/mock-server/tests/fixtures/audio"
-START=$SECONDS
 
-passed=0
-failed=0
 TMP="$(mktemp -d)"
 MOCK_PID=""
 TLS_PID=""
@@ -52,23 +51,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-summary() {
-    echo "# took $((SECONDS - START)) s"
-    echo "$passed passed, $failed failed"
-}
-
-# A setup step failed: say why, show the log, and stop.
-setup_fail() {
-    local what="$1" log="${2:-}"
-    echo "FAIL setup $what"
-    if [[ -n "$log" && -f "$log" ]]; then
-        tail -n 30 "$log" | sed 's/^/#   /'
-    fi
-    failed=$((failed + 1))
-    summary
-    exit 1
-}
 
 # ---- SDKs ---------------------------------------------------------------------------------
 install_python_sdk() {

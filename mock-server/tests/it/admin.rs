@@ -226,16 +226,7 @@ async fn unknown_paths_get_json_404s() {
 
 #[tokio::test]
 async fn an_admin_token_guards_the_control_api_but_not_the_data_plane() {
-    let config = asr_mock::Config {
-        admin_token: Some("s3cret".into()),
-        ..Default::default()
-    };
-    let app = TestApp::with(
-        MockServer::builder()
-            .config(config)
-            .manual_clock(Some(START_MS)),
-    )
-    .await;
+    let app = TestApp::with_admin_token("s3cret").await;
     let anonymous = Control::new(app.server.base_url());
     let err = anonymous
         .requests(RequestsQuery::default())

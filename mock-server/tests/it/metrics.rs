@@ -8,9 +8,7 @@ use prometheus_parse::{Scrape, Value};
 use serde_json::{json, Value as Json};
 use tokio_tungstenite::tungstenite::Message;
 
-use asr_mock::MockServer;
-
-use crate::support::{fixture, TestApp, START_MS};
+use crate::support::{fixture, TestApp};
 
 /// One parsed scrape.
 struct Metrics(Scrape);
@@ -308,16 +306,7 @@ async fn failed_downloads_count_by_reason() {
 
 #[tokio::test]
 async fn the_admin_token_guards_the_metrics_too() {
-    let config = asr_mock::Config {
-        admin_token: Some("s3cret".into()),
-        ..Default::default()
-    };
-    let app = TestApp::with(
-        MockServer::builder()
-            .config(config)
-            .manual_clock(Some(START_MS)),
-    )
-    .await;
+    let app = TestApp::with_admin_token("s3cret").await;
     let url = app.url("/__admin/metrics");
     let refused = app.http.get(&url).send().await.unwrap();
     assert_eq!(refused.status(), 401);

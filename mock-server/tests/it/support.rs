@@ -56,6 +56,20 @@ impl TestApp {
         }
     }
 
+    /// A simulator with a manual clock whose control API needs `token`.
+    pub async fn with_admin_token(token: &str) -> TestApp {
+        let config = asr_mock::Config {
+            admin_token: Some(token.into()),
+            ..Default::default()
+        };
+        Self::with(
+            MockServer::builder()
+                .config(config)
+                .manual_clock(Some(START_MS)),
+        )
+        .await
+    }
+
     /// A simulator running the small Coze model.
     pub async fn small_model() -> TestApp {
         Self::with(

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use asr_mock::control::types::Advance;
-use asr_mock::MockServer;
 use base64::Engine;
 use serde_json::json;
 
@@ -193,16 +192,7 @@ async fn scenario_switches_and_fixtures_are_announced() {
 
 #[tokio::test]
 async fn with_an_admin_token_the_stream_opens_with_its_ticket_only() {
-    let config = asr_mock::Config {
-        admin_token: Some("s3cret".into()),
-        ..Default::default()
-    };
-    let app = TestApp::with(
-        MockServer::builder()
-            .config(config)
-            .manual_clock(Some(START_MS)),
-    )
-    .await;
+    let app = TestApp::with_admin_token("s3cret").await;
     // The page itself opens without the token (it asks for it).
     let page = app.http.get(app.url("/__admin/ui")).send().await.unwrap();
     assert_eq!(page.status(), 200);
