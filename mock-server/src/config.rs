@@ -291,6 +291,24 @@ pub enum Command {
         #[command(subcommand)]
         command: ScenariosCommand,
     },
+    /// Lint transcript fixture files.
+    Fixtures {
+        /// Which fixtures tool.
+        #[command(subcommand)]
+        command: FixturesCommand,
+    },
+}
+
+/// `asr-mock fixtures …`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum FixturesCommand {
+    /// Check every `*.toml` file in DIR as `--fixtures DIR` loads it: exit 0 when all are
+    /// valid, 1 when one is not, 2 when DIR cannot be read.
+    Check {
+        /// The folder to check.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 /// `asr-mock scenarios …`.
@@ -514,6 +532,15 @@ mod tests {
             })
         );
         assert!(Config::try_parse_from(["asr-mock", "scenarios", "check"]).is_err());
+        let c = Config::parse_from(["asr-mock", "fixtures", "check", "dir"]);
+        assert_eq!(
+            c.command,
+            Some(Command::Fixtures {
+                command: FixturesCommand::Check {
+                    dir: PathBuf::from("dir")
+                }
+            })
+        );
         assert!(Config::try_parse_from(["asr-mock", "scenarios"]).is_err());
     }
 

@@ -39,7 +39,7 @@ pub(crate) mod state;
 pub(crate) mod stores;
 pub(crate) mod transcript;
 
-pub use app::cli::scenarios_command;
+pub use app::cli::{fixtures_command, scenarios_command};
 pub use app::server::{MockServer, MockServerBuilder};
 pub use app::{app, build_state, run, run_with, serve_options, tls_of, StartError};
 pub use config::{Config, CozeModel};

@@ -1,11 +1,14 @@
 //! `asr-mock`: parse settings, start logging, bind, serve until Ctrl-C or SIGTERM.
-//! `asr-mock scenarios list|check` work on scenario files and never start the server.
+//! `asr-mock scenarios list|check` and `asr-mock fixtures check` work on files and never
+//! start the server.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use asr_mock::config::Command;
-use asr_mock::{build_state, run_with, scenarios_command, serve_options, tls_of, Config};
+use asr_mock::{
+    build_state, fixtures_command, run_with, scenarios_command, serve_options, tls_of, Config,
+};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -17,8 +20,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
-    if let Some(Command::Scenarios { command }) = &config.command {
-        return scenarios_command(command, config.scenarios.as_deref());
+    match &config.command {
+        Some(Command::Scenarios { command }) => {
+            return scenarios_command(command, config.scenarios.as_deref())
+        }
+        Some(Command::Fixtures { command }) => return fixtures_command(command),
+        None => {}
     }
     tracing_subscriber::fmt()
         .with_env_filter(

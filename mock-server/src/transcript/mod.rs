@@ -32,7 +32,10 @@ mod numbers;
 mod split;
 mod timing;
 
-pub use fixtures::{Fixture, FixtureError, FixtureSentence, FixtureStore};
+pub use fixtures::{
+    check_dir as check_fixtures_dir, render_check as render_fixtures_check, Fixture, FixtureError,
+    FixtureSentence, FixtureStore,
+};
 pub use generate::generate;
 
 /// A spoken language, as the providers' engines name them (`16k_zh`, `16k_en`, `16k_ca`,

@@ -3,6 +3,7 @@
 
 mod admin;
 mod coze;
+mod fixtures_check;
 mod hardening_audio;
 mod hardening_control;
 mod hardening_durable;
