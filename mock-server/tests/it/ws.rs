@@ -106,15 +106,20 @@ async fn send(ws: &mut Ws, event: Value) {
 /// A session past `created`, its input set to raw 16 kHz PCM (and `updated` read).
 async fn open_pcm_16k(app: &TestApp) -> Ws {
     let (mut ws, _) = open(app).await;
-    next(&mut ws).await;
+    set_pcm_16k(&mut ws).await;
+    ws
+}
+
+/// Reads `created`, sets the input to raw 16 kHz PCM and reads `updated`.
+async fn set_pcm_16k(ws: &mut Ws) {
+    next(ws).await;
     send(
-        &mut ws,
+        ws,
         json!({"event_type": "transcriptions.update",
                "data": {"input_audio": {"format": "pcm", "sample_rate": 16000}}}),
     )
     .await;
-    next(&mut ws).await;
-    ws
+    next(ws).await;
 }
 
 fn complete() -> Value {
@@ -537,14 +542,7 @@ async fn stream_scenarios_error_instead_of_created_and_drop_after_updates() {
     // close frame.
     let pcm = &fixture("speech-cmn-16k.wav")[44..];
     let (mut ws, logid) = open_under(&app, "coze-stream-drop").await;
-    next(&mut ws).await;
-    send(
-        &mut ws,
-        json!({"event_type": "transcriptions.update",
-               "data": {"input_audio": {"format": "pcm", "sample_rate": 16000}}}),
-    )
-    .await;
-    next(&mut ws).await;
+    set_pcm_16k(&mut ws).await;
     send(&mut ws, append(pcm)).await;
     let interim = next(&mut ws).await;
     assert_eq!(interim["event_type"], "transcriptions.message.update");
