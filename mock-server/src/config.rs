@@ -280,6 +280,25 @@ pub struct Config {
     /// is written to CERT_OUT for clients to trust.
     #[arg(long, env = "ASR_MOCK_TLS_SELF_SIGNED", value_name = "CERT_OUT")]
     pub tls_self_signed: Option<PathBuf>,
+
+    /// Forward every Coze request (HTTP and WebSocket) to this base URL and answer with what
+    /// comes back; credentials pass through untouched.
+    #[arg(long, env = "ASR_MOCK_PROXY_COZE", value_name = "URL")]
+    pub proxy_coze: Option<String>,
+
+    /// Forward every icu request to this base URL (TaskIds are the upstream's; a CallbackUrl
+    /// goes upstream as given).
+    #[arg(long, env = "ASR_MOCK_PROXY_ICU", value_name = "URL")]
+    pub proxy_icu: Option<String>,
+
+    /// With a proxy: write what the upstream answered as fixtures (`DIR/fixtures/`, by audio
+    /// SHA-256) and its distinct errors as scenarios (`DIR/scenarios/`).
+    #[arg(long, env = "ASR_MOCK_RECORD", value_name = "DIR")]
+    pub record: Option<PathBuf>,
+
+    /// With a proxy: how long (real ms) one forwarded request may take, answer included.
+    #[arg(long, env = "ASR_MOCK_PROXY_TIMEOUT_MS", default_value_t = 300_000)]
+    pub proxy_timeout_ms: u64,
 }
 
 /// Subcommands: tools around the simulator that never start the server.
@@ -390,6 +409,10 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             tls_self_signed: None,
+            proxy_coze: None,
+            proxy_icu: None,
+            record: None,
+            proxy_timeout_ms: 300_000,
         }
     }
 }

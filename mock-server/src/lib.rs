@@ -31,6 +31,7 @@ pub(crate) mod metrics;
 pub(crate) mod outbound;
 pub(crate) mod persist;
 pub(crate) mod providers;
+pub(crate) mod proxy;
 pub(crate) mod ratelimit;
 pub(crate) mod rng;
 pub(crate) mod routes;

@@ -15,6 +15,7 @@ use crate::metrics::Metrics;
 use crate::persist::handle::Persist;
 use crate::providers::coze::CozeService;
 use crate::providers::icu::IcuService;
+use crate::proxy::Proxy;
 use crate::scenarios::Scenarios;
 use crate::stores::audio_host::AudioHost;
 use crate::stores::journal::Journal;
@@ -57,6 +58,8 @@ pub struct Parts {
     pub bus: Bus,
     /// This server's metrics (`/__admin/metrics`): its own registry, never a global one.
     pub metrics: Metrics,
+    /// The recording proxy (`--proxy-coze`, `--proxy-icu`), when a provider is proxied.
+    pub proxy: Option<Arc<Proxy>>,
 }
 
 impl Deref for AppState {

@@ -382,3 +382,46 @@ fn load_rows(report: &mut Report, sim: &Run, floor: &Run) {
         }
     }
 }
+
+/// Requests per proxy comparison: polls at c=1 (latency is the point), uploads at c=1.
+const PROXY_POLLS: usize = 2_000;
+const PROXY_UPLOADS: usize = 60;
+/// What forwarding may add to a poll's median latency on loopback.
+const GOAL_PROXY_POLL_OVERHEAD: Duration = Duration::from_millis(1);
+
+/// Part 9: the simulator through a second one started with `--proxy-coze/--proxy-icu` (the
+/// "simulator" column) against the same simulator asked directly (the "floor" column).
+pub(crate) async fn proxy_phase(
+    report: &mut Report,
+    search: ((SocketAddr, &Req), (SocketAddr, &Req)),
+    upload: ((SocketAddr, &Req), (SocketAddr, &Req)),
+) {
+    let polls = compare(
+        search.0,
+        search.1,
+        br#""StatusStr":"success""#,
+        PROXY_POLLS,
+        1,
+        3,
+    )
+    .await;
+    let uploads = compare(upload.0, upload.1, br#""code":0"#, PROXY_UPLOADS, 1, 1).await;
+    report.section(
+        9,
+        format!(
+            "9. proxy overhead: GET searchResult through the proxy (simulator column) vs direct (floor column), c=1, {PROXY_POLLS} requests, best of 3"
+        ),
+    );
+    load_rows(report, &polls.sim, &polls.floor);
+    report.section(
+        9,
+        format!("   1 MiB upload through the proxy vs direct, c=1 ({PROXY_UPLOADS} requests)"),
+    );
+    load_rows(report, &uploads.sim, &uploads.floor);
+    let added = polls.sim.pct(0.5).saturating_sub(polls.floor.pct(0.5));
+    report.goal(
+        "proxy adds < 1 ms to a poll's p50",
+        fmt_ms(added),
+        polls.sim.ok > 0 && added < GOAL_PROXY_POLL_OVERHEAD,
+    );
+}

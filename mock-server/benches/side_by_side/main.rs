@@ -26,7 +26,9 @@
 //! 5. streaming: one WebSocket session on the manual clock (when the first interim update
 //!    comes after speech starts), then 100 real-time sessions on the real clock (the lag
 //!    from an append to the update its audio completes).
-//! 6. a 5-hour Url recording (`/__admin/audio/generated/speechlike.wav?seconds=18000`):
+//! 6. proxy overhead: a second simulator started with `--proxy-coze`/`--proxy-icu` aimed at
+//!    the first; polls and 1 MB uploads through it against the same requests sent direct.
+//! 7. a 5-hour Url recording (`/__admin/audio/generated/speechlike.wav?seconds=18000`):
 //!    wall time from submit until `success`.
 //!
 //! Every loop has a count and a deadline; child processes are killed by their handle.
@@ -66,7 +68,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Set in the environment of the helper processes this executable starts.
 pub(crate) const CHILD_ENV: &str = "SIDE_BY_SIDE_CHILD";
 /// Optional comma-separated list of the parts to run (for profiling one of them):
-/// `startup,memory,search,submit,upload,callbacks,stream,fivehours`; all when unset.
+/// `startup,memory,search,submit,upload,callbacks,stream,proxy,fivehours`; all when unset.
 const ONLY_ENV: &str = "SIDE_BY_SIDE_ONLY";
 /// Built by cargo together with this bench (release settings).
 pub(crate) const ASR_MOCK_BIN: &str = env!("CARGO_BIN_EXE_asr-mock");
@@ -259,6 +261,35 @@ async fn in_runtimes(server_rt: Handle, report: &mut Report) -> Result<(), Strin
     if wanted("stream") {
         eprintln!("side_by_side: streaming sessions…");
         stream::stream(&sim, server_rt.clone(), report).await?;
+    }
+    if wanted("proxy") {
+        eprintln!("side_by_side: proxy overhead…");
+        let config = asr_mock::Config {
+            proxy_coze: Some(sim.base_url()),
+            proxy_icu: Some(sim.base_url()),
+            ..asr_mock::Config::default()
+        };
+        let proxy = server_rt
+            .spawn(async move { MockServer::builder().config(config).start().await })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let proxy_addr = proxy.addr();
+        let search_proxy_req = Req::get(proxy_addr, &search_path);
+        let upload_proxy_req = upload_request(proxy_addr, &tone);
+        load::proxy_phase(
+            report,
+            (
+                (proxy_addr, &search_proxy_req),
+                (sim_addr, &search_sim_req),
+            ),
+            (
+                (proxy_addr, &upload_proxy_req),
+                (sim_addr, &upload_sim_req),
+            ),
+        )
+        .await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), proxy.shutdown()).await;
     }
     if wanted("fivehours") {
         eprintln!("side_by_side: 5-hour recording…");

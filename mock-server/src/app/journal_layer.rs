@@ -25,6 +25,7 @@ use crate::metrics::RequestLabels;
 use crate::routes::{self, Provider};
 use crate::state::AppState;
 use crate::stores::journal::{self, DeferredEntry, JournalNote, RequestEntry};
+use crate::stores::redact::{is_credential, redact};
 use crate::stores::request_body::BodyNote;
 
 /// What was asked, as the journal records it.
@@ -74,41 +75,6 @@ impl Asked {
         self.headers = headers_of(headers);
         self.cut |= journal::bound_headers(&mut self.headers);
         self
-    }
-}
-
-/// Headers whose value is a credential, beyond the names [`is_credential`] guesses from.
-const CREDENTIALS: &[&str] = &["authorization", "proxy-authorization", "cookie", "sign"];
-
-/// Whether a header (lowercase name) carries a credential: the standard ones, icu's
-/// signature (`Sign`, `C-Secret`), and any name that says token, secret, key or password.
-pub fn is_credential(name: &str) -> bool {
-    CREDENTIALS.contains(&name)
-        || ["token", "secret", "signature", "key", "password", "auth"]
-            .iter()
-            .any(|word| name.contains(word))
-}
-
-/// A credential as the journal shows it: its scheme (`Bearer`) if it has one, then `…` and
-/// its last four characters, which are left out too when the credential is 8 characters or
-/// shorter (they would be half of it).
-pub fn redact(value: &str) -> String {
-    let value = value.trim();
-    let (scheme, secret) = match value.split_once(' ') {
-        Some((scheme, secret)) if !scheme.is_empty() && scheme.len() <= 32 => {
-            (Some(scheme), secret.trim())
-        }
-        _ => (None, value),
-    };
-    let chars = secret.chars().count();
-    let tail: String = if chars > 8 {
-        secret.chars().skip(chars - 4).collect()
-    } else {
-        String::new()
-    };
-    match scheme {
-        Some(scheme) => format!("{scheme} …{tail}"),
-        None => format!("…{tail}"),
     }
 }
 
@@ -186,8 +152,18 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         state.clock.now_ms(),
     )
     .with_headers(req.headers());
-    // Inside the journal, the scenario layer (it passes every other path straight on).
-    let mut response = super::scenario_layer::apply(State(state.clone()), req, next).await;
+    let proxied = asked
+        .owner
+        .zip(state.proxy.as_ref())
+        .filter(|(provider, proxy)| proxy.upstream(*provider).is_some());
+    let mut response = match proxied {
+        // A proxied provider's every request goes upstream, past the scenarios.
+        Some((provider, proxy)) => {
+            crate::proxy::forward(proxy.clone(), state.coze.clone(), provider, req).await
+        }
+        // Inside the journal, the scenario layer (it passes every other path straight on).
+        None => super::scenario_layer::apply(State(state.clone()), req, next).await,
+    };
     if control.is_some_and(|c| c.body_timed_out()) {
         response = refusals::body_timeout(&state, &asked.method, &asked.path);
     }

@@ -40,6 +40,7 @@ use crate::providers::icu::auth::Secrets;
 use crate::providers::icu::recognize::RecognizeSettings;
 use crate::providers::icu::service::{IcuParts, IcuService};
 use crate::providers::icu::tasks::{EngineSettings, Progress, TaskEngine};
+use crate::proxy::{Proxy, ProxyError, ProxySettings};
 use crate::ratelimit::RateLimiter;
 use crate::scenarios::library::Library;
 use crate::scenarios::ScenarioError;
@@ -82,6 +83,10 @@ pub enum StartError {
     /// that cannot be written.
     #[error("tls: {0}")]
     Tls(#[source] std::io::Error),
+    /// Proxy settings that cannot be used (a bad upstream URL, `--record` without a proxy,
+    /// a record folder that cannot be created, an upstream that is this server).
+    #[error("{0}")]
+    Proxy(#[source] ProxyError),
     /// An invalid clock setting.
     #[error("clock: {0}")]
     Clock(#[from] ClockError),
@@ -226,6 +231,13 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         idle_timeout_ms: config.ws_idle_timeout_ms,
         ..StreamSettings::default()
     });
+    let proxy = Proxy::from_settings(&ProxySettings {
+        coze: config.proxy_coze.clone(),
+        icu: config.proxy_icu.clone(),
+        record: config.record.clone(),
+        timeout: Duration::from_millis(config.proxy_timeout_ms.max(1)),
+    })
+    .map_err(StartError::Proxy)?;
     let journal = Journal::with_budget(config.journal_size, config.journal_max_bytes);
     journal.connect_bus(bus.clone());
     let state = AppState::new(Parts {
@@ -244,6 +256,7 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         persist,
         bus,
         metrics,
+        proxy,
     });
     match persist::load(&state) {
         Ok(Some(count)) => tracing::info!(tasks = count, "state restored"),
@@ -346,6 +359,12 @@ pub async fn run_with(
 ) -> std::io::Result<()> {
     // From here on a task's Url or CallbackUrl cannot reach this server's control API.
     if let Ok(addr) = listener.local_addr() {
+        if let Some(provider) = state.proxy.as_ref().and_then(|p| p.points_at(addr)) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("--proxy-{provider} points at this server ({addr}): it would forward to itself"),
+            ));
+        }
         state.icu.downloader.guard().arm(addr);
         state.icu.tasks.callbacks().guard().arm(addr);
     }

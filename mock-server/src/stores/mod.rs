@@ -3,6 +3,7 @@
 
 pub mod audio_host;
 pub mod journal;
+pub mod redact;
 pub mod request_body;
 pub mod sink;
 pub mod tokens;

@@ -30,7 +30,14 @@ const RULES: &[(&str, &[&str])] = &[
     ("outbound", &[]),
     ("scenarios", &[]),
     ("providers", &["stores", "http", "outbound", "scenarios"]),
-    ("state", &["providers", "stores", "scenarios", "persist"]),
+    (
+        "proxy",
+        &["providers", "stores", "http", "outbound", "scenarios"],
+    ),
+    (
+        "state",
+        &["providers", "stores", "scenarios", "persist", "proxy"],
+    ),
     (
         "persist",
         &["state", "providers", "stores", "outbound", "scenarios"],

@@ -1,0 +1,233 @@
+//! icu through the proxy: a submit's audio (`Data`) and settings are kept by the upstream's
+//! TaskId until a poll shows the task ended; a success becomes the `[icu]` table of the
+//! audio's fixture, a failure and every error envelope a scenario.
+//!
+//! A task submitted by `Url` is not recorded: the proxy never sees its audio (it is fetched
+//! by the upstream), so there is no hash to key a fixture by.
+
+use std::collections::{HashMap, VecDeque};
+
+use parking_lot::Mutex;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::coze::log_fixture;
+use super::errors::{self, failure_of, Recorded};
+use super::files::Files;
+use super::{Exchange, Secrets};
+use crate::providers::icu::params::{parse_submit, parse_task_id, RawParams, Source, SubmitParams};
+use crate::providers::icu::replay::{recording_from_answer, renders_back};
+use crate::providers::icu::wire::SentenceDetail;
+use crate::transcript::{Fixture, IcuSettings};
+
+/// Most submitted tasks waiting for their result; the oldest is forgotten beyond it.
+const MAX_PENDING: usize = 10_000;
+
+/// A submitted task's audio hash and settings.
+#[derive(Debug, Clone, Copy)]
+struct Task {
+    sha256: [u8; 32],
+    settings: IcuSettings,
+}
+
+/// Tasks submitted through the proxy, by the upstream's TaskId; bounded.
+#[derive(Debug, Default)]
+pub struct Pending(Mutex<(HashMap<u64, Task>, VecDeque<u64>)>);
+
+impl Pending {
+    fn insert(&self, task_id: u64, task: Task) {
+        let mut guard = self.0.lock();
+        let (map, order) = &mut *guard;
+        if map.insert(task_id, task).is_none() {
+            order.push_back(task_id);
+        }
+        while order.len() > MAX_PENDING {
+            if let Some(old) = order.pop_front() {
+                map.remove(&old);
+            }
+        }
+    }
+
+    fn take(&self, task_id: u64) -> Option<Task> {
+        let mut guard = self.0.lock();
+        let (map, order) = &mut *guard;
+        let task = map.remove(&task_id)?;
+        order.retain(|id| *id != task_id);
+        Some(task)
+    }
+}
+
+/// The settings a result depends on, as the recording keeps them.
+fn settings_of(p: &SubmitParams) -> IcuSettings {
+    IcuSettings {
+        engine: p.engine,
+        res_text_format: p.res_text_format,
+        channel_num: p.channel_num,
+        speaker_diarization: u8::from(p.speaker_diarization),
+        speaker_number: p.speaker_number,
+        filter_dirty: p.filter_dirty,
+        filter_modal: p.filter_modal,
+        filter_punc: p.filter_punc,
+        convert_num_mode: p.convert_num_mode,
+    }
+}
+
+fn content_type<'a>(ex: &'a Exchange<'_>) -> Option<&'a str> {
+    ex.request_headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// The answer's envelope: `code`, `msg` and `data`.
+fn envelope(ex: &Exchange<'_>) -> Option<(i64, String, Value)> {
+    let answer: Value = serde_json::from_slice(ex.answer).ok()?;
+    let code = answer.get("code")?.as_i64()?;
+    let msg = answer
+        .get("msg")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let data = answer.get("data").cloned().unwrap_or(Value::Null);
+    Some((code, msg, data))
+}
+
+/// A submit: keeps the task's audio hash and settings, or records the error.
+pub async fn submitted(files: &Files, pending: &Pending, secrets: &Secrets, ex: &Exchange<'_>) {
+    let Some((code, msg, data)) = envelope(ex) else {
+        tracing::info!(status = ex.status, "record: icu answer is not its envelope, not recorded");
+        return;
+    };
+    if code != 0 {
+        errors::record(files, secrets, &Recorded::icu("submit", ex.status, &msg)).await;
+        return;
+    }
+    let Some(task_id) = data.get("TaskId").and_then(Value::as_u64) else {
+        return;
+    };
+    let params = RawParams::from_body(content_type(ex), ex.body)
+        .ok()
+        .and_then(|raw| parse_submit(&raw).ok());
+    match params {
+        Some(p) => match &p.source {
+            Source::Data(audio) => pending.insert(
+                task_id,
+                Task {
+                    sha256: Sha256::digest(audio).into(),
+                    settings: settings_of(&p),
+                },
+            ),
+            Source::Url(_) => tracing::info!(
+                task_id,
+                "record: a task by Url is not recorded (the proxy never sees its audio)"
+            ),
+        },
+        None => tracing::info!(
+            task_id,
+            "record: the upstream took a submit the simulator would refuse; not recorded"
+        ),
+    }
+}
+
+/// A poll: an ended task's result or failure is recorded, as is an error envelope.
+pub async fn queried(files: &Files, pending: &Pending, secrets: &Secrets, ex: &Exchange<'_>) {
+    let Some((code, msg, data)) = envelope(ex) else {
+        tracing::info!(status = ex.status, "record: icu answer is not its envelope, not recorded");
+        return;
+    };
+    if code != 0 {
+        errors::record(files, secrets, &Recorded::icu("query", ex.status, &msg)).await;
+        return;
+    }
+    let task_id = data.get("TaskId").and_then(Value::as_u64).or_else(|| {
+        RawParams::from_query(ex.query)
+            .ok()
+            .and_then(|raw| parse_task_id(&raw).ok())
+            .or_else(|| {
+                RawParams::from_body(content_type(ex), ex.body)
+                    .ok()
+                    .and_then(|raw| parse_task_id(&raw).ok())
+            })
+    });
+    let Some(task_id) = task_id else {
+        return;
+    };
+    match data.get("Status").and_then(Value::as_u64) {
+        Some(2) => {
+            let Some(task) = pending.take(task_id) else {
+                tracing::debug!(task_id, "record: a result already recorded, or not submitted here");
+                return;
+            };
+            let result = data.get("Result").and_then(Value::as_str).unwrap_or("");
+            let detail: Vec<SentenceDetail> = data
+                .get("ResultDetail")
+                .cloned()
+                .and_then(|d| serde_json::from_value(d).ok())
+                .unwrap_or_default();
+            record_result(files, secrets, task, result, &detail).await;
+        }
+        Some(3) => {
+            pending.take(task_id);
+            let message = data
+                .get("ErrorMsg")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let recorded = Recorded::IcuTask {
+                code: failure_of(&message),
+                message,
+            };
+            errors::record(files, secrets, &recorded).await;
+        }
+        _ => {}
+    }
+}
+
+/// Writes a success into the `[icu]` table of the audio's fixture.
+async fn record_result(
+    files: &Files,
+    secrets: &Secrets,
+    task: Task,
+    result: &str,
+    detail: &[SentenceDetail],
+) {
+    let result = secrets.scrub(result);
+    let mut recording = match recording_from_answer(task.settings, &result, detail) {
+        Ok(recording) => recording,
+        Err(reason) => {
+            tracing::warn!(sha256 = %hex::encode(task.sha256), %reason, "record: icu result not recorded");
+            return;
+        }
+    };
+    if let Err(reason) = renders_back(&recording, &result, detail) {
+        // Kept anyway: the words and timings are right, a derived field differs.
+        tracing::warn!(sha256 = %hex::encode(task.sha256), %reason, "record: the replay will differ from this icu answer");
+    }
+    for s in &mut recording.sentences {
+        s.text = secrets.scrub(&s.text);
+    }
+    let separator = task.settings.engine.language().sentence_separator();
+    let written = files
+        .update_fixture(task.sha256, move |current| {
+            let text = || {
+                recording
+                    .sentences
+                    .iter()
+                    .map(|s| s.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(separator)
+            };
+            match current {
+                Some(mut fixture) => {
+                    fixture.icu = Some(recording);
+                    fixture
+                }
+                None => Fixture {
+                    text: text(),
+                    sentences: None,
+                    icu: Some(recording),
+                },
+            }
+        })
+        .await;
+    log_fixture("icu", &task.sha256, written);
+}
