@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::transcript::Language;
+use crate::language::Language;
 
 /// The engines of the seed's parameter table; serialised as its wire name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -203,6 +203,7 @@ async fn add_fixture(
     let fixture = Fixture {
         text: new.text,
         sentences: new.sentences,
+        icu: new.icu,
     };
     state
         .fixtures

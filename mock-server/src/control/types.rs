@@ -24,7 +24,9 @@ pub use crate::providers::icu::tasks::{Progress, Status};
 pub use crate::routes::Provider;
 pub use crate::stores::journal::RequestEntry;
 pub use crate::stores::sink::Received;
-pub use crate::transcript::{Fixture, FixtureSentence};
+pub use crate::transcript::{
+    Fixture, FixtureSentence, IcuRecording, RecordedSentence, RecordedWord,
+};
 
 /// Every control-API error: `{"error": "…"}` with a 4xx (or 500 when a save fails).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -120,6 +122,9 @@ pub struct NewFixture {
     /// Exact sentence timings, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sentences: Option<Vec<FixtureSentence>>,
+    /// An icu answer to replay, as a fixture file's `[icu]` table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icu: Option<IcuRecording>,
 }
 
 impl NewFixture {
@@ -130,6 +135,7 @@ impl NewFixture {
             audio_base64: None,
             text: text.into(),
             sentences: None,
+            icu: None,
         }
     }
 
@@ -140,6 +146,7 @@ impl NewFixture {
             audio_base64: Some(base64::engine::general_purpose::STANDARD.encode(audio)),
             text: text.into(),
             sentences: None,
+            icu: None,
         }
     }
 }

@@ -9,7 +9,8 @@
 //! whose amount and timings follow the audio's real duration and speech spans.
 //!
 //! # Layout
-//! - `fixtures.rs`: registered transcripts by audio hash (a TOML folder and the control API);
+//! - `fixtures/`: registered transcripts by audio hash (a TOML folder and the control API),
+//!   with an optional icu recording (`icu.rs`) and the file writer (`write.rs`);
 //! - `generate.rs`: the seeded generator used when no fixture matches;
 //! - `lexicon.rs`: per-language vocabularies and sentence templates the generator draws from;
 //! - `numbers.rs`: spoken numerals with their Arabic rendering;
@@ -33,71 +34,13 @@ mod split;
 mod timing;
 
 pub use fixtures::{
-    check_dir as check_fixtures_dir, render_check as render_fixtures_check, Fixture, FixtureError,
-    FixtureSentence, FixtureStore,
+    check_dir as check_fixtures_dir, read_file, recorded_transcript,
+    render_check as render_fixtures_check, write_toml, Fixture, FixtureError, FixtureSentence,
+    FixtureStore, IcuRecording, IcuSettings, RecordedSentence, RecordedWord,
 };
 pub use generate::generate;
 
-/// A spoken language, as the providers' engines name them (`16k_zh`, `16k_en`, `16k_ca`,
-/// `16k_ja`, `16k_th`, `16k_wuu-SH`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Language {
-    /// Putonghua, simplified characters.
-    Mandarin,
-    /// English.
-    English,
-    /// Cantonese, traditional characters and Cantonese wording (佢哋、咗、喺).
-    Cantonese,
-    /// Japanese, kanji and kana.
-    Japanese,
-    /// Thai script.
-    Thai,
-    /// Shanghainese (Wu), written in simplified characters with Wu wording (侬、阿拉、伐).
-    Shanghainese,
-}
-
-impl Language {
-    /// Every language, for tests and listings.
-    pub const ALL: [Language; 6] = [
-        Language::Mandarin,
-        Language::English,
-        Language::Cantonese,
-        Language::Japanese,
-        Language::Thai,
-        Language::Shanghainese,
-    ];
-
-    /// What goes between two words of a sentence: a space for English, nothing for the
-    /// languages written without spaces (Chinese, Japanese, Thai).
-    pub fn separator(self) -> &'static str {
-        match self {
-            Language::English => " ",
-            _ => "",
-        }
-    }
-
-    /// What goes between two sentences in the whole text: a space for English and for Thai
-    /// (Thai marks the end of a sentence with a space, not a stop), nothing for the others,
-    /// whose sentences already end in `。？！`.
-    pub fn sentence_separator(self) -> &'static str {
-        match self {
-            Language::English | Language::Thai => " ",
-            _ => "",
-        }
-    }
-
-    /// A short stable code, used to key the rng: renaming a variant must not change transcripts.
-    fn code(self) -> &'static str {
-        match self {
-            Language::Mandarin => "zh",
-            Language::English => "en",
-            Language::Cantonese => "yue",
-            Language::Japanese => "ja",
-            Language::Thai => "th",
-            Language::Shanghainese => "wuu",
-        }
-    }
-}
+pub use crate::language::Language;
 
 /// What a word is, so provider B's filters (dirty words, modal particles, number conversion)
 /// know what to act on.
@@ -275,6 +218,7 @@ mod tests {
                 Fixture {
                     text: "你好，世界。再见！".to_string(),
                     sentences: None,
+                    icu: None,
                 },
             )
             .unwrap();

@@ -94,6 +94,7 @@ async fn bad_fixture_requests_get_a_clear_error() {
         audio_base64: audio_base64.map(str::to_owned),
         text: "x".into(),
         sentences: None,
+        icu: None,
     };
     for body in [
         fixture(None, None),

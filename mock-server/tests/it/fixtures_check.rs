@@ -195,3 +195,106 @@ fn fixtures_check_exit_codes_for_missing_and_empty_folders() {
         "clap's usage error: {no_dir:?}"
     );
 }
+
+#[tokio::test]
+async fn fixtures_check_covers_the_icu_table() {
+    use asr_mock::control::types::{Fixture, IcuRecording, RecordedSentence, RecordedWord};
+    use asr_mock::testing::{read_fixture_file, write_fixture_toml};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let settings = "[icu]\nengine = \"16k_zh\"\nres_text_format = 2\nchannel_num = 1\n\
+                    speaker_diarization = 0\nspeaker_number = 0\nfilter_dirty = 0\n\
+                    filter_modal = 0\nfilter_punc = 0\nconvert_num_mode = 1\n";
+    let head = |sha: &str| format!("sha256 = \"{sha}\"\ntext = \"你好。\"\n\n");
+    // A recording as the recorder writes it, read back from the file.
+    let good: Fixture = toml_fixture(&format!(
+        "{}{settings}\n[[icu.sentences]]\nstart_ms = 100\nend_ms = 900\ntext = \"你好。\"\n\
+         words = [{{ text = \"你好。\", start_ms = 100, end_ms = 900 }}]\n",
+        head(SHA_A)
+    ));
+    let sha_a: [u8; 32] = hex::decode(SHA_A).unwrap().try_into().unwrap();
+    fs::write(
+        dir.join("a-recorded.toml"),
+        write_fixture_toml(&sha_a, &good),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("b-engine.toml"),
+        format!("{}{}", head(SHA_B), settings.replace("16k_zh", "16k_xx")),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("c-word.toml"),
+        format!(
+            "{}{settings}\n[[icu.sentences]]\nstart_ms = 100\nend_ms = 900\ntext = \"你好。\"\n\
+             words = [{{ text = \"你好。\", start_ms = 100, end_ms = 950 }}]\n",
+            head(SHA_C)
+        ),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("d-key.toml"),
+        format!("{}{settings}channel = 1\n", head(SHA_D)),
+    )
+    .unwrap();
+
+    let out = check(dir);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let p = |name: &str| dir.join(name).display().to_string();
+    let want = [
+        format!("ok  {SHA_A}  {}", p("a-recorded.toml")),
+        format!("error {}:5:10: unknown EngineModelType", p("b-engine.toml")),
+        format!(
+            "error {}:19: icu sentence #1 word #1: 100–950 ms lies outside its sentence \
+             (100–900 ms)",
+            p("c-word.toml")
+        ),
+        format!("error {}:14:1: unknown field `channel`", p("d-key.toml")),
+    ];
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), want.len(), "{stdout}");
+    for (line, want) in lines.iter().zip(&want) {
+        assert!(
+            line.starts_with(want.as_str()),
+            "want {want:?}\n got {line:?}"
+        );
+    }
+
+    let (sha, back) = read_fixture_file(&dir.join("a-recorded.toml")).unwrap();
+    assert_eq!((sha, &back), (sha_a, &good));
+    let rec: &IcuRecording = back.icu.as_ref().unwrap();
+    assert_eq!(
+        rec.sentences,
+        [RecordedSentence {
+            start_ms: 100,
+            end_ms: 900,
+            text: "你好。".into(),
+            speaker: None,
+            words: Some(vec![RecordedWord {
+                text: "你好。".into(),
+                start_ms: 100,
+                end_ms: 900,
+            }]),
+        }]
+    );
+    for name in ["b-engine.toml", "c-word.toml", "d-key.toml"] {
+        fs::remove_file(dir.join(name)).unwrap();
+    }
+    assert_eq!(check(dir).status.code(), Some(0));
+    let server = MockServer::builder()
+        .fixtures_dir(dir)
+        .start()
+        .await
+        .unwrap();
+    server.shutdown().await.unwrap();
+}
+
+/// A fixture from TOML text, through the loader.
+fn toml_fixture(content: &str) -> asr_mock::control::types::Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("f.toml");
+    fs::write(&path, content).unwrap();
+    asr_mock::testing::read_fixture_file(&path).unwrap().1
+}

@@ -1,6 +1,6 @@
 //! Provider B: the icu recording-file ASR (`spec/icu-recording-asr.md`): submit a task, poll
 //! it, receive a callback. `wire` and `error` are the provider's bodies and codes, `answer`
-//! renders them; `callback` is the callback's form and acknowledgement; `service` holds the
+//! renders them; `callback` is the callback's form and acknowledgement; `replay` a fixture's recorded answer; `service` holds the
 //! operations; `tasks` the task model, store and scheduler; `handlers`, `params` and `auth`
 //! are the HTTP side.
 
@@ -13,6 +13,7 @@ pub mod limits;
 pub mod params;
 pub mod recipe;
 pub mod recognize;
+pub mod replay;
 pub mod result;
 pub mod service;
 pub mod tasks;

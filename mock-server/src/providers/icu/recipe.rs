@@ -193,7 +193,7 @@ pub fn shape(
 
 /// Diarization when asked for (SpeakerNumber 0 = automatic), or the two channels of an 8k
 /// stereo call as speakers 0 and 1.
-fn speaker_mode(engine: Engine, options: &SubmitOptions) -> Speakers {
+pub fn speaker_mode(engine: Engine, options: &SubmitOptions) -> Speakers {
     if options.speaker_diarization {
         match options.speaker_number {
             0 => Speakers::Auto,
@@ -422,6 +422,7 @@ mod tests {
         let fixture = Fixture {
             text: "喂，你好。".into(),
             sentences: None,
+            icu: None,
         };
         fixtures
             .register(Sha256::digest(&wav).into(), fixture)

@@ -8,6 +8,7 @@ use rand::Rng;
 
 use super::params::SubmitParams;
 use super::recipe::{self, Generation, Recipe};
+use super::replay;
 use super::result::Rendered;
 use crate::audio::{self, ProbeError, ProbeOptions};
 use crate::failure::FailureCode;
@@ -141,7 +142,23 @@ pub fn examine(
         recipe,
         duration_ms: info.duration_ms,
     };
-    if fixtures.get(audio_sha256).is_some() {
+    let fixture = fixtures.get(audio_sha256);
+    if let Some(recording) = fixture.as_ref().and_then(|f| f.icu.as_ref()) {
+        let r = replay::replay(
+            recording,
+            seed,
+            audio_sha256,
+            params.engine,
+            params.res_text_format,
+            &options,
+        );
+        return Examined {
+            outcome: success(Recipe::rendered(r.result, r.detail)),
+            rendered: None,
+            from_fixture: true,
+        };
+    }
+    if fixture.is_some() {
         let input = GenerateInput {
             seed,
             audio_sha256: *audio_sha256,

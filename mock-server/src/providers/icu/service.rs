@@ -503,6 +503,7 @@ mod tests {
         let fixture = Fixture {
             text: "喂，你好。".into(),
             sentences: None,
+            icu: None,
         };
         state
             .fixtures
