@@ -65,6 +65,23 @@ impl FailureCode {
     }
 }
 
+impl FailureCode {
+    /// The seed's own wording of the code (its table of failure codes; 10000's row there is
+    /// garbled, so the built-in scenario's 转码失败 is used).
+    pub fn seed_message(self) -> &'static str {
+        match self {
+            FailureCode::TranscodeFailed => "转码失败",
+            FailureCode::RecognitionFailed => "识别失败",
+            FailureCode::TooShort => "语音时长太短",
+            FailureCode::TooLong => "语音时长太长",
+            FailureCode::InvalidAudio => "无效的语音文件",
+            FailureCode::Other => "其他失败",
+            FailureCode::TrackMismatch => "音轨个数不匹配",
+            FailureCode::DownloadFailed => "音频下载失败",
+        }
+    }
+}
+
 impl std::fmt::Display for FailureCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.code())

@@ -58,9 +58,7 @@ pub mod testing {
     pub use crate::persist::{edit_snapshot, FORMAT_VERSION};
     pub use crate::providers::icu::auth::{request_params, sign};
     pub use crate::providers::icu::params::{parse_submit, RawParams, SubmitParams};
-    pub use crate::providers::icu::replay::{recording_from_answer, renders_back, settings_of};
     pub use crate::providers::icu::tasks::{Plan, Scripted, Task, TaskSpec};
-    pub use crate::providers::icu::wire::SentenceDetail;
     pub use crate::rng::derive;
     pub use crate::scenarios::library::Library;
     pub use crate::scenarios::{ScriptOutcome, StepEnd, StepStatus};

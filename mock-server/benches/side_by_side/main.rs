@@ -279,14 +279,8 @@ async fn in_runtimes(server_rt: Handle, report: &mut Report) -> Result<(), Strin
         let upload_proxy_req = upload_request(proxy_addr, &tone);
         load::proxy_phase(
             report,
-            (
-                (proxy_addr, &search_proxy_req),
-                (sim_addr, &search_sim_req),
-            ),
-            (
-                (proxy_addr, &upload_proxy_req),
-                (sim_addr, &upload_sim_req),
-            ),
+            ((proxy_addr, &search_proxy_req), (sim_addr, &search_sim_req)),
+            ((proxy_addr, &upload_proxy_req), (sim_addr, &upload_sim_req)),
         )
         .await;
         let _ = tokio::time::timeout(Duration::from_secs(5), proxy.shutdown()).await;

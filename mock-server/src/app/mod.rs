@@ -238,6 +238,14 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         timeout: Duration::from_millis(config.proxy_timeout_ms.max(1)),
     })
     .map_err(StartError::Proxy)?;
+    if proxy.is_some() {
+        tracing::info!(
+            coze = config.proxy_coze.as_deref().unwrap_or("-"),
+            icu = config.proxy_icu.as_deref().unwrap_or("-"),
+            record = ?config.record,
+            "proxying"
+        );
+    }
     let journal = Journal::with_budget(config.journal_size, config.journal_max_bytes);
     journal.connect_bus(bus.clone());
     let state = AppState::new(Parts {
@@ -362,7 +370,9 @@ pub async fn run_with(
         if let Some(provider) = state.proxy.as_ref().and_then(|p| p.points_at(addr)) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
-                format!("--proxy-{provider} points at this server ({addr}): it would forward to itself"),
+                format!(
+                    "--proxy-{provider} points at this server ({addr}): it would forward to itself"
+                ),
             ));
         }
         state.icu.downloader.guard().arm(addr);

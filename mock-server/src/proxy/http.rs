@@ -67,7 +67,10 @@ pub async fn forward(
     };
     let body = match Limited::new(body, limit).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
             return too_large(&coze, provider, limit);
         }
         Err(e) => {
@@ -186,7 +189,8 @@ fn refuse(coze: &CozeService, provider: Provider, status: StatusCode, reason: St
             .answer(coze.logids.next())
             .into_response(),
         Provider::Icu => {
-            let mut r = (status, IcuError::new(IcuErrorKind::InternalError, reason)).into_response();
+            let mut r =
+                (status, IcuError::new(IcuErrorKind::InternalError, reason)).into_response();
             r.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
             r

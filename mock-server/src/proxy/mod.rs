@@ -57,7 +57,9 @@ pub enum ProxyError {
         reason: String,
     },
     /// `--record` without a proxy.
-    #[error("--record needs --proxy-coze or --proxy-icu: without a proxy there is nothing to record")]
+    #[error(
+        "--record needs --proxy-coze or --proxy-icu: without a proxy there is nothing to record"
+    )]
     RecordWithoutProxy,
     /// The record folder cannot be created.
     #[error("--record {}: {source}", path.display())]
@@ -175,7 +177,9 @@ fn base_url(provider: Provider, raw: &str) -> Result<Url, ProxyError> {
         return Err(fail(format!("{raw:?} has no host")));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(fail(format!("{raw:?}: a base URL takes no query or fragment")));
+        return Err(fail(format!(
+            "{raw:?}: a base URL takes no query or fragment"
+        )));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(fail(format!(
@@ -200,7 +204,9 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(
-            p.target(Provider::Coze, "/v1/audio/transcriptions").unwrap().as_str(),
+            p.target(Provider::Coze, "/v1/audio/transcriptions")
+                .unwrap()
+                .as_str(),
             "https://api.coze.cn/v1/audio/transcriptions"
         );
         assert_eq!(

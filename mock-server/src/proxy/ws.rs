@@ -12,7 +12,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::{
+    frame::coding::CloseCode, CloseFrame, WebSocketConfig,
+};
 use tokio_tungstenite::tungstenite::{self as tung, Message};
 
 use super::record::StreamWatch;
@@ -54,7 +56,11 @@ pub async fn forward(proxy: Arc<Proxy>, coze: Arc<CozeService>, req: Request) ->
     let Some(mut target) = proxy.target(Provider::Coze, &path_and_query) else {
         return refuse(StatusCode::BAD_GATEWAY, "proxy: no upstream URL".into());
     };
-    let scheme = if target.scheme() == "https" { "wss" } else { "ws" };
+    let scheme = if target.scheme() == "https" {
+        "wss"
+    } else {
+        "ws"
+    };
     if target.set_scheme(scheme).is_err() {
         return refuse(StatusCode::BAD_GATEWAY, "proxy: no upstream URL".into());
     }
@@ -90,7 +96,7 @@ pub async fn forward(proxy: Arc<Proxy>, coze: Arc<CozeService>, req: Request) ->
                 "proxy: the upstream did not complete the handshake in time".into(),
             )
         }
-        Ok(Err(tung::Error::Http(answer))) => return passed_back(answer),
+        Ok(Err(tung::Error::Http(answer))) => return passed_back(*answer),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "proxy: upstream streaming handshake failed");
             return refuse(
@@ -140,9 +146,8 @@ fn passed_back(answer: axum::http::Response<Option<Vec<u8>>>) -> Response {
     response
 }
 
-type Upstream = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Upstream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Frames both ways until either side closes; returns what the watch saw.
 async fn pump(

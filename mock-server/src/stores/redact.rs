@@ -35,4 +35,3 @@ pub fn redact(value: &str) -> String {
         None => format!("…{tail}"),
     }
 }
-

@@ -17,6 +17,7 @@ mod layers;
 mod metrics;
 mod openapi;
 mod persist;
+mod proxy;
 mod robust;
 mod scenarios;
 mod support;

@@ -61,7 +61,10 @@ fn seen(answer: &Value, status: u16) -> Seen {
 }
 
 async fn upload(base: &str, name: &str, scenario: Option<&str>) -> Seen {
-    let form = Form::new().part("file", Part::bytes(fixture(name)).file_name(name.to_owned()));
+    let form = Form::new().part(
+        "file",
+        Part::bytes(fixture(name)).file_name(name.to_owned()),
+    );
     let mut req = reqwest::Client::new()
         .post(format!("{base}/v1/audio/transcriptions"))
         .bearer_auth(TOKEN)
@@ -84,7 +87,8 @@ async fn stream(base: &str, name: &str) -> String {
     assert_eq!(response.status(), 101);
     assert!(response.headers().contains_key("x-tt-logid"));
     for piece in fixture(name).chunks(3200) {
-        let append = json!({"event_type": "input_audio_buffer.append", "data": {"delta": b64(piece)}});
+        let append =
+            json!({"event_type": "input_audio_buffer.append", "data": {"delta": b64(piece)}});
         ws.send(Message::text(append.to_string())).await.unwrap();
     }
     let complete = json!({"event_type": "input_audio_buffer.complete"});
@@ -166,7 +170,11 @@ async fn run(base: &str, clock_of: &MockServer, script: &[Step]) -> Vec<Seen> {
             }
             Step::Task(body, scenario) => {
                 let (status, answer) = submit(base, body, scenario.as_deref()).await;
-                assert_eq!((status, answer["code"].as_i64()), (200, Some(0)), "{answer}");
+                assert_eq!(
+                    (status, answer["code"].as_i64()),
+                    (200, Some(0)),
+                    "{answer}"
+                );
                 let task_id = answer["data"]["TaskId"].as_u64().unwrap();
                 let (status, answer) = finish(base, task_id, clock_of).await;
                 seen(&answer, status)
@@ -266,7 +274,11 @@ async fn recorded_answers_replay_byte_for_byte_without_the_upstream() {
                 None,
             ),
             Step::Task(
-                data_body("speech-stereo-8k.wav", "16k_zh", json!({"ResTextFormat": 0})),
+                data_body(
+                    "speech-stereo-8k.wav",
+                    "16k_zh",
+                    json!({"ResTextFormat": 0}),
+                ),
                 None,
             ),
             Step::Task(
@@ -276,16 +288,19 @@ async fn recorded_answers_replay_byte_for_byte_without_the_upstream() {
             Step::BadSubmit(data_body("speech-cmn-16k.wav", "16k_xx", json!({}))),
         ]
     };
-    let recording = script_with(
-        Some("coze-invalid-token".into()),
-        Some("fail-10003".into()),
-    );
+    let recording = script_with(Some("coze-invalid-token".into()), Some("fail-10003".into()));
     let recorded = run(&proxy.base_url(), &upstream, &recording).await;
     // The proxy answered with the upstream's own answers.
-    assert_eq!(recorded[1].data["text"], "Recorded upstream. With \"quotes\" too!");
+    assert_eq!(
+        recorded[1].data["text"],
+        "Recorded upstream. With \"quotes\" too!"
+    );
     assert_eq!((recorded[3].status, recorded[3].code), (401, 4100));
     assert_eq!(recorded[5].data["Status"], 2, "{:?}", recorded[5]);
-    assert!(!recorded[5].data["ResultDetail"].as_array().unwrap().is_empty());
+    assert!(!recorded[5].data["ResultDetail"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     assert_eq!(recorded[8].data["Status"], 3);
     assert_ne!(recorded[9].code, 0);
     // The journal saw every request, credentials redacted.
@@ -302,7 +317,9 @@ async fn recorded_answers_replay_byte_for_byte_without_the_upstream() {
     upstream.shutdown().await.unwrap();
 
     // What was written: fixtures by audio hash, one scenario per distinct error, no secret.
-    let fixtures = std::fs::read_dir(record.path().join("fixtures")).unwrap().count();
+    let fixtures = std::fs::read_dir(record.path().join("fixtures"))
+        .unwrap()
+        .count();
     assert_eq!(fixtures, 4, "cmn, en, silence, stereo");
     let everything = all_text(record.path());
     assert!(!everything.contains(TOKEN) && !everything.contains("0123456789"));
@@ -340,8 +357,18 @@ async fn recorded_answers_replay_byte_for_byte_without_the_upstream() {
     for (i, (a, b)) in recorded.iter().zip(&replayed).enumerate() {
         assert_eq!(a, b, "step {i}");
     }
-    // The bad submit is refused by the replay's own checks, the same way.
     replay.shutdown().await.unwrap();
+    // Without the recording the same seed says something else: the replay came from it.
+    let plain = MockServer::builder()
+        .seed(99)
+        .manual_clock(Some(START_MS))
+        .start()
+        .await
+        .unwrap();
+    let generated = run(&plain.base_url(), &plain, &replaying[..2]).await;
+    assert_ne!(generated[0].data, recorded[0].data);
+    assert_ne!(generated[1].data, recorded[1].data);
+    plain.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -359,7 +386,11 @@ async fn an_unreachable_upstream_is_a_bad_gateway_in_the_providers_envelope() {
     let answer = app.transcribe("a.wav", fixture("speech-cmn-16k.wav")).await;
     assert_eq!(answer.status, 502, "{:?}", answer.json);
     answer.assert_envelope();
-    assert!(answer.msg().contains("cannot be reached"), "{}", answer.msg());
+    assert!(
+        answer.msg().contains("cannot be reached"),
+        "{}",
+        answer.msg()
+    );
     let res = app
         .http
         .get(app.url(&format!("{QUERY}?TaskId=1")))
@@ -368,7 +399,13 @@ async fn an_unreachable_upstream_is_a_bad_gateway_in_the_providers_envelope() {
         .unwrap();
     assert_eq!(res.status(), 502);
     let body: Value = res.json().await.unwrap();
-    assert!(body["msg"].as_str().unwrap().starts_with("InternalError: proxy"), "{body}");
+    assert!(
+        body["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("InternalError: proxy"),
+        "{body}"
+    );
     // The control API is still the simulator's own.
     assert!(app.control.health().await.is_ok());
 }
@@ -382,8 +419,8 @@ async fn proxy_settings_that_cannot_work_stop_start_up() {
         })
         .start()
         .await
-        .err()
-        .expect("refused");
+        .map(|_| ())
+        .expect_err("refused");
     assert!(err.to_string().contains("--record needs"), "{err}");
     let err = MockServer::builder()
         .config(Config {
@@ -392,7 +429,7 @@ async fn proxy_settings_that_cannot_work_stop_start_up() {
         })
         .start()
         .await
-        .err()
-        .expect("refused");
+        .map(|_| ())
+        .expect_err("refused");
     assert!(err.to_string().starts_with("--proxy-icu: "), "{err}");
 }

@@ -12,7 +12,10 @@ use crate::transcript::Fixture;
 /// Records one transcription answer.
 pub async fn record(files: &Files, secrets: &Secrets, ex: &Exchange<'_>) {
     let Ok(answer) = serde_json::from_slice::<serde_json::Value>(ex.answer) else {
-        tracing::info!(status = ex.status, "record: Coze answer is not JSON, not recorded");
+        tracing::info!(
+            status = ex.status,
+            "record: Coze answer is not JSON, not recorded"
+        );
         return;
     };
     let code = answer.get("code").and_then(serde_json::Value::as_i64);
@@ -48,7 +51,10 @@ pub async fn record(files: &Files, secrets: &Secrets, ex: &Exchange<'_>) {
                 .to_owned();
             errors::record(files, secrets, &Recorded::Coze { status, code, msg }).await;
         }
-        _ => tracing::info!(status = ex.status, "record: Coze answer without code, not recorded"),
+        _ => tracing::info!(
+            status = ex.status,
+            "record: Coze answer without code, not recorded"
+        ),
     }
 }
 
@@ -84,7 +90,11 @@ async fn audio_sha256(ex: &Exchange<'_>) -> Option<[u8; 32]> {
 /// Logs where a fixture went, or why it did not.
 pub fn log_fixture(kind: &str, sha: &[u8; 32], written: Result<std::path::PathBuf, String>) {
     match written {
-        Ok(path) => tracing::info!(kind, sha256 = %hex::encode(sha), path = %path.display(), "recorded a fixture"),
-        Err(e) => tracing::warn!(kind, sha256 = %hex::encode(sha), error = %e, "record: fixture not written"),
+        Ok(path) => {
+            tracing::info!(kind, sha256 = %hex::encode(sha), path = %path.display(), "recorded a fixture")
+        }
+        Err(e) => {
+            tracing::warn!(kind, sha256 = %hex::encode(sha), error = %e, "record: fixture not written")
+        }
     }
 }

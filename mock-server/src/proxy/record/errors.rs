@@ -60,8 +60,6 @@ struct ScenarioFile {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     fault: Vec<Fault>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    task: Option<Task>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     stream: Option<Stream>,
 }
 
@@ -77,15 +75,20 @@ struct Fault {
     message: String,
 }
 
-#[derive(Serialize)]
+/// `[task]` with its outcome as the inline table the scenario files use.
 struct Task {
-    outcome: Outcome,
-}
-
-#[derive(Serialize)]
-struct Outcome {
     code: i64,
     message: String,
+}
+
+impl Task {
+    fn toml(&self) -> String {
+        let message = toml::Value::String(self.message.clone());
+        format!(
+            "\n[task]\noutcome = {{ code = {}, message = {message} }}\n",
+            self.code
+        )
+    }
 }
 
 #[derive(Serialize)]
@@ -121,9 +124,11 @@ impl Recorded {
     /// The scenario's name: what it is, then a short hash of the whole answer.
     fn name(&self) -> String {
         let (what, code, key) = match self {
-            Recorded::Coze { status, code, msg } => {
-                ("coze-transcribe", code.to_string(), format!("{status}|{code}|{msg}"))
-            }
+            Recorded::Coze { status, code, msg } => (
+                "coze-transcribe",
+                code.to_string(),
+                format!("{status}|{code}|{msg}"),
+            ),
             Recorded::Icu {
                 endpoint,
                 status,
@@ -142,9 +147,11 @@ impl Recorded {
                     .replace('.', "-"),
                 format!("{status}|{class:?}|{reason}"),
             ),
-            Recorded::IcuTask { code, message } => {
-                ("icu-task", code.code().to_string(), format!("{}|{message}", code.code()))
-            }
+            Recorded::IcuTask { code, message } => (
+                "icu-task",
+                code.code().to_string(),
+                format!("{}|{message}", code.code()),
+            ),
             Recorded::Stream { code, msg } => {
                 ("coze-stream", code.to_string(), format!("{code}|{msg}"))
             }
@@ -197,10 +204,8 @@ impl Recorded {
                 format!("Recorded: an icu task failed with {}.", code.code()),
                 Vec::new(),
                 Some(Task {
-                    outcome: Outcome {
-                        code: code.code(),
-                        message: secrets.scrub(message),
-                    },
+                    code: code.code(),
+                    message: secrets.scrub(message),
                 }),
                 None,
             ),
@@ -218,10 +223,12 @@ impl Recorded {
             name: name.clone(),
             description,
             fault,
-            task,
             stream,
         };
-        let toml = toml::to_string(&body).unwrap_or_default();
+        let mut toml = toml::to_string(&body).unwrap_or_default();
+        if let Some(task) = task {
+            toml.push_str(&task.toml());
+        }
         let text = format!(
             "# Recorded through the proxy by `asr-mock --record`. Replay it with\n\
              #   asr-mock --scenarios <DIR>/scenarios   and   X-Mock-Scenario: {name}\n\n{toml}"
@@ -239,14 +246,15 @@ pub async fn record(files: &Files, secrets: &Secrets, recorded: &Recorded) {
     }
 }
 
-/// The failure code an icu `ErrorMsg` stands for: the one whose provider message it is or
-/// starts with, else 10001 (recognition failed) [inferred: a poll does not carry the code].
+/// The failure code an icu `ErrorMsg` stands for: the one whose message (the simulator's or
+/// the seed's wording) it starts with, else 10001 (recognition failed) [inferred: a poll does not carry the code].
 pub fn failure_of(message: &str) -> FailureCode {
     FailureCode::ALL
         .into_iter()
         .find(|c| {
-            let known = c.default_message();
-            message == known || message.starts_with(known)
+            [c.default_message(), c.seed_message()]
+                .iter()
+                .any(|known| message.starts_with(known))
         })
         .or_else(|| FailureCode::from_code(10001))
         .unwrap_or(FailureCode::ALL[0])
@@ -269,8 +277,8 @@ mod tests {
             Recorded::icu("submit", 200, "InvalidParameterValue: EngineModelType bad"),
             Recorded::icu("query", 200, "something the simulator does not know"),
             Recorded::IcuTask {
-                code: failure_of("whatever"),
-                message: "语音时长太长".into(),
+                code: failure_of("whatever \"quoted\"\nand a line"),
+                message: "whatever \"quoted\"\nand a line".into(),
             },
             Recorded::Stream {
                 code: 5000,
@@ -290,9 +298,17 @@ mod tests {
             names.push(name);
         }
         assert!(names[0].starts_with("coze-transcribe-4100-"), "{names:?}");
-        assert!(names[1].starts_with("icu-submit-invalidparametervalue-"), "{names:?}");
+        assert!(
+            names[1].starts_with("icu-submit-invalidparametervalue-"),
+            "{names:?}"
+        );
         assert!(names[2].starts_with("icu-query-error-"), "{names:?}");
         assert!(names[3].starts_with("icu-task-10001-"), "{names:?}");
+        assert_eq!(failure_of("语音时长太长").code(), 10003);
+        assert_eq!(
+            failure_of("Audio is too short: 300 ms, at least …").code(),
+            10002
+        );
         // Distinct answers, distinct names; the same answer, the same name.
         let again = all[0].file(&secrets).0;
         assert_eq!(again, names[0]);

@@ -15,8 +15,8 @@ use super::coze::log_fixture;
 use super::errors::{self, failure_of, Recorded};
 use super::files::Files;
 use super::{Exchange, Secrets};
-use crate::providers::icu::params::{parse_submit, parse_task_id, RawParams, Source, SubmitParams};
-use crate::providers::icu::replay::{recording_from_answer, renders_back};
+use crate::providers::icu::params::{parse_submit, parse_task_id, RawParams, Source};
+use crate::providers::icu::replay::{recording_from_answer, renders_back, settings_of};
 use crate::providers::icu::wire::SentenceDetail;
 use crate::transcript::{Fixture, IcuSettings};
 
@@ -57,21 +57,6 @@ impl Pending {
     }
 }
 
-/// The settings a result depends on, as the recording keeps them.
-fn settings_of(p: &SubmitParams) -> IcuSettings {
-    IcuSettings {
-        engine: p.engine,
-        res_text_format: p.res_text_format,
-        channel_num: p.channel_num,
-        speaker_diarization: u8::from(p.speaker_diarization),
-        speaker_number: p.speaker_number,
-        filter_dirty: p.filter_dirty,
-        filter_modal: p.filter_modal,
-        filter_punc: p.filter_punc,
-        convert_num_mode: p.convert_num_mode,
-    }
-}
-
 fn content_type<'a>(ex: &'a Exchange<'_>) -> Option<&'a str> {
     ex.request_headers
         .get(axum::http::header::CONTENT_TYPE)
@@ -94,7 +79,10 @@ fn envelope(ex: &Exchange<'_>) -> Option<(i64, String, Value)> {
 /// A submit: keeps the task's audio hash and settings, or records the error.
 pub async fn submitted(files: &Files, pending: &Pending, secrets: &Secrets, ex: &Exchange<'_>) {
     let Some((code, msg, data)) = envelope(ex) else {
-        tracing::info!(status = ex.status, "record: icu answer is not its envelope, not recorded");
+        tracing::info!(
+            status = ex.status,
+            "record: icu answer is not its envelope, not recorded"
+        );
         return;
     };
     if code != 0 {
@@ -131,7 +119,10 @@ pub async fn submitted(files: &Files, pending: &Pending, secrets: &Secrets, ex: 
 /// A poll: an ended task's result or failure is recorded, as is an error envelope.
 pub async fn queried(files: &Files, pending: &Pending, secrets: &Secrets, ex: &Exchange<'_>) {
     let Some((code, msg, data)) = envelope(ex) else {
-        tracing::info!(status = ex.status, "record: icu answer is not its envelope, not recorded");
+        tracing::info!(
+            status = ex.status,
+            "record: icu answer is not its envelope, not recorded"
+        );
         return;
     };
     if code != 0 {
@@ -154,7 +145,10 @@ pub async fn queried(files: &Files, pending: &Pending, secrets: &Secrets, ex: &E
     match data.get("Status").and_then(Value::as_u64) {
         Some(2) => {
             let Some(task) = pending.take(task_id) else {
-                tracing::debug!(task_id, "record: a result already recorded, or not submitted here");
+                tracing::debug!(
+                    task_id,
+                    "record: a result already recorded, or not submitted here"
+                );
                 return;
             };
             let result = data.get("Result").and_then(Value::as_str).unwrap_or("");

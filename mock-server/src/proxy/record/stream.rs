@@ -108,8 +108,7 @@ impl StreamWatch {
             }
             events::COMPLETED => self.last_text = None,
             events::MESSAGE_UPDATE => {
-                if let Some(content) = data.and_then(|d| d.get("content")).and_then(Value::as_str)
-                {
+                if let Some(content) = data.and_then(|d| d.get("content")).and_then(Value::as_str) {
                     self.last_text = Some(content.to_owned());
                 }
             }
@@ -174,18 +173,39 @@ mod tests {
         let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
         let mut w = StreamWatch::new(Secrets::default());
         w.server_frame(&frame(events::CREATED, Value::Null));
-        w.client_frame(&frame(events::APPEND, serde_json::json!({ "delta": b64(b"ab") })));
-        w.client_frame(&frame(events::APPEND, serde_json::json!({ "delta": b64(b"cd") })));
-        w.server_frame(&frame(events::MESSAGE_UPDATE, serde_json::json!({ "content": "你" })));
+        w.client_frame(&frame(
+            events::APPEND,
+            serde_json::json!({ "delta": b64(b"ab") }),
+        ));
+        w.client_frame(&frame(
+            events::APPEND,
+            serde_json::json!({ "delta": b64(b"cd") }),
+        ));
+        w.server_frame(&frame(
+            events::MESSAGE_UPDATE,
+            serde_json::json!({ "content": "你" }),
+        ));
         w.client_frame(&frame(events::COMPLETE, Value::Null));
         w.server_frame(&frame(events::COMPLETED, Value::Null));
-        w.server_frame(&frame(events::MESSAGE_UPDATE, serde_json::json!({ "content": "你好。" })));
+        w.server_frame(&frame(
+            events::MESSAGE_UPDATE,
+            serde_json::json!({ "content": "你好。" }),
+        ));
         w.server_frame(&frame(events::MESSAGE_COMPLETED, Value::Null));
         // A cleared cycle, then one without speech: nothing, and no stale text.
-        w.client_frame(&frame(events::APPEND, serde_json::json!({ "delta": b64(b"zz") })));
+        w.client_frame(&frame(
+            events::APPEND,
+            serde_json::json!({ "delta": b64(b"zz") }),
+        ));
         w.client_frame(&frame(events::CLEAR, Value::Null));
-        w.client_frame(&frame(events::APPEND, serde_json::json!({ "delta": b64(b"ef") })));
-        w.server_frame(&frame(events::MESSAGE_UPDATE, serde_json::json!({ "content": "interim" })));
+        w.client_frame(&frame(
+            events::APPEND,
+            serde_json::json!({ "delta": b64(b"ef") }),
+        ));
+        w.server_frame(&frame(
+            events::MESSAGE_UPDATE,
+            serde_json::json!({ "content": "interim" }),
+        ));
         w.client_frame(&frame(events::COMPLETE, Value::Null));
         w.server_frame(&frame(events::COMPLETED, Value::Null));
         w.server_frame(&frame(events::MESSAGE_COMPLETED, Value::Null));
@@ -201,11 +221,17 @@ mod tests {
     #[test]
     fn an_error_before_created_is_a_refusal() {
         let mut w = StreamWatch::new(Secrets::default());
-        w.server_frame(&frame(events::ERROR, serde_json::json!({ "code": 5000, "msg": "down" })));
+        w.server_frame(&frame(
+            events::ERROR,
+            serde_json::json!({ "code": 5000, "msg": "down" }),
+        ));
         assert_eq!(w.refused, Some((5000, "down".to_owned())));
         let mut w = StreamWatch::new(Secrets::default());
         w.server_frame(&frame(events::CREATED, Value::Null));
-        w.server_frame(&frame(events::ERROR, serde_json::json!({ "code": 4000, "msg": "bad" })));
+        w.server_frame(&frame(
+            events::ERROR,
+            serde_json::json!({ "code": 4000, "msg": "bad" }),
+        ));
         assert_eq!(w.refused, None);
     }
 }
