@@ -28,20 +28,7 @@ pub async fn record(files: &Files, secrets: &Secrets, ex: &Exchange<'_>) {
                 tracing::info!("record: Coze upload without a readable file part, not recorded");
                 return;
             };
-            let text = secrets.scrub(text);
-            let written = files
-                .update_fixture(sha, move |current| {
-                    let mut fixture = current.unwrap_or_else(|| Fixture {
-                        text: String::new(),
-                        sentences: None,
-                        icu: None,
-                    });
-                    fixture.text = text;
-                    fixture.sentences = None;
-                    fixture
-                })
-                .await;
-            log_fixture("coze", &sha, written);
+            write_text(files, sha, secrets.scrub(text), "coze").await;
         }
         (status, Some(code), _) if code != 0 || status >= 400 => {
             let msg = answer
@@ -85,6 +72,24 @@ async fn audio_sha256(ex: &Exchange<'_>) -> Option<[u8; 32]> {
         return Some(hasher.finalize().into());
     }
     None
+}
+
+/// Sets the Coze text of the audio's fixture (upload or streaming cycle), keeping its
+/// `[icu]` recording.
+pub async fn write_text(files: &Files, sha: [u8; 32], text: String, kind: &str) {
+    let written = files
+        .update_fixture(sha, move |current| {
+            let mut fixture = current.unwrap_or_else(|| Fixture {
+                text: String::new(),
+                sentences: None,
+                icu: None,
+            });
+            fixture.text = text;
+            fixture.sentences = None;
+            fixture
+        })
+        .await;
+    log_fixture(kind, &sha, written);
 }
 
 /// Logs where a fixture went, or why it did not.

@@ -76,19 +76,32 @@ fn envelope(ex: &Exchange<'_>) -> Option<(i64, String, Value)> {
     Some((code, msg, data))
 }
 
-/// A submit: keeps the task's audio hash and settings, or records the error.
-pub async fn submitted(files: &Files, pending: &Pending, secrets: &Secrets, ex: &Exchange<'_>) {
+/// The `data` of a success answer; an error envelope is recorded as a scenario instead.
+async fn success_data(
+    files: &Files,
+    secrets: &Secrets,
+    ex: &Exchange<'_>,
+    endpoint: &'static str,
+) -> Option<Value> {
     let Some((code, msg, data)) = envelope(ex) else {
         tracing::info!(
             status = ex.status,
             "record: icu answer is not its envelope, not recorded"
         );
-        return;
+        return None;
     };
     if code != 0 {
-        errors::record(files, secrets, &Recorded::icu("submit", ex.status, &msg)).await;
-        return;
+        errors::record(files, secrets, &Recorded::icu(endpoint, ex.status, &msg)).await;
+        return None;
     }
+    Some(data)
+}
+
+/// A submit: keeps the task's audio hash and settings, or records the error.
+pub async fn submitted(files: &Files, pending: &Pending, secrets: &Secrets, ex: &Exchange<'_>) {
+    let Some(data) = success_data(files, secrets, ex, "submit").await else {
+        return;
+    };
     let Some(task_id) = data.get("TaskId").and_then(Value::as_u64) else {
         return;
     };
@@ -118,17 +131,9 @@ pub async fn submitted(files: &Files, pending: &Pending, secrets: &Secrets, ex: 
 
 /// A poll: an ended task's result or failure is recorded, as is an error envelope.
 pub async fn queried(files: &Files, pending: &Pending, secrets: &Secrets, ex: &Exchange<'_>) {
-    let Some((code, msg, data)) = envelope(ex) else {
-        tracing::info!(
-            status = ex.status,
-            "record: icu answer is not its envelope, not recorded"
-        );
+    let Some(data) = success_data(files, secrets, ex, "query").await else {
         return;
     };
-    if code != 0 {
-        errors::record(files, secrets, &Recorded::icu("query", ex.status, &msg)).await;
-        return;
-    }
     let task_id = data.get("TaskId").and_then(Value::as_u64).or_else(|| {
         RawParams::from_query(ex.query)
             .ok()

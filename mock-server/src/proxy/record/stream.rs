@@ -11,12 +11,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::coze::log_fixture;
+use super::coze::write_text;
 use super::errors::{self, Recorded};
 use super::files::Files;
 use super::Secrets;
 use crate::providers::coze::stream::events;
-use crate::transcript::Fixture;
 
 /// Most finished cycles one session records (more are dropped, and logged).
 const MAX_CYCLES: usize = 256;
@@ -143,20 +142,7 @@ pub async fn finished(files: &Files, watch: StreamWatch) {
         );
     }
     for (sha, text) in watch.finished {
-        let text = watch.secrets.scrub(&text);
-        let written = files
-            .update_fixture(sha, move |current| {
-                let mut fixture = current.unwrap_or_else(|| Fixture {
-                    text: String::new(),
-                    sentences: None,
-                    icu: None,
-                });
-                fixture.text = text;
-                fixture.sentences = None;
-                fixture
-            })
-            .await;
-        log_fixture("coze-stream", &sha, written);
+        write_text(files, sha, watch.secrets.scrub(&text), "coze-stream").await;
     }
 }
 
