@@ -231,12 +231,15 @@ pub fn build_state(config: &Config) -> Result<AppState, StartError> {
         idle_timeout_ms: config.ws_idle_timeout_ms,
         ..StreamSettings::default()
     });
-    let proxy = Proxy::from_settings(&ProxySettings {
-        coze: config.proxy_coze.clone(),
-        icu: config.proxy_icu.clone(),
-        record: config.record.clone(),
-        timeout: Duration::from_millis(config.proxy_timeout_ms.max(1)),
-    })
+    let proxy = Proxy::from_settings(
+        &ProxySettings {
+            coze: config.proxy_coze.clone(),
+            icu: config.proxy_icu.clone(),
+            record: config.record.clone(),
+            timeout: Duration::from_millis(config.proxy_timeout_ms.max(1)),
+        },
+        Some(icu.downloader.clone()),
+    )
     .map_err(StartError::Proxy)?;
     if proxy.is_some() {
         tracing::info!(

@@ -25,6 +25,7 @@ use url::Url;
 
 pub use http::forward;
 
+use crate::outbound::download::Downloader;
 use crate::routes::Provider;
 use record::Recorder;
 
@@ -87,8 +88,12 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// The proxy the settings ask for; `None` when neither provider is proxied.
-    pub fn from_settings(settings: &ProxySettings) -> Result<Option<Arc<Proxy>>, ProxyError> {
+    /// The proxy the settings ask for; `None` when neither provider is proxied. The
+    /// recorder fetches icu `Url` audio with `downloader`.
+    pub fn from_settings(
+        settings: &ProxySettings,
+        downloader: Option<Downloader>,
+    ) -> Result<Option<Arc<Proxy>>, ProxyError> {
         let coze = settings
             .coze
             .as_deref()
@@ -108,7 +113,7 @@ impl Proxy {
         let recorder = settings
             .record
             .as_ref()
-            .map(|dir| Recorder::open(dir.clone()))
+            .map(|dir| Recorder::open(dir.clone(), downloader))
             .transpose()?;
         let client = reqwest::Client::builder()
             // The upstream's answer goes back as it came: no redirects followed for it,
@@ -195,12 +200,15 @@ mod tests {
 
     #[test]
     fn base_urls_are_checked_and_joined_with_the_request_path() {
-        let p = Proxy::from_settings(&ProxySettings {
-            coze: Some("https://api.coze.cn/".into()),
-            icu: Some("http://127.0.0.1:9000/prefix".into()),
-            record: None,
-            timeout: Duration::from_secs(1),
-        })
+        let p = Proxy::from_settings(
+            &ProxySettings {
+                coze: Some("https://api.coze.cn/".into()),
+                icu: Some("http://127.0.0.1:9000/prefix".into()),
+                record: None,
+                timeout: Duration::from_secs(1),
+            },
+            None,
+        )
         .unwrap()
         .unwrap();
         assert_eq!(
@@ -226,20 +234,26 @@ mod tests {
             "http://u:p@host/",
             "http://host/?q=1",
         ] {
-            let e = Proxy::from_settings(&ProxySettings {
-                coze: Some(bad.into()),
-                ..ProxySettings::default()
-            })
+            let e = Proxy::from_settings(
+                &ProxySettings {
+                    coze: Some(bad.into()),
+                    ..ProxySettings::default()
+                },
+                None,
+            )
             .unwrap_err();
             assert!(e.to_string().starts_with("--proxy-coze: "), "{e}");
         }
-        let e = Proxy::from_settings(&ProxySettings {
-            record: Some("x".into()),
-            ..ProxySettings::default()
-        })
+        let e = Proxy::from_settings(
+            &ProxySettings {
+                record: Some("x".into()),
+                ..ProxySettings::default()
+            },
+            None,
+        )
         .unwrap_err();
         assert!(matches!(e, ProxyError::RecordWithoutProxy));
-        assert!(Proxy::from_settings(&ProxySettings::default())
+        assert!(Proxy::from_settings(&ProxySettings::default(), None)
             .unwrap()
             .is_none());
     }

@@ -31,6 +31,8 @@ enum Step {
     Upload(&'static str, Option<String>),
     /// A Coze streaming cycle of a fixture file (whole-file WAV appends).
     Stream(&'static str),
+    /// A Coze streaming session under a scenario that refuses it with an `error` event.
+    StreamRefused(String),
     /// An icu task: submit body, scenario header; polled until it ends.
     Task(Value, Option<String>),
     /// An icu submit expected to be refused.
@@ -76,16 +78,54 @@ async fn upload(base: &str, name: &str, scenario: Option<&str>) -> Seen {
     seen(&answer.json, answer.status)
 }
 
-/// Streams a whole file in 3200-byte appends and returns the final text.
-async fn stream(base: &str, name: &str) -> String {
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a streaming session (under `scenario`, if any).
+async fn open(base: &str, scenario: Option<&str>) -> Ws {
     let url = format!("{base}/v1/audio/transcriptions").replace("http://", "ws://");
     let mut request = url.into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("Authorization", format!("Bearer {TOKEN}").parse().unwrap());
-    let (mut ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let headers = request.headers_mut();
+    headers.insert("Authorization", format!("Bearer {TOKEN}").parse().unwrap());
+    if let Some(s) = scenario {
+        headers.insert("X-Mock-Scenario", s.parse().unwrap());
+    }
+    let (ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
     assert_eq!(response.status(), 101);
     assert!(response.headers().contains_key("x-tt-logid"));
+    ws
+}
+
+/// The next text event.
+async fn next_event(ws: &mut Ws) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(30), ws.next())
+            .await
+            .expect("an event within 30 s")
+            .expect("open")
+            .expect("a frame");
+        if let Message::Text(text) = frame {
+            return serde_json::from_str(text.as_str()).unwrap();
+        }
+    }
+}
+
+/// A session refused under `scenario`: its first event's code and message.
+async fn stream_refused(base: &str, scenario: &str) -> Seen {
+    let mut ws = open(base, Some(scenario)).await;
+    let event = next_event(&mut ws).await;
+    assert_eq!(event["event_type"], "error", "{event}");
+    Seen {
+        status: 101,
+        code: event["data"]["code"].as_i64().unwrap(),
+        msg: event["data"]["msg"].as_str().unwrap().to_owned(),
+        data: Value::Null,
+    }
+}
+
+/// Streams a whole file in 3200-byte appends and returns the final text.
+async fn stream(base: &str, name: &str) -> String {
+    let mut ws = open(base, None).await;
     for piece in fixture(name).chunks(3200) {
         let append =
             json!({"event_type": "input_audio_buffer.append", "data": {"delta": b64(piece)}});
@@ -95,13 +135,7 @@ async fn stream(base: &str, name: &str) -> String {
     ws.send(Message::text(complete.to_string())).await.unwrap();
     let mut last = String::new();
     loop {
-        let frame = tokio::time::timeout(Duration::from_secs(30), ws.next())
-            .await
-            .expect("an event within 30 s")
-            .expect("open")
-            .expect("a frame");
-        let Message::Text(text) = frame else { continue };
-        let event: Value = serde_json::from_str(text.as_str()).unwrap();
+        let event = next_event(&mut ws).await;
         match event["event_type"].as_str().unwrap() {
             "transcriptions.message.update" => {
                 last = event["data"]["content"].as_str().unwrap().to_owned();
@@ -147,8 +181,13 @@ async fn finish(base: &str, task_id: u64, clock_of: &MockServer) -> (u16, Value)
         if answer["data"]["Status"].as_u64() >= Some(2) {
             return (status, answer);
         }
-        clock_of.clock().advance(Duration::from_secs(3600));
         tokio::time::sleep(Duration::from_millis(20)).await;
+        // A Url task's audio downloads in real time; moving the clock before the task has
+        // its plan would only run the download's timeout out.
+        let task = clock_of.control().task(task_id).await.expect("the task");
+        if task.task.plan.is_some() {
+            clock_of.clock().advance(Duration::from_secs(3600));
+        }
     }
     panic!("task {task_id} never ended");
 }
@@ -168,6 +207,7 @@ async fn run(base: &str, clock_of: &MockServer, script: &[Step]) -> Vec<Seen> {
                     data: json!({ "text": text }),
                 }
             }
+            Step::StreamRefused(scenario) => stream_refused(base, scenario).await,
             Step::Task(body, scenario) => {
                 let (status, answer) = submit(base, body, scenario.as_deref()).await;
                 assert_eq!(
@@ -197,6 +237,19 @@ fn data_body(audio: &str, engine: &str, extra: Value) -> Value {
         body[k] = v.clone();
     }
     body
+}
+
+/// A server for the audio of Url tasks, alive for the whole test (the replay downloads too).
+async fn serve_audio() -> String {
+    use axum::extract::Path as UrlPath;
+    let app = axum::Router::new().route(
+        "/{name}",
+        axum::routing::get(|UrlPath(name): UrlPath<String>| async move { fixture(&name) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
 }
 
 /// The scenario file whose name starts with `prefix`.
@@ -254,7 +307,8 @@ async fn recorded_answers_replay_byte_for_byte_without_the_upstream() {
         .await
         .unwrap();
 
-    let script_with = |invalid: Option<String>, failed: Option<String>| {
+    let audio = serve_audio().await;
+    let script_with = |invalid: Option<String>, failed: Option<String>, refused: String| {
         vec![
             Step::Upload("speech-cmn-16k.wav", None),
             Step::Upload("speech-en-16k.wav", None),
@@ -286,9 +340,19 @@ async fn recorded_answers_replay_byte_for_byte_without_the_upstream() {
                 failed,
             ),
             Step::BadSubmit(data_body("speech-cmn-16k.wav", "16k_xx", json!({}))),
+            Step::Task(
+                json!({"EngineModelType": "16k_zh", "ChannelNum": 1, "ResTextFormat": 1,
+                       "SourceType": 0, "Url": format!("{audio}/speech-cmn.mp3")}),
+                None,
+            ),
+            Step::StreamRefused(refused),
         ]
     };
-    let recording = script_with(Some("coze-invalid-token".into()), Some("fail-10003".into()));
+    let recording = script_with(
+        Some("coze-invalid-token".into()),
+        Some("fail-10003".into()),
+        "coze-stream-error".into(),
+    );
     let recorded = run(&proxy.base_url(), &upstream, &recording).await;
     // The proxy answered with the upstream's own answers.
     assert_eq!(
@@ -303,6 +367,8 @@ async fn recorded_answers_replay_byte_for_byte_without_the_upstream() {
         .is_empty());
     assert_eq!(recorded[8].data["Status"], 3);
     assert_ne!(recorded[9].code, 0);
+    assert_eq!(recorded[10].data["Status"], 2, "{:?}", recorded[10]);
+    assert_eq!(recorded[11].code, 5000);
     // The journal saw every request, credentials redacted.
     let journal = proxy
         .control()
@@ -320,7 +386,7 @@ async fn recorded_answers_replay_byte_for_byte_without_the_upstream() {
     let fixtures = std::fs::read_dir(record.path().join("fixtures"))
         .unwrap()
         .count();
-    assert_eq!(fixtures, 4, "cmn, en, silence, stereo");
+    assert_eq!(fixtures, 5, "cmn, en, silence, stereo, the Url task's mp3");
     let everything = all_text(record.path());
     assert!(!everything.contains(TOKEN) && !everything.contains("0123456789"));
     let check = std::process::Command::new(env!("CARGO_BIN_EXE_asr-mock"))
@@ -352,6 +418,7 @@ async fn recorded_answers_replay_byte_for_byte_without_the_upstream() {
     let replaying = script_with(
         Some(scenario_named(record.path(), "coze-transcribe-4100-")),
         Some(scenario_named(record.path(), "icu-task-10003-")),
+        scenario_named(record.path(), "coze-stream-5000-"),
     );
     let replayed = run(&replay.base_url(), &replay, &replaying).await;
     for (i, (a, b)) in recorded.iter().zip(&replayed).enumerate() {

@@ -2,19 +2,24 @@
 //! TaskId until a poll shows the task ended; a success becomes the `[icu]` table of the
 //! audio's fixture, a failure and every error envelope a scenario.
 //!
-//! A task submitted by `Url` is not recorded: the proxy never sees its audio (it is fetched
-//! by the upstream), so there is no hash to key a fixture by.
+//! A task submitted by `Url` has its audio fetched by the proxy too (the simulator's own
+//! downloader: its size cap, timeout, concurrency and guard), in the background, so the
+//! fixture is keyed by the same hash the replay's download will have; a poll showing the
+//! result waits for that fetch at most [`FETCH_WAIT`].
 
 use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use tokio::sync::watch;
 
 use super::coze::log_fixture;
 use super::errors::{self, failure_of, Recorded};
 use super::files::Files;
 use super::{Exchange, Secrets};
+use crate::outbound::download::Downloader;
 use crate::providers::icu::params::{parse_submit, parse_task_id, RawParams, Source};
 use crate::providers::icu::replay::{recording_from_answer, renders_back, settings_of};
 use crate::providers::icu::wire::SentenceDetail;
@@ -23,11 +28,60 @@ use crate::transcript::{Fixture, IcuSettings};
 /// Most submitted tasks waiting for their result; the oldest is forgotten beyond it.
 const MAX_PENDING: usize = 10_000;
 
-/// A submitted task's audio hash and settings.
-#[derive(Debug, Clone, Copy)]
+/// The longest a poll's recording waits for a Url task's audio still being fetched.
+const FETCH_WAIT: Duration = Duration::from_secs(60);
+
+/// A submitted task's audio hash (or the fetch that will give it) and settings.
+#[derive(Debug, Clone)]
 struct Task {
-    sha256: [u8; 32],
+    audio: Audio,
     settings: IcuSettings,
+}
+
+/// Where a task's audio hash comes from.
+#[derive(Debug, Clone)]
+enum Audio {
+    /// `Data`: hashed at submit.
+    Known([u8; 32]),
+    /// `Url`: fetched by the proxy; the hash or why not, once done.
+    Fetching(watch::Receiver<Option<Result<[u8; 32], String>>>),
+}
+
+impl Audio {
+    /// The hash, once known; why not otherwise.
+    async fn sha256(self) -> Result<[u8; 32], String> {
+        match self {
+            Audio::Known(sha) => Ok(sha),
+            Audio::Fetching(mut rx) => {
+                let done = tokio::time::timeout(FETCH_WAIT, rx.wait_for(Option::is_some)).await;
+                match done {
+                    Ok(Ok(value)) => value
+                        .clone()
+                        .unwrap_or_else(|| Err("the fetch ended without a result".into())),
+                    Ok(Err(_)) => Err("the fetch was dropped".into()),
+                    Err(_) => Err(format!(
+                        "the audio was still being fetched after {} s",
+                        FETCH_WAIT.as_secs()
+                    )),
+                }
+            }
+        }
+    }
+}
+
+/// Fetches a Url task's audio in the background for its hash.
+fn fetch(downloader: &Downloader, url: String) -> Audio {
+    let (tx, rx) = watch::channel(None);
+    let downloader = downloader.clone();
+    tokio::spawn(async move {
+        let sha = downloader
+            .fetch(&url)
+            .await
+            .map(|d| d.sha256())
+            .map_err(|e| format!("the audio could not be fetched: {e}"));
+        let _ = tx.send(Some(sha));
+    });
+    Audio::Fetching(rx)
 }
 
 /// Tasks submitted through the proxy, by the upstream's TaskId; bounded.
@@ -98,7 +152,13 @@ async fn success_data(
 }
 
 /// A submit: keeps the task's audio hash and settings, or records the error.
-pub async fn submitted(files: &Files, pending: &Pending, secrets: &Secrets, ex: &Exchange<'_>) {
+pub async fn submitted(
+    files: &Files,
+    pending: &Pending,
+    downloader: Option<&Downloader>,
+    secrets: &Secrets,
+    ex: &Exchange<'_>,
+) {
     let Some(data) = success_data(files, secrets, ex, "submit").await else {
         return;
     };
@@ -109,19 +169,20 @@ pub async fn submitted(files: &Files, pending: &Pending, secrets: &Secrets, ex: 
         .ok()
         .and_then(|raw| parse_submit(&raw).ok());
     match params {
-        Some(p) => match &p.source {
-            Source::Data(audio) => pending.insert(
+        Some(p) => {
+            let audio = match (&p.source, downloader) {
+                (Source::Data(audio), _) => Audio::Known(Sha256::digest(audio).into()),
+                (Source::Url(url), Some(downloader)) => fetch(downloader, url.clone()),
+                (Source::Url(_), None) => return,
+            };
+            pending.insert(
                 task_id,
                 Task {
-                    sha256: Sha256::digest(audio).into(),
+                    audio,
                     settings: settings_of(&p),
                 },
-            ),
-            Source::Url(_) => tracing::info!(
-                task_id,
-                "record: a task by Url is not recorded (the proxy never sees its audio)"
-            ),
-        },
+            );
+        }
         None => tracing::info!(
             task_id,
             "record: the upstream took a submit the simulator would refuse; not recorded"
@@ -189,24 +250,31 @@ async fn record_result(
     result: &str,
     detail: &[SentenceDetail],
 ) {
+    let sha256 = match task.audio.sha256().await {
+        Ok(sha) => sha,
+        Err(reason) => {
+            tracing::warn!(%reason, "record: icu result not recorded");
+            return;
+        }
+    };
     let result = secrets.scrub(result);
     let mut recording = match recording_from_answer(task.settings, &result, detail) {
         Ok(recording) => recording,
         Err(reason) => {
-            tracing::warn!(sha256 = %hex::encode(task.sha256), %reason, "record: icu result not recorded");
+            tracing::warn!(sha256 = %hex::encode(sha256), %reason, "record: icu result not recorded");
             return;
         }
     };
     if let Err(reason) = renders_back(&recording, &result, detail) {
         // Kept anyway: the words and timings are right, a derived field differs.
-        tracing::warn!(sha256 = %hex::encode(task.sha256), %reason, "record: the replay will differ from this icu answer");
+        tracing::warn!(sha256 = %hex::encode(sha256), %reason, "record: the replay will differ from this icu answer");
     }
     for s in &mut recording.sentences {
         s.text = secrets.scrub(&s.text);
     }
     let separator = task.settings.engine.language().sentence_separator();
     let written = files
-        .update_fixture(task.sha256, move |current| {
+        .update_fixture(sha256, move |current| {
             let text = || {
                 recording
                     .sentences
@@ -228,5 +296,5 @@ async fn record_result(
             }
         })
         .await;
-    log_fixture("icu", &task.sha256, written);
+    log_fixture("icu", &sha256, written);
 }

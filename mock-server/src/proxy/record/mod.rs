@@ -28,6 +28,7 @@ use axum::http::HeaderMap;
 pub use stream::StreamWatch;
 
 use super::ProxyError;
+use crate::outbound::download::Downloader;
 use crate::routes::{self, Provider};
 use crate::stores::redact::is_credential;
 
@@ -55,11 +56,14 @@ pub struct Exchange<'a> {
 pub struct Recorder {
     files: files::Files,
     pending: icu::Pending,
+    /// Fetches icu `Url` audio for its hash (the simulator's own downloader).
+    downloader: Option<Downloader>,
 }
 
 impl Recorder {
-    /// Creates `dir/fixtures` and `dir/scenarios` if they do not exist.
-    pub fn open(dir: PathBuf) -> Result<Recorder, ProxyError> {
+    /// Creates `dir/fixtures` and `dir/scenarios` if they do not exist; `downloader` fetches
+    /// the audio of icu tasks submitted by `Url` (without it they are not recorded).
+    pub fn open(dir: PathBuf, downloader: Option<Downloader>) -> Result<Recorder, ProxyError> {
         let files = files::Files::open(&dir).map_err(|source| ProxyError::Record {
             path: dir.clone(),
             source,
@@ -67,6 +71,7 @@ impl Recorder {
         Ok(Recorder {
             files,
             pending: icu::Pending::default(),
+            downloader,
         })
     }
 
@@ -84,7 +89,8 @@ impl Recorder {
                 coze::record(&self.files, &secrets, &ex).await;
             }
             (Provider::Icu, routes::ICU_SUBMIT) => {
-                icu::submitted(&self.files, &self.pending, &secrets, &ex).await;
+                let downloader = self.downloader.as_ref();
+                icu::submitted(&self.files, &self.pending, downloader, &secrets, &ex).await;
             }
             (Provider::Icu, routes::ICU_QUERY) => {
                 icu::queried(&self.files, &self.pending, &secrets, &ex).await;
