@@ -114,3 +114,47 @@ fn write_checked(
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(text: &str) -> Fixture {
+        Fixture {
+            text: text.into(),
+            sentences: None,
+            icu: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn recording_the_same_audio_again_updates_its_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = Files::open(dir.path()).unwrap();
+        let sha = [7u8; 32];
+        let first = files.update_fixture(sha, |old| {
+            assert!(old.is_none());
+            fixture("第一次。")
+        });
+        let path = first.await.unwrap();
+        let second = files.update_fixture(sha, |old| {
+            assert_eq!(old.unwrap().text, "第一次。", "the merge sees the file");
+            fixture("第二次 \"quoted\"\n。")
+        });
+        assert_eq!(second.await.unwrap(), path);
+        let (read_sha, read) = transcript::read_file(&path).unwrap();
+        assert_eq!(
+            (read_sha, read.text.as_str()),
+            (sha, "第二次 \"quoted\"\n。")
+        );
+        let names: Vec<_> = fs::read_dir(dir.path().join("fixtures")).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file is left");
+        // A scenario that would not load is not written.
+        let bad = files.write_scenario("broken", "name = 1\n".into()).await;
+        assert!(bad.unwrap_err().contains("does not load"));
+        assert_eq!(
+            fs::read_dir(dir.path().join("scenarios")).unwrap().count(),
+            0
+        );
+    }
+}
