@@ -10,7 +10,10 @@
 //! Prometheus expects of counters. Gauges that describe stores (tasks by status, resident
 //! memory) are read when scraped.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+
+use parking_lot::RwLock;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -119,7 +122,13 @@ struct Inner {
     streams_active: Gauge,
     streams_ended: Family<EndLabels, Counter>,
     resident_memory: Gauge,
+    /// Each request label set's counter and histogram, found once: the families hash their
+    /// labels with SipHash on every lookup, two lookups a request, a tenth of a poll.
+    handles: RwLock<HashMap<RequestLabels, (Counter, Histogram), foldhash::fast::RandomState>>,
 }
+
+/// Most label sets [`Inner::handles`] keeps (the sets are closed; this only bounds a bug).
+const MAX_HANDLES: usize = 4096;
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -229,17 +238,30 @@ impl Metrics {
             streams_active,
             streams_ended,
             resident_memory,
+            handles: RwLock::default(),
         }))
     }
 
     /// Counts an answered request and its real duration.
     pub fn request(&self, labels: RequestLabels, seconds: f64) {
+        if let Some((count, latency)) = self.0.handles.read().get(&labels) {
+            count.inc();
+            latency.observe(seconds);
+            return;
+        }
         let route = RouteLabels {
             provider: labels.provider,
             endpoint: labels.endpoint,
         };
-        self.0.requests.get_or_create(&labels).inc();
-        self.0.latency.get_or_create(&route).observe(seconds);
+        // Clones share the metric: counting through them counts in the family.
+        let count = self.0.requests.get_or_create(&labels).clone();
+        let latency = self.0.latency.get_or_create(&route).clone();
+        count.inc();
+        latency.observe(seconds);
+        let mut handles = self.0.handles.write();
+        if handles.len() < MAX_HANDLES {
+            handles.insert(labels, (count, latency));
+        }
     }
 
     /// Counts one callback attempt's outcome.

@@ -84,7 +84,10 @@ pub fn headers_of(headers: &HeaderMap) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in headers {
         let name = name.as_str();
-        let text = String::from_utf8_lossy(value.as_bytes());
+        let text = match value.to_str() {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(value.as_bytes()),
+        };
         let shown = if is_credential(name) {
             redact(&text)
         } else {

@@ -7,10 +7,27 @@ const CREDENTIALS: &[&str] = &["authorization", "proxy-authorization", "cookie",
 /// Whether a header (lowercase name) carries a credential: the standard ones, icu's
 /// signature (`Sign`, `C-Secret`), and any name that says token, secret, key or password.
 pub fn is_credential(name: &str) -> bool {
+    // Every request has some of these: answered without the scan below (a tenth of the
+    // journal layer's cost on a poll before).
+    if matches!(
+        name,
+        "host"
+            | "accept"
+            | "user-agent"
+            | "content-type"
+            | "content-length"
+            | "connection"
+            | "accept-encoding"
+            | "x-mock-scenario"
+            | "c-date"
+    ) {
+        return false;
+    }
+    let bytes = name.as_bytes();
     CREDENTIALS.contains(&name)
         || ["token", "secret", "signature", "key", "password", "auth"]
             .iter()
-            .any(|word| name.contains(word))
+            .any(|word| bytes.windows(word.len()).any(|w| w == word.as_bytes()))
 }
 
 /// A credential as the journal shows it: its scheme (`Bearer`) if it has one, then `…` and
