@@ -19,9 +19,11 @@ use tokio_tungstenite::tungstenite::{self as tung, Message};
 
 use super::record::StreamWatch;
 use super::Proxy;
+use crate::providers::coze::answer::LOGID_HEADER;
 use crate::providers::coze::error::CozeError;
 use crate::providers::coze::CozeService;
 use crate::routes::Provider;
+use crate::stores::journal::JournalNote;
 
 /// Largest frame either side may send through the proxy (the simulator's own default).
 const MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
@@ -127,6 +129,16 @@ pub async fn forward(proxy: Arc<Proxy>, coze: Arc<CozeService>, req: Request) ->
             response.headers_mut().insert(name, value.clone());
         }
     }
+    let logid = handshake
+        .headers()
+        .get(LOGID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    response.extensions_mut().insert(JournalNote {
+        provider: Some(Provider::Coze),
+        id: logid,
+        ..JournalNote::default()
+    });
     response
 }
 

@@ -377,6 +377,16 @@ async fn recorded_answers_replay_byte_for_byte_without_the_upstream() {
         .unwrap()
         .requests;
     assert!(journal.len() >= recording.len());
+    // A proxied streaming session is journaled as Coze's, with the upstream's logid.
+    let sessions: Vec<Value> = journal
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .filter(|e| e["status"] == 101)
+        .collect();
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    assert!(sessions
+        .iter()
+        .all(|e| e["provider"] == "coze" && e["id"].as_str().is_some_and(|id| id.len() == 53)));
     let shown = serde_json::to_string(&journal).unwrap();
     assert!(!shown.contains(TOKEN), "the journal holds the credential");
     proxy.shutdown().await.unwrap();
@@ -499,4 +509,55 @@ async fn proxy_settings_that_cannot_work_stop_start_up() {
         .map(|_| ())
         .expect_err("refused");
     assert!(err.to_string().starts_with("--proxy-icu: "), "{err}");
+}
+
+#[tokio::test]
+async fn a_callback_url_goes_upstream_as_given_and_the_upstream_calls_it() {
+    let upstream = MockServer::builder()
+        .manual_clock(Some(START_MS))
+        .start()
+        .await
+        .unwrap();
+    let proxy = MockServer::builder()
+        .config(Config {
+            proxy_icu: Some(upstream.base_url()),
+            ..Config::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    // The upstream's own receiver: only the upstream can reach it under this URL's path.
+    let receiver = format!("{}/__admin/sink?from=proxy-test", upstream.base_url());
+    let mut body = data_body("speech-cmn-16k.wav", "16k_zh", json!({}));
+    body["CallbackUrl"] = json!(receiver);
+    let (_, answer) = submit(&proxy.base_url(), &body, None).await;
+    let task_id = answer["data"]["TaskId"].as_u64().unwrap();
+    // The TaskId is the upstream's.
+    assert!(upstream.control().task(task_id).await.is_ok());
+    let (_, done) = finish(&proxy.base_url(), task_id, &upstream).await;
+    assert_eq!(done["data"]["Status"], 2);
+    let mut delivered = Vec::new();
+    for _ in 0..200 {
+        delivered = upstream
+            .control()
+            .callbacks(Default::default())
+            .await
+            .unwrap()
+            .attempts;
+        if !delivered.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        delivered
+            .iter()
+            .any(|a| a.task_id == task_id && a.url == receiver),
+        "{delivered:?}"
+    );
+    // The proxy itself called nobody back.
+    let own = proxy.control().callbacks(Default::default()).await.unwrap();
+    assert!(own.attempts.is_empty());
+    proxy.shutdown().await.unwrap();
+    upstream.shutdown().await.unwrap();
 }
