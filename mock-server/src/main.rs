@@ -12,6 +12,16 @@ use asr_mock::{
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// Caps the libraries that trace whole requests, credentials included (tungstenite writes
+/// the WebSocket handshake with its `Authorization` at TRACE), whatever `RUST_LOG` asks: the
+/// proxy passes users' tokens through and must never write one down.
+fn quiet_credentials(filter: EnvFilter) -> EnvFilter {
+    match "tungstenite=debug".parse() {
+        Ok(cap) => filter.add_directive(cap),
+        Err(_) => filter,
+    }
+}
+
 /// mimalloc, not the system allocator: a request makes dozens of small allocations, and
 /// under glibc's allocator they were a quarter of a poll's instructions.
 #[global_allocator]
@@ -27,10 +37,9 @@ async fn main() -> ExitCode {
         Some(Command::Fixtures { command }) => return fixtures_command(command),
         None => {}
     }
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(quiet_credentials(filter))
         .with_writer(std::io::stderr)
         .init();
 

@@ -561,3 +561,64 @@ async fn a_callback_url_goes_upstream_as_given_and_the_upstream_calls_it() {
     proxy.shutdown().await.unwrap();
     upstream.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn no_credential_reaches_the_logs_even_at_trace_level() {
+    use std::io::BufRead;
+    let upstream = MockServer::builder()
+        .manual_clock(Some(START_MS))
+        .start()
+        .await
+        .unwrap();
+    let record = tempfile::tempdir().unwrap();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_asr-mock"))
+        .args(["--port", "0", "--proxy-coze", &upstream.base_url()])
+        .args(["--proxy-icu", &upstream.base_url(), "--record"])
+        .arg(record.path())
+        .env("RUST_LOG", "trace")
+        .stdout(std::process::Stdio::piped())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .expect("asr-mock starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line.trim().rsplit(' ').next().unwrap().to_owned();
+    // A success and an error of each provider, and a streaming session, all with the token.
+    upload(&base, "speech-cmn-16k.wav", None).await;
+    upload(&base, "speech-cmn-16k.wav", Some("coze-invalid-token")).await;
+    stream(&base, "speech-cmn-16k.wav").await;
+    let body = data_body("speech-en-16k.wav", "16k_en", json!({}));
+    let (_, answer) = submit(&base, &body, None).await;
+    let task_id = answer["data"]["TaskId"].as_u64().unwrap();
+    finish(&base, task_id, &upstream).await;
+    submit(
+        &base,
+        &data_body("speech-en-16k.wav", "16k_xx", json!({})),
+        None,
+    )
+    .await;
+    let _ = reqwest::Client::new()
+        .get(format!(
+            "{base}/v1/audio/transcriptions?authorization=Bearer%20{TOKEN}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    // SIGTERM, so the logs are complete.
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    upstream.shutdown().await.unwrap();
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    assert!(logged.contains("recorded a fixture"), "{logged}");
+    assert!(logged.lines().count() > 10, "trace logging was on");
+    assert!(
+        !logged.contains("0123456789"),
+        "a credential in the logs:\n{logged}"
+    );
+    assert!(!all_text(record.path()).contains("0123456789"));
+}
