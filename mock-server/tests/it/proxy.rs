@@ -483,6 +483,22 @@ async fn an_unreachable_upstream_is_a_bad_gateway_in_the_providers_envelope() {
             .starts_with("InternalError: proxy"),
         "{body}"
     );
+    // A streaming handshake gets the same gateway answer instead of a 101.
+    let url = app
+        .url("/v1/audio/transcriptions")
+        .replace("http://", "ws://");
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(answer)) => {
+            assert_eq!(answer.status(), 502);
+            let body: Value = serde_json::from_slice(answer.body().as_deref().unwrap()).unwrap();
+            assert!(
+                body["msg"].as_str().unwrap().contains("cannot be reached"),
+                "{body}"
+            );
+            assert!(body["detail"]["logid"].as_str().is_some(), "{body}");
+        }
+        other => panic!("expected a refused handshake, got {:?}", other.map(|_| ())),
+    }
     // The control API is still the simulator's own.
     assert!(app.control.health().await.is_ok());
 }
