@@ -6,19 +6,26 @@
 //! with cumulative `transcriptions.message.update` texts and ends a cycle with
 //! `transcriptions.message.completed`. Sending and receiving run at once, so a long stream
 //! never stalls on a full socket. An `error` event becomes [`Error::Api`] with status 101
-//! (the connection was upgraded); a refused handshake keeps its HTTP status. Only `ws://`
-//! and `http://` base URLs are supported.
+//! (the connection was upgraded); a refused handshake keeps its HTTP status. `http://` and
+//! `ws://` base URLs connect in the clear, `https://` and `wss://` over TLS (public roots, or
+//! the certificate given to [`CozeStreamClient::with_root_certificate_pem`], such as a
+//! simulator's `--tls-self-signed` one).
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use futures_util::{SinkExt, Stream, StreamExt};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::Connector;
 
 use crate::Error;
 
@@ -79,6 +86,8 @@ pub struct CozeStreamClient {
     url: String,
     token: String,
     timeout: Duration,
+    /// TLS trusting only the given roots, when some were given.
+    tls: Option<Arc<ClientConfig>>,
 }
 
 impl CozeStreamClient {
@@ -86,15 +95,42 @@ impl CozeStreamClient {
     /// `base_url()`) with this bearer token.
     pub fn new(base_url: &str, token: impl Into<String>) -> Self {
         let base = base_url.trim_end_matches('/');
-        let base = match base.strip_prefix("http://") {
-            Some(rest) => format!("ws://{rest}"),
-            None => base.to_owned(),
+        let base = if let Some(rest) = base.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else if let Some(rest) = base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else {
+            base.to_owned()
         };
         CozeStreamClient {
             url: format!("{base}{PATH}"),
             token: token.into(),
             timeout: Duration::from_secs(600),
+            tls: None,
         }
+    }
+
+    /// Trusts only the certificates in `pem` for `wss://` (a simulator's self-signed one:
+    /// `MockServer::certificate_pem`, or the file `--tls-self-signed` wrote).
+    pub fn with_root_certificate_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
+        let bad = |e: String| Error::Transport(format!("root certificate: {e}"));
+        let mut roots = RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            roots
+                .add(cert.map_err(|e| bad(e.to_string()))?)
+                .map_err(|e| bad(e.to_string()))?;
+        }
+        if roots.is_empty() {
+            return Err(bad("no certificate in the PEM".into()));
+        }
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| bad(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        self.tls = Some(Arc::new(config));
+        Ok(self)
     }
 
     /// Deadline of a whole stream, from the handshake to `message.completed` (default 600 s).
@@ -148,9 +184,12 @@ impl CozeStreamClient {
             .parse()
             .map_err(|_| Error::Transport("the token is not a valid header value".into()))?;
         request.headers_mut().insert("Authorization", auth);
-        let (ws, response) = tokio_tungstenite::connect_async(request)
-            .await
-            .map_err(handshake_error)?;
+        // Nagle off: appends are small and paced, as browsers and Node's `ws` send them.
+        let connector = self.tls.clone().map(Connector::Rustls);
+        let (ws, response) =
+            tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector)
+                .await
+                .map_err(handshake_error)?;
         let logid = response
             .headers()
             .get("x-tt-logid")

@@ -118,3 +118,43 @@ proptest! {
         });
     }
 }
+
+#[tokio::test]
+async fn wss_works_against_a_self_signed_simulator_trusting_its_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::builder()
+        .config(Config {
+            tls_self_signed: Some(dir.path().join("cert.pem")),
+            ..Config::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let base = server.base_url();
+    assert!(base.starts_with("https://"), "{base}");
+    let pem = server
+        .certificate_pem()
+        .expect("a TLS server has a certificate");
+    // The simulator's own control client trusts it already.
+    server.control().health().await.unwrap();
+    let wav = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../mock-server/tests/fixtures/audio/speech-cmn-16k.wav"
+    ))
+    .unwrap();
+    let trusted = CozeStreamClient::new(&base, "pat_test")
+        .with_timeout(Duration::from_secs(60))
+        .with_root_certificate_pem(pem)
+        .unwrap();
+    let chunks = futures_util::stream::iter(chunked(&wav, &[5_000]).into_iter().map(Ok));
+    let got = trusted.transcribe_chunks(None, chunks).await.unwrap();
+    assert!(!got.text.is_empty());
+    // Without the certificate the handshake fails: public roots do not include it.
+    let untrusted = CozeStreamClient::new(&base, "pat_test");
+    let chunks = futures_util::stream::iter(vec![Ok(wav.clone())]);
+    let err = untrusted.transcribe_chunks(None, chunks).await.unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(CozeStreamClient::new(&base, "t")
+        .with_root_certificate_pem(b"not a certificate")
+        .is_err());
+}

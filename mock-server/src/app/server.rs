@@ -20,6 +20,8 @@ pub struct MockServer {
     state: AppState,
     /// Served over TLS (`https://`).
     tls: bool,
+    /// The PEM certificate it serves (generated or given), for clients to trust.
+    certificate: Option<Vec<u8>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -52,9 +54,29 @@ impl MockServer {
         &self.state
     }
 
-    /// A client for this simulator's control API (carrying its admin token, if any).
+    /// The PEM certificate served over TLS (`--tls-self-signed`'s generated one, or
+    /// `--tls-cert`), for a client to trust; `None` without TLS.
+    pub fn certificate_pem(&self) -> Option<&[u8]> {
+        self.certificate.as_deref()
+    }
+
+    /// A client for this simulator's control API (carrying its admin token, if any, and
+    /// trusting its certificate when it serves TLS).
     pub fn control(&self) -> Control {
-        let control = Control::new(self.base_url());
+        let mut control = Control::new(self.base_url());
+        let trusting = self
+            .certificate
+            .as_deref()
+            .and_then(|pem| reqwest::Certificate::from_pem(pem).ok())
+            .and_then(|cert| {
+                reqwest::Client::builder()
+                    .add_root_certificate(cert)
+                    .build()
+                    .ok()
+            });
+        if let Some(http) = trusting {
+            control = control.with_http(http);
+        }
         match &self.state.admin_token {
             Some(token) => control.with_token(token.clone()),
             None => control,
@@ -148,6 +170,11 @@ impl MockServerBuilder {
         let state = build_state(&self.config)?;
         let tls = tls_of(&self.config)?;
         let secure = tls.is_some();
+        // Written by `tls_of` when generated; read back so clients can trust it.
+        let certificate = match (&self.config.tls_self_signed, &self.config.tls_cert) {
+            (Some(path), _) | (None, Some(path)) if secure => std::fs::read(path).ok(),
+            _ => None,
+        };
         let addr = SocketAddr::new(self.config.host, self.config.port);
         let listener = TcpListener::bind(addr)
             .await
@@ -165,6 +192,7 @@ impl MockServerBuilder {
             addr,
             state,
             tls: secure,
+            certificate,
             shutdown: Some(tx),
             task: Some(task),
         })
