@@ -142,39 +142,35 @@ pub fn examine(
         recipe,
         duration_ms: info.duration_ms,
     };
-    let fixture = fixtures.get(audio_sha256);
-    if let Some(recording) = fixture.as_ref().and_then(|f| f.icu.as_ref()) {
-        let r = replay::replay(
-            recording,
-            seed,
-            audio_sha256,
-            params.engine,
-            params.res_text_format,
-            &options,
-        );
-        return Examined {
-            outcome: success(Recipe::rendered(r.result, r.detail)),
-            rendered: None,
-            from_fixture: true,
+    if let Some(fixture) = fixtures.get(audio_sha256) {
+        let r = match &fixture.icu {
+            // A recorded icu answer: exact for its settings, shaped from its words otherwise.
+            Some(recording) => replay::replay(
+                recording,
+                seed,
+                audio_sha256,
+                params.engine,
+                params.res_text_format,
+                &options,
+            ),
+            None => {
+                let input = GenerateInput {
+                    seed,
+                    audio_sha256: *audio_sha256,
+                    language: params.engine.language(),
+                    duration_ms: info.duration_ms,
+                    voiced: info.voiced.as_deref(),
+                };
+                recipe::shape(
+                    &transcript::transcribe(fixtures, &input),
+                    seed,
+                    audio_sha256,
+                    params.engine,
+                    params.res_text_format,
+                    &options,
+                )
+            }
         };
-    }
-    if fixture.is_some() {
-        let input = GenerateInput {
-            seed,
-            audio_sha256: *audio_sha256,
-            language: params.engine.language(),
-            duration_ms: info.duration_ms,
-            voiced: info.voiced.as_deref(),
-        };
-        let heard = transcript::transcribe(fixtures, &input);
-        let r = recipe::shape(
-            &heard,
-            seed,
-            audio_sha256,
-            params.engine,
-            params.res_text_format,
-            &options,
-        );
         return Examined {
             outcome: success(Recipe::rendered(r.result, r.detail)),
             rendered: None,
