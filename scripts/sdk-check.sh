@@ -11,7 +11,8 @@
 # simulator over TLS (`--tls-self-signed`, clock 10x) for scripts/sdk/coze_python_ws_check.py
 # (cozepy streams only to an https:// base, as wss://), and last scripts/sdk/metrics_check.py
 # parses the first simulator's /__admin/metrics with Prometheus' own Python parser
-# (prometheus_client, pinned). Prints one line per check and ends
+# (prometheus_client, pinned), and scripts/sdk/record_replay_check.{py,mjs} record through a
+# proxying simulator and replay the recording in a fresh one. Prints one line per check and ends
 # with `N passed, M failed`. Exits non-zero on any failure.
 #
 # Environment:
@@ -40,7 +41,7 @@ TLS_SCALE=10 # the TLS simulator's clock speed: its real-time stream check runs 
 
 cleanup() {
     local pid
-    for pid in "$MOCK_PID" "$TLS_PID"; do
+    for pid in "$MOCK_PID" "$TLS_PID" "${SIM_PID:-}" "${UP_PID:-}" "${PROXY_PID:-}" "${REPLAY_PID:-}"; do
         if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
             kill "$pid" 2>/dev/null || true
             wait "$pid" 2>/dev/null || true
@@ -183,6 +184,35 @@ run_checker python-ws env SSL_CERT_FILE="$TMP/cert.pem" "$VENV/bin/python" -W ig
     scripts/sdk/coze_python_ws_check.py "$TLS_ADDR" "$AUDIO_DIR" "$TMP/cert.pem" "$TLS_SCALE"
 # The metrics of the simulator the SDKs just used, read by Prometheus' own Python parser.
 run_checker metrics "$VENV/bin/python" scripts/sdk/metrics_check.py "$ADDR"
+
+# ---- record through the proxy, replay without it -------------------------------------------
+# An upstream simulator (its own seed and tokens) stands in for Coze; a second one proxies to
+# it with --record; both stop; a third, with another seed and no upstream, replays the folder.
+# cozepy and @coze/api run unchanged on both sides.
+start_sim() { # name, args...: starts a simulator, sets SIM_PID and SIM_ADDR
+    local name="$1"
+    shift
+    "$MOCK" --port 0 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    SIM_PID=$!
+    SIM_ADDR="$(listening_on "$TMP/$name.out" "$SIM_PID")"
+    [[ "$SIM_ADDR" == http://* ]] || setup_fail "asr-mock ($name) did not start" "$TMP/$name.err"
+}
+stop_sim() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+start_sim upstream --seed 77 --tokens "$TMP/tokens.toml"
+UP_PID=$SIM_PID
+start_sim proxy --proxy-coze "$SIM_ADDR" --record "$TMP/rec"
+PROXY_PID=$SIM_PID
+echo "# recording proxy at $SIM_ADDR"
+run_checker record-py "$VENV/bin/python" -W ignore scripts/sdk/record_replay_check.py record "$SIM_ADDR" "$AUDIO_DIR" "$TMP/rec-py.json"
+run_checker record-node node scripts/sdk/record_replay_check.mjs record "$SIM_ADDR" "$AUDIO_DIR" "$TMP/rec-node.json" "$NODE_PREFIX"
+stop_sim "$PROXY_PID"
+stop_sim "$UP_PID"
+start_sim replay --seed 5 --fixtures "$TMP/rec/fixtures" --scenarios "$TMP/rec/scenarios"
+REPLAY_PID=$SIM_PID
+echo "# replaying $TMP/rec at $SIM_ADDR"
+run_checker replay-py "$VENV/bin/python" -W ignore scripts/sdk/record_replay_check.py replay "$SIM_ADDR" "$AUDIO_DIR" "$TMP/rec-py.json" "$TMP/rec"
+run_checker replay-node node scripts/sdk/record_replay_check.mjs replay "$SIM_ADDR" "$AUDIO_DIR" "$TMP/rec-node.json" "$NODE_PREFIX"
+stop_sim "$REPLAY_PID"
 
 still_running() { # pid, name of its log; counts a simulator that died as a failure
     if ! kill -0 "$1" 2>/dev/null; then
