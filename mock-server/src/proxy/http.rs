@@ -46,9 +46,6 @@ pub async fn forward(
         return super::ws::forward(proxy, coze, req).await;
     }
     let failed = |status: StatusCode, reason: String| refuse(&coze, provider, status, reason);
-    let Ok(_slot) = proxy.slots.acquire().await else {
-        return failed(StatusCode::BAD_GATEWAY, "the proxy is shutting down".into());
-    };
     let (parts, body) = req.into_parts();
     let path_and_query = parts
         .uri
@@ -80,12 +77,20 @@ pub async fn forward(
             )
         }
     };
+    // Taken once the body is in: a client slow to send holds no slot.
+    let Ok(_slot) = proxy.slots.acquire().await else {
+        return failed(StatusCode::BAD_GATEWAY, "the proxy is shutting down".into());
+    };
     let mut request = proxy
         .client
         .request(parts.method.clone(), target.clone())
         .body(body.clone());
+    let recording = proxy.recorder.is_some();
     for (name, value) in &parts.headers {
-        if passes(name) && name != header::CONTENT_LENGTH {
+        // A recorder reads the answer, so it asks for it uncompressed (the client, which
+        // asked for an encoding, takes an identity answer too).
+        let compressed = recording && name == header::ACCEPT_ENCODING;
+        if passes(name) && name != header::CONTENT_LENGTH && !compressed {
             request = request.header(name, value);
         }
     }

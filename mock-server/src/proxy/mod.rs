@@ -10,7 +10,8 @@
 //!
 //! **Invariants:** the proxy never answers from the simulator's own engine for a proxied
 //! provider; an upstream that cannot be reached is a 502 in the provider's envelope; at most
-//! [`MAX_IN_FLIGHT`] forwarded requests hold buffers at once.
+//! [`MAX_IN_FLIGHT`] forwarded requests wait on the upstream at once (a client still sending
+//! its body holds no slot).
 
 mod http;
 pub mod record;

@@ -638,3 +638,61 @@ async fn no_credential_reaches_the_logs_even_at_trace_level() {
     );
     assert!(!all_text(record.path()).contains("0123456789"));
 }
+
+#[tokio::test]
+async fn a_recording_proxy_asks_for_answers_it_can_read() {
+    // An upstream that says which encoding it was asked for, in Coze's envelope.
+    let app = axum::Router::new().route(
+        "/v1/audio/transcriptions",
+        axum::routing::post(|headers: axum::http::HeaderMap| async move {
+            let asked = headers
+                .get("accept-encoding")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("nothing")
+                .to_owned();
+            axum::Json(
+                json!({"code": 0, "msg": "", "data": {"text": format!("asked for {asked}")},
+                              "detail": {"logid": "20250101000000ABCDEF0123456789ABCDEF"}}),
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let send = |base: String| async move {
+        let form = Form::new().part("file", Part::bytes(b"RIFF....".to_vec()).file_name("a.wav"));
+        let res = reqwest::Client::new()
+            .post(format!("{base}/v1/audio/transcriptions"))
+            .header("Accept-Encoding", "gzip, br")
+            .bearer_auth(TOKEN)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let body: Value = res.json().await.unwrap();
+        body["data"]["text"].as_str().unwrap().to_owned()
+    };
+    // Passing through, the client's header goes on as it came.
+    let plain = MockServer::builder()
+        .config(Config {
+            proxy_coze: Some(upstream.clone()),
+            ..Config::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(send(plain.base_url()).await, "asked for gzip, br");
+    // Recording, the answer must be readable: no encoding is asked for, and it is recorded.
+    let record = tempfile::tempdir().unwrap();
+    let recording = MockServer::builder()
+        .config(Config {
+            proxy_coze: Some(upstream),
+            record: Some(record.path().to_path_buf()),
+            ..Config::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(send(recording.base_url()).await, "asked for nothing");
+    assert!(all_text(record.path()).contains("text = \"asked for nothing\""));
+}
