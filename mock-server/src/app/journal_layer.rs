@@ -159,13 +159,28 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         .owner
         .zip(state.proxy.as_ref())
         .filter(|(provider, proxy)| proxy.upstream(*provider).is_some());
+    // Both on the heap: their state machines are large, and this one is moved into a box on
+    // every request, so its size is paid in copies (it was most of a poll's memcpy).
     let mut response = match proxied {
         // A proxied provider's every request goes upstream, past the scenarios.
         Some((provider, proxy)) => {
-            crate::proxy::forward(proxy.clone(), state.coze.clone(), provider, req).await
+            Box::pin(crate::proxy::forward(
+                proxy.clone(),
+                state.coze.clone(),
+                provider,
+                req,
+            ))
+            .await
         }
         // Inside the journal, the scenario layer (it passes every other path straight on).
-        None => super::scenario_layer::apply(State(state.clone()), req, next).await,
+        None => {
+            Box::pin(super::scenario_layer::apply(
+                State(state.clone()),
+                req,
+                next,
+            ))
+            .await
+        }
     };
     if control.is_some_and(|c| c.body_timed_out()) {
         response = refusals::body_timeout(&state, &asked.method, &asked.path);
