@@ -13,7 +13,7 @@ use super::result::Rendered;
 use crate::audio::{self, ProbeError, ProbeOptions};
 use crate::failure::FailureCode;
 use crate::providers::icu::tasks::{Outcome, Plan, SubmitOptions};
-use crate::transcript::{self, FixtureStore, GenerateInput};
+use crate::transcript::{FixtureStore, GenerateInput};
 
 /// The timing and limits of recognition.
 #[derive(Debug, Clone)]
@@ -162,7 +162,7 @@ pub fn examine(
                     voiced: info.voiced.as_deref(),
                 };
                 recipe::shape(
-                    &transcript::transcribe(fixtures, &input),
+                    &fixture.transcript(&input),
                     seed,
                     audio_sha256,
                     params.engine,

@@ -46,7 +46,7 @@ impl Files {
     ) -> Result<PathBuf, String> {
         let _held = self.lock.lock().await;
         let path = self.fixtures.join(format!("{}.toml", hex::encode(sha256)));
-        tokio::task::spawn_blocking(move || {
+        blocking(move || {
             let current = match path.exists() {
                 true => match transcript::read_file(&path) {
                     Ok((_, fixture)) => Some(fixture),
@@ -67,14 +67,13 @@ impl Files {
             Ok(path)
         })
         .await
-        .map_err(|e| format!("record: the write was cut short: {e}"))?
     }
 
     /// Writes the scenario `name` (its file's text); an identical file is left alone.
     pub async fn write_scenario(&self, name: &str, text: String) -> Result<PathBuf, String> {
         let _held = self.lock.lock().await;
         let path = self.scenarios.join(format!("{name}.toml"));
-        tokio::task::spawn_blocking(move || {
+        blocking(move || {
             if fs::read_to_string(&path).is_ok_and(|old| old == text) {
                 return Ok(path);
             }
@@ -89,8 +88,16 @@ impl Files {
             Ok(path)
         })
         .await
-        .map_err(|e| format!("record: the write was cut short: {e}"))?
     }
+}
+
+/// Runs file work off the async threads; a task that did not finish is an error like any.
+async fn blocking(
+    work: impl FnOnce() -> Result<PathBuf, String> + Send + 'static,
+) -> Result<PathBuf, String> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| format!("record: the write was cut short: {e}"))?
 }
 
 /// Writes `text` to a temporary file next to `path`, checks it, then renames it over `path`.
