@@ -46,42 +46,6 @@ fn url_body(url: &str) -> Value {
 }
 
 impl TestApp {
-    async fn submit(&self, body: &Value) -> Value {
-        let res = self
-            .http
-            .post(self.url(SUBMIT))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        assert_eq!(
-            res.headers()["content-type"].to_str().unwrap(),
-            "application/json"
-        );
-        res.json().await.unwrap()
-    }
-
-    async fn submit_ok(&self, body: &Value) -> u64 {
-        let answer = self.submit(body).await;
-        assert_eq!(answer["code"], 0, "{answer}");
-        assert_eq!(answer["msg"], "操作成功");
-        answer["data"]["TaskId"]
-            .as_u64()
-            .expect("TaskId is a uint64")
-    }
-
-    async fn poll(&self, task_id: u64) -> Value {
-        let res = self
-            .http
-            .get(self.url(&format!("{QUERY}?TaskId={task_id}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        res.json().await.unwrap()
-    }
-
     async fn status(&self, task_id: u64) -> u64 {
         let answer = self.poll(task_id).await;
         answer["data"]["Status"]

@@ -123,31 +123,7 @@ async fn submit(app: &TestApp, audio: Json) -> u64 {
     for (k, v) in audio.as_object().unwrap() {
         body[k] = v.clone();
     }
-    let url = app.url("/openapi/asr/voiceToText");
-    let answer: Json = app
-        .http
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(answer["code"], 0, "{answer}");
-    answer["data"]["TaskId"].as_u64().unwrap()
-}
-
-async fn poll(app: &TestApp, id: u64) -> Json {
-    let url = app.url(&format!("/openapi/asr/searchResult?TaskId={id}"));
-    app.http
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    app.submit_ok(&body).await
 }
 
 #[tokio::test]
@@ -199,7 +175,7 @@ async fn counters_move_by_exactly_what_the_requests_did() {
     );
     assert_eq!(m.value("asr_mock_icu_tasks", &[("status", "success")]), 0.0);
     for id in [inline, hosted, inline] {
-        assert_eq!(poll(&app, id).await["code"], 0);
+        assert_eq!(app.poll(id).await["code"], 0);
     }
     // Both tasks end; the inline one calls back.
     app.server.clock().advance(Duration::from_secs(3600));

@@ -102,6 +102,45 @@ impl TestApp {
         Answer::read(req.send().await.expect("request sent")).await
     }
 
+    /// POSTs an icu submit body; asserts HTTP 200 and JSON, returns the answer.
+    pub async fn submit(&self, body: &Value) -> Value {
+        let res = self
+            .http
+            .post(self.url("/openapi/asr/voiceToText"))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            res.headers()["content-type"].to_str().unwrap(),
+            "application/json"
+        );
+        res.json().await.unwrap()
+    }
+
+    /// A submit that must succeed: its TaskId.
+    pub async fn submit_ok(&self, body: &Value) -> u64 {
+        let answer = self.submit(body).await;
+        assert_eq!(answer["code"], 0, "{answer}");
+        assert_eq!(answer["msg"], "操作成功");
+        answer["data"]["TaskId"]
+            .as_u64()
+            .expect("TaskId is a uint64")
+    }
+
+    /// GETs searchResult for `task_id`; asserts HTTP 200, returns the answer.
+    pub async fn poll(&self, task_id: u64) -> Value {
+        let res = self
+            .http
+            .get(self.url(&format!("/openapi/asr/searchResult?TaskId={task_id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
     /// The request journal (the newest 100 entries), oldest first.
     pub async fn journal(&self) -> Vec<RequestEntry> {
         let all = RequestsQuery::default();

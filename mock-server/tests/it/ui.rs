@@ -83,17 +83,7 @@ async fn submit(app: &TestApp) -> u64 {
         "Data": base64::engine::general_purpose::STANDARD.encode(fixture("speech-cmn-16k.wav")),
         "CallbackUrl": app.url("/__admin/sink"),
     });
-    let answer: serde_json::Value = app
-        .http
-        .post(app.url("/openapi/asr/voiceToText"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["data"]["TaskId"].as_u64().expect("a TaskId")
+    app.submit_ok(&body).await
 }
 
 #[tokio::test]
