@@ -119,15 +119,7 @@ async fn fixtures_check_names_each_broken_file_and_agrees_with_start_up() {
             p("gone.wav")
         ),
     ];
-    let stdout = text(&out.stdout);
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), want.len(), "{stdout}");
-    for (line, want) in lines.iter().zip(&want) {
-        assert!(
-            line.starts_with(want.as_str()),
-            "want {want:?}\n got {line:?}"
-        );
-    }
+    assert_lines_start_with(&text(&out.stdout), &want);
     assert_eq!(text(&out.stderr), "9 file(s) checked, 7 invalid\n");
 
     // The server refuses the same folder, naming the first broken file as check did.
@@ -252,15 +244,7 @@ async fn fixtures_check_covers_the_icu_table() {
         ),
         format!("error {}:14:1: unknown field `channel`", p("d-key.toml")),
     ];
-    let stdout = text(&out.stdout);
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), want.len(), "{stdout}");
-    for (line, want) in lines.iter().zip(&want) {
-        assert!(
-            line.starts_with(want.as_str()),
-            "want {want:?}\n got {line:?}"
-        );
-    }
+    assert_lines_start_with(&text(&out.stdout), &want);
 
     let (sha, back) = read_fixture_file(&dir.join("a-recorded.toml")).unwrap();
     assert_eq!((sha, &back), (sha_a, &good));
@@ -297,4 +281,16 @@ fn toml_fixture(content: &str) -> asr_mock::control::types::Fixture {
     let path = tmp.path().join("f.toml");
     fs::write(&path, content).unwrap();
     asr_mock::testing::read_fixture_file(&path).unwrap().1
+}
+
+/// Each line of `stdout` starts with the wanted text, in order, and there are as many.
+fn assert_lines_start_with(stdout: &str, want: &[String]) {
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), want.len(), "{stdout}");
+    for (line, want) in lines.iter().zip(want) {
+        assert!(
+            line.starts_with(want.as_str()),
+            "want {want:?}\n got {line:?}"
+        );
+    }
 }
