@@ -32,10 +32,6 @@ impl Files {
         })
     }
 
-    /// Where fixtures go.
-    pub fn fixtures_dir(&self) -> &Path {
-        &self.fixtures
-    }
 
     /// Updates the fixture of `sha256` (`merge` gets the file's current fixture, if any, and
     /// returns the new one). Returns the file written, or why not.

@@ -20,7 +20,7 @@ mod files;
 mod icu;
 mod stream;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
@@ -75,10 +75,6 @@ impl Recorder {
         })
     }
 
-    /// The folder fixtures are written to.
-    pub fn fixtures_dir(&self) -> &Path {
-        self.files.fixtures_dir()
-    }
 
     /// Records what one HTTP exchange shows; never fails the exchange (a recording that
     /// cannot be made is logged).
