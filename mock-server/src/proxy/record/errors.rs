@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::files::Files;
 use super::Secrets;
 use crate::failure::FailureCode;
+use crate::routes::Endpoint;
 
 /// One error answer, as a scenario can reproduce it.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,8 +29,8 @@ pub enum Recorded {
     },
     /// An icu error envelope on `endpoint` (`submit` or `query`).
     Icu {
-        /// `submit` or `query`.
-        endpoint: &'static str,
+        /// [`Endpoint::Submit`] or [`Endpoint::Query`].
+        endpoint: Endpoint,
         /// HTTP status (icu answers its errors with 200).
         status: u16,
         /// The class named before `: ` in `msg`, when it is one the simulator knows.
@@ -99,7 +100,7 @@ struct Stream {
 
 impl Recorded {
     /// An icu error envelope's `msg`, split into the class the simulator knows and the reason.
-    pub fn icu(endpoint: &'static str, status: u16, msg: &str) -> Recorded {
+    pub fn icu(endpoint: Endpoint, status: u16, msg: &str) -> Recorded {
         let known = |name: &str| {
             crate::providers::icu::error::IcuErrorKind::ALL
                 .iter()
@@ -135,10 +136,9 @@ impl Recorded {
                 class,
                 reason,
             } => (
-                if *endpoint == "submit" {
-                    "icu-submit"
-                } else {
-                    "icu-query"
+                match endpoint {
+                    Endpoint::Submit => "icu-submit",
+                    _ => "icu-query",
                 },
                 class
                     .as_deref()
@@ -190,7 +190,7 @@ impl Recorded {
                     class.as_deref().unwrap_or("an error")
                 ),
                 vec![Fault {
-                    endpoint,
+                    endpoint: endpoint.as_str(),
                     action: "status",
                     status: *status,
                     code: None,
@@ -274,8 +274,16 @@ mod tests {
                 code: 4100,
                 msg: "authentication is invalid: \"pat_secret_token\"\nline".into(),
             },
-            Recorded::icu("submit", 200, "InvalidParameterValue: EngineModelType bad"),
-            Recorded::icu("query", 200, "something the simulator does not know"),
+            Recorded::icu(
+                Endpoint::Submit,
+                200,
+                "InvalidParameterValue: EngineModelType bad",
+            ),
+            Recorded::icu(
+                Endpoint::Query,
+                200,
+                "something the simulator does not know",
+            ),
             Recorded::IcuTask {
                 code: failure_of("whatever \"quoted\"\nand a line"),
                 message: "whatever \"quoted\"\nand a line".into(),

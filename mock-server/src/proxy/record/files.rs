@@ -32,7 +32,6 @@ impl Files {
         })
     }
 
-
     /// Updates the fixture of `sha256` (`merge` gets the file's current fixture, if any, and
     /// returns the new one). Returns the file written, or why not.
     pub async fn update_fixture(

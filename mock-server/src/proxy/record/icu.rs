@@ -23,6 +23,7 @@ use crate::outbound::download::Downloader;
 use crate::providers::icu::params::{parse_submit, parse_task_id, RawParams, Source};
 use crate::providers::icu::replay::{recording_from_answer, renders_back, settings_of};
 use crate::providers::icu::wire::SentenceDetail;
+use crate::routes::Endpoint;
 use crate::transcript::{Fixture, IcuSettings};
 
 /// Most submitted tasks waiting for their result; the oldest is forgotten beyond it.
@@ -135,7 +136,7 @@ async fn success_data(
     files: &Files,
     secrets: &Secrets,
     ex: &Exchange<'_>,
-    endpoint: &'static str,
+    endpoint: Endpoint,
 ) -> Option<Value> {
     let Some((code, msg, data)) = envelope(ex) else {
         tracing::info!(
@@ -159,7 +160,7 @@ pub async fn submitted(
     secrets: &Secrets,
     ex: &Exchange<'_>,
 ) {
-    let Some(data) = success_data(files, secrets, ex, "submit").await else {
+    let Some(data) = success_data(files, secrets, ex, Endpoint::Submit).await else {
         return;
     };
     let Some(task_id) = data.get("TaskId").and_then(Value::as_u64) else {
@@ -192,7 +193,7 @@ pub async fn submitted(
 
 /// A poll: an ended task's result or failure is recorded, as is an error envelope.
 pub async fn queried(files: &Files, pending: &Pending, secrets: &Secrets, ex: &Exchange<'_>) {
-    let Some(data) = success_data(files, secrets, ex, "query").await else {
+    let Some(data) = success_data(files, secrets, ex, Endpoint::Query).await else {
         return;
     };
     let task_id = data.get("TaskId").and_then(Value::as_u64).or_else(|| {

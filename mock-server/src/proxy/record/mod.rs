@@ -75,7 +75,6 @@ impl Recorder {
         })
     }
 
-
     /// Records what one HTTP exchange shows; never fails the exchange (a recording that
     /// cannot be made is logged).
     pub async fn http(&self, ex: Exchange<'_>) {
