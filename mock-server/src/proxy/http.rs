@@ -104,6 +104,8 @@ pub async fn forward(
         Ok(bytes) => bytes,
         Err(reason) => return failed(StatusCode::BAD_GATEWAY, reason),
     };
+    // Read once, for the journal's note and the recorder.
+    let json: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
     if let Some(recorder) = &proxy.recorder {
         recorder
             .http(Exchange {
@@ -113,7 +115,7 @@ pub async fn forward(
                 request_headers: &parts.headers,
                 body: &body,
                 status: status.as_u16(),
-                answer: &bytes,
+                answer: json.as_ref(),
             })
             .await;
     }
@@ -126,7 +128,7 @@ pub async fn forward(
     }
     response
         .extensions_mut()
-        .insert(note(provider, &headers, &bytes));
+        .insert(note(provider, &headers, json.as_ref()));
     response
 }
 
@@ -155,16 +157,13 @@ async fn read_answer(mut answer: reqwest::Response) -> Result<Bytes, String> {
     }
 }
 
-/// The journal's note for an upstream answer: its code, message and id where the body has
-/// them (Coze's logid header, icu's TaskId).
-fn note(provider: Provider, headers: &HeaderMap, body: &[u8]) -> JournalNote {
-    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+/// The journal's note for an upstream answer: its code, message and id where the body (as
+/// JSON, when it is) has them (Coze's logid header, icu's TaskId).
+fn note(provider: Provider, headers: &HeaderMap, json: Option<&serde_json::Value>) -> JournalNote {
     let code = json
-        .as_ref()
         .and_then(|j| j.get("code"))
         .and_then(serde_json::Value::as_i64);
     let msg = json
-        .as_ref()
         .filter(|_| code.is_some_and(|c| c != 0))
         .and_then(|j| j.get("msg"))
         .and_then(serde_json::Value::as_str)
@@ -175,7 +174,6 @@ fn note(provider: Provider, headers: &HeaderMap, body: &[u8]) -> JournalNote {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         Provider::Icu => json
-            .as_ref()
             .and_then(|j| j.pointer("/data/TaskId"))
             .map(ToString::to_string),
     };

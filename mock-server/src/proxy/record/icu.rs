@@ -120,7 +120,7 @@ fn content_type<'a>(ex: &'a Exchange<'_>) -> Option<&'a str> {
 
 /// The answer's envelope: `code`, `msg` and `data`.
 fn envelope(ex: &Exchange<'_>) -> Option<(i64, String, Value)> {
-    let answer: Value = serde_json::from_slice(ex.answer).ok()?;
+    let answer = ex.answer?;
     let code = answer.get("code")?.as_i64()?;
     let msg = answer
         .get("msg")

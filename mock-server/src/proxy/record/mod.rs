@@ -47,8 +47,8 @@ pub struct Exchange<'a> {
     pub body: &'a Bytes,
     /// The upstream's HTTP status.
     pub status: u16,
-    /// The upstream's body.
-    pub answer: &'a Bytes,
+    /// The upstream's body as JSON; `None` when it is not JSON.
+    pub answer: Option<&'a serde_json::Value>,
 }
 
 /// Writes recordings under one folder.
