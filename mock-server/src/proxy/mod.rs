@@ -172,6 +172,12 @@ impl Proxy {
 /// An upstream base URL: absolute http(s) with a host, no query or fragment.
 fn base_url(provider: Provider, raw: &str) -> Result<Url, ProxyError> {
     let fail = |reason: String| ProxyError::Url { provider, reason };
+    if !raw.contains("://") {
+        // `localhost:8080` would parse as the scheme `localhost`: say what is missing.
+        return Err(fail(format!(
+            "{raw:?} has no scheme: give the whole base URL, e.g. \"http://{raw}\""
+        )));
+    }
     let url = Url::parse(raw.trim()).map_err(|e| fail(format!("{raw:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(fail(format!(
@@ -230,6 +236,7 @@ mod tests {
         );
         assert_eq!(p.points_at("127.0.0.1:9001".parse().unwrap()), None);
         for bad in [
+            "localhost:8080",
             "ftp://x",
             "not a url",
             "http://u:p@host/",
